@@ -1,0 +1,164 @@
+//! An async client of the booking protocol.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), client::Error> {
+//! use protocol::{Patient, ServerMessage};
+//! let mut client = client::Client::connect("ws://127.0.0.1:8080/ws").await?;
+//! let ServerMessage::InitialState(schedule) = client.recv().await? else { panic!() };
+//! let slot = schedule.slots[0].id.clone();
+//! let patient = Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() };
+//! let reply = client.book(slot, patient).await?;
+//! println!("{reply:?}");
+//! # Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{BookingCode, BookingFailure, ClientMessage, ErrorCode, Patient, ServerMessage, SlotId};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use tokio_tungstenite::tungstenite;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What can go wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The WebSocket failed.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] tungstenite::Error),
+    /// The server sent a frame that is not a protocol message.
+    #[error("undecodable server message: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// The server closed the connection, with this close code and reason if given.
+    #[error("closed by the server ({code:?}: {reason})")]
+    Closed {
+        /// The close code, when the server sent one.
+        code: Option<u16>,
+        /// The close reason.
+        reason: String,
+    },
+    /// The server answered a request with an `error`.
+    #[error("server error {code:?}: {message}")]
+    Server {
+        /// The error code.
+        code: ErrorCode,
+        /// The server's explanation.
+        message: String,
+    },
+}
+
+/// The answer to a `book`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingReply {
+    /// Booked; the code to quote.
+    Booked(BookingCode),
+    /// Refused, and why.
+    Refused(BookingFailure),
+}
+
+/// One connection to a booking server.
+#[derive(Debug)]
+pub struct Client {
+    sink: SplitSink<Socket, Message>,
+    stream: SplitStream<Socket>,
+    /// Messages read while waiting for a reply, handed out by `recv` in order.
+    pending: VecDeque<ServerMessage>,
+    next_request: u64,
+}
+
+impl Client {
+    /// Connects to a `ws://…/ws` URL.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        let (sink, stream) = socket.split();
+        Ok(Self { sink, stream, pending: VecDeque::new(), next_request: 0 })
+    }
+
+    /// The next message from the server.
+    pub async fn recv(&mut self) -> Result<ServerMessage, Error> {
+        match self.pending.pop_front() {
+            Some(message) => Ok(message),
+            None => self.read().await,
+        }
+    }
+
+    /// Sends one protocol message.
+    pub async fn send(&mut self, message: &ClientMessage) -> Result<(), Error> {
+        let text = serde_json::to_string(message)?;
+        self.send_raw(Message::text(text)).await
+    }
+
+    /// Sends any frame, well-formed or not; for tests and tools.
+    pub async fn send_raw(&mut self, frame: Message) -> Result<(), Error> {
+        self.sink.send(frame).await?;
+        Ok(())
+    }
+
+    /// Books `slot_id` for `patient` and waits for the server's answer. Other
+    /// messages that arrive meanwhile are kept for `recv`.
+    pub async fn book(&mut self, slot_id: SlotId, patient: Patient) -> Result<BookingReply, Error> {
+        self.next_request += 1;
+        let request_id = format!("req-{}", self.next_request);
+        self.send(&ClientMessage::Book { request_id: request_id.clone(), slot_id, patient }).await?;
+        loop {
+            match self.read().await? {
+                ServerMessage::BookingResult { request_id: id, ok, booking_code, reason }
+                    if id == request_id =>
+                {
+                    return Ok(match (ok, booking_code, reason) {
+                        (true, Some(code), _) => BookingReply::Booked(code),
+                        (_, _, Some(reason)) => BookingReply::Refused(reason),
+                        _ => {
+                            return Err(Error::Server {
+                                code: ErrorCode::Internal,
+                                message: "bookingResult without a code or a reason".into(),
+                            });
+                        }
+                    });
+                }
+                ServerMessage::Error { code, message, request_id: Some(id) } if id == request_id => {
+                    return Err(Error::Server { code, message });
+                }
+                other => self.pending.push_back(other),
+            }
+        }
+    }
+
+    /// Asks the server to reset the schedule. A refusal comes back through `recv`
+    /// as an `error`; success as an `initialState`.
+    pub async fn reset(&mut self, admin_token: &str) -> Result<(), Error> {
+        self.send(&ClientMessage::Reset { admin_token: admin_token.to_owned() }).await
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) -> Result<(), Error> {
+        self.sink.send(Message::Close(None)).await?;
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<ServerMessage, Error> {
+        loop {
+            let frame =
+                self.stream.next().await.ok_or(Error::Closed { code: None, reason: String::new() })??;
+            match frame {
+                Message::Text(text) => return Ok(serde_json::from_str(&text)?),
+                Message::Close(frame) => return Err(closed(frame)),
+                // Pings are answered by tungstenite itself.
+                Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => {}
+            }
+        }
+    }
+}
+
+fn closed(frame: Option<CloseFrame>) -> Error {
+    match frame {
+        Some(f) => Error::Closed { code: Some(f.code.into()), reason: f.reason.to_string() },
+        None => Error::Closed { code: None, reason: String::new() },
+    }
+}

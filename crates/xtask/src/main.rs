@@ -1,0 +1,46 @@
+//! `cargo xtask`: project automation in Rust, so that the README, CI and every
+//! developer run the very same steps.
+//!
+//! ```text
+//! cargo xtask setup      install the wasm target, trunk and wasm-bindgen-cli when missing
+//! cargo xtask frontend   set up, then build the page into frontend/dist (release, offline)
+//! cargo xtask run [ARGS] build the page, then run the server (release) with ARGS
+//! cargo xtask test       build the page, then run every test of the workspace
+//! ```
+
+mod frontend;
+mod run;
+mod setup;
+mod test;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use xshell::Shell;
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let sh = Shell::new()?;
+    sh.change_dir(root());
+    match task.as_str() {
+        "setup" => setup::run(&sh),
+        "frontend" => frontend::run(&sh),
+        "run" => run::run(&sh, &rest),
+        "test" => test::run(&sh, &rest),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|frontend|run|test> [ARGS]");
+            bail!("unknown task `{task}`")
+        }
+    }
+}
+
+/// The repository root, found from this crate's manifest directory.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/xtask is two levels down")
+        .to_path_buf()
+}

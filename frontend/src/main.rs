@@ -1,0 +1,3 @@
+//! Entry point of the booking page.
+
+fn main() {}

@@ -1,0 +1,45 @@
+//! Command-line and environment configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How to run the booking server. Every flag can also be set by its environment
+/// variable.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "server", version, about = "Real-time appointment booking server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "BOOKING_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Database to keep the schedule in; a missing SQLite file is created.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/booking.db")]
+    pub database_url: String,
+
+    /// Clinic configuration file (TOML); the built-in demo clinic when absent.
+    /// `server/clinic.toml` documents the format.
+    #[arg(long, env = "BOOKING_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Token that staff give to reset the schedule. When absent, a random token is
+    /// generated at start and printed once.
+    #[arg(long, env = "BOOKING_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Directory of the built frontend, served at `/`.
+    #[arg(long, env = "BOOKING_STATIC_DIR", default_value = "frontend/dist")]
+    pub static_dir: PathBuf,
+
+    /// Largest WebSocket message accepted, in bytes; a larger one closes the
+    /// connection with code 1009.
+    #[arg(long, env = "BOOKING_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// How many updates a connection may fall behind before it is disconnected.
+    #[arg(long, env = "BOOKING_OUTGOING_QUEUE", default_value_t = 256)]
+    pub outgoing_queue: usize,
+
+    /// Seconds a client may take to accept one message before it is disconnected.
+    #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = 10)]
+    pub write_timeout_secs: u64,
+}

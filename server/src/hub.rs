@@ -1,0 +1,44 @@
+//! The hub: fans every committed change out to all connections. A change is
+//! serialized once and every connection sends the same shared bytes.
+
+use axum::extract::ws::Utf8Bytes;
+use protocol::{ServerMessage, Version};
+use tokio::sync::broadcast;
+
+/// One change as every connection sends it.
+#[derive(Debug, Clone)]
+pub struct Broadcast {
+    /// The schedule version after the change; a connection that already showed
+    /// this version (in its `initialState`) skips it.
+    pub version: Version,
+    /// The serialized `ServerMessage`, shared by every connection.
+    pub frame: Utf8Bytes,
+}
+
+/// The sending side of the fan-out.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Broadcast>,
+}
+
+impl Hub {
+    /// A hub whose connections may fall at most `queue` messages behind before
+    /// they are cut off.
+    pub fn new(queue: usize) -> Self {
+        Self { tx: broadcast::channel(queue.max(1)).0 }
+    }
+
+    /// A receiver of every change published from now on. Each connection's receiver
+    /// is its bounded outgoing queue: a connection that falls `queue` messages
+    /// behind sees `Lagged` and is disconnected, and nobody else waits for it.
+    pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
+        self.tx.subscribe()
+    }
+
+    /// Serializes `message` once and hands the bytes to every connection.
+    pub fn publish(&self, version: Version, message: &ServerMessage) {
+        let frame = crate::wire::encode(message);
+        // Having no connection at all is not an error.
+        let _ = self.tx.send(Broadcast { version, frame });
+    }
+}

@@ -1,0 +1,48 @@
+//! The booking server binary: parse configuration, start, serve until signalled.
+
+use clap::Parser;
+use server::config::Config;
+use server::{Server, Settings};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,server=info".into()))
+        .init();
+    let config = Config::parse();
+    let (settings, generated) = Settings::from_config(&config)?;
+    if generated {
+        println!(
+            "Admin token for this run (set --admin-token or BOOKING_ADMIN_TOKEN to choose one): {}",
+            settings.admin_token
+        );
+    }
+    let server = Server::bind(settings).await?;
+    tracing::info!("listening on http://{}", server.local_addr());
+    server.run(stop_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,199 @@
+//! Helpers shared by the integration tests: a real server on port 0 with a fresh
+//! database, and clients connected to it over real sockets.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use client::Client;
+use protocol::{Patient, Schedule, ServerMessage, Slot, SlotStatus};
+use server::clinic::ClinicConfig;
+use server::{Limits, Server, Settings};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The instant the tests' clock shows: 10:10 in Moscow on a Tuesday, so the
+/// morning's first slots have already started.
+pub fn test_now() -> DateTime<Utc> {
+    "2026-11-24T07:10:00Z".parse().unwrap()
+}
+
+/// A running server and what is needed to reach, stop and restart it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub data_dir: Arc<tempfile::TempDir>,
+    pub now: Arc<Mutex<DateTime<Utc>>>,
+    state: Option<server::AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<server::Result<()>>>,
+}
+
+/// Options for `spawn_with`.
+#[derive(Clone)]
+pub struct Options {
+    pub limits: Limits,
+    pub static_dir: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: Limits {
+                max_message_bytes: 16 * 1024,
+                outgoing_queue: 256,
+                write_timeout: Duration::from_secs(5),
+            },
+            static_dir: PathBuf::from("/nonexistent-frontend-dist"),
+        }
+    }
+}
+
+/// A server with a fresh database and default options.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+/// A server with a fresh database and the given options.
+pub async fn spawn_with(options: Options) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(dir, Arc::new(Mutex::new(test_now())), options).await
+}
+
+async fn start(
+    data_dir: Arc<tempfile::TempDir>,
+    now: Arc<Mutex<DateTime<Utc>>>,
+    options: Options,
+) -> TestApp {
+    let clock_now = now.clone();
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url(data_dir.path()),
+        clinic: ClinicConfig::demo(),
+        admin_token: ADMIN_TOKEN.into(),
+        static_dir: options.static_dir,
+        limits: options.limits,
+        clock: Arc::new(move || *clock_now.lock().unwrap()),
+    };
+    let server = Server::bind(settings).await.expect("server starts");
+    let addr = server.local_addr();
+    let state = Some(server.state());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    TestApp { addr, data_dir, now, state, stop: Some(stop), task: Some(task) }
+}
+
+pub fn database_url(dir: &Path) -> String {
+    format!("sqlite://{}/booking.db", dir.display())
+}
+
+impl TestApp {
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// A connected client.
+    pub async fn connect_ws(&self) -> Client {
+        Client::connect(&self.ws_url()).await.expect("connects")
+    }
+
+    /// A connected client and the `initialState` it was sent first.
+    pub async fn connect_with_state(&self) -> (Client, Schedule) {
+        let mut client = self.connect_ws().await;
+        let state = match recv(&mut client).await {
+            ServerMessage::InitialState(s) => s,
+            other => panic!("expected initialState first, got {other:?}"),
+        };
+        (client, state)
+    }
+
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        self.shutdown().await;
+        self.data_dir.clone()
+    }
+
+    /// The server's shared state, for serving a hand-made connection.
+    pub fn state(&self) -> server::AppState {
+        self.state.clone().expect("running")
+    }
+
+    async fn shutdown(&mut self) {
+        // The engine stops only when nothing holds its handle any more.
+        self.state = None;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stops cleanly");
+        }
+    }
+
+    /// Starts a new server on this one's database after it was stopped.
+    pub async fn restart(data_dir: Arc<tempfile::TempDir>) -> TestApp {
+        start(data_dir, Arc::new(Mutex::new(test_now())), Options::default()).await
+    }
+}
+
+/// The next message, failing the test when none comes within five seconds.
+pub async fn recv(client: &mut Client) -> ServerMessage {
+    tokio::time::timeout(Duration::from_secs(5), client.recv())
+        .await
+        .expect("a message within 5 s")
+        .expect("a message")
+}
+
+/// Asserts that no message arrives within `window`.
+pub async fn assert_silent(client: &mut Client, window: Duration) {
+    if let Ok(message) = tokio::time::timeout(window, client.recv()).await {
+        panic!("expected no message, got {message:?}");
+    }
+}
+
+pub fn patient() -> Patient {
+    Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() }
+}
+
+/// The first slot that is free and has not started at `test_now()`.
+pub fn free_future_slot(schedule: &Schedule) -> Slot {
+    free_future_slots(schedule).next().expect("a free future slot").clone()
+}
+
+pub fn free_future_slots(schedule: &Schedule) -> impl Iterator<Item = &Slot> {
+    schedule.slots.iter().filter(|s| s.status == SlotStatus::Free && s.start > test_now())
+}
+
+/// A raw HTTP/1.1 GET; returns the status code and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").expect("a complete response");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    (status, if chunked { dechunk(body) } else { body.to_owned() })
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
