@@ -1,0 +1,445 @@
+//! The page's state as plain data: the schedule it shows and how messages change
+//! it, the booking dialog's flow, and the staff reset flow. No browser APIs here,
+//! so all of it is unit-tested natively.
+
+use std::collections::{BTreeMap, HashMap};
+
+use protocol::{
+    BookingCode, BookingFailure, ClientMessage, ErrorCode, Patient, Schedule, ServerMessage, Slot, SlotId,
+    SlotStatus, Version,
+};
+
+/// The schedule as this page knows it, and the bookings made from this browser.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Board {
+    schedule: Option<Schedule>,
+    index: HashMap<SlotId, usize>,
+    /// Bookings made from this browser: slot → booking code.
+    pub mine: BTreeMap<SlotId, BookingCode>,
+}
+
+/// What applying one server message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The whole schedule was replaced.
+    Replaced,
+    /// One slot changed.
+    Changed(Slot),
+    /// An update this page already has; nothing changed.
+    Stale,
+    /// Updates were missed: the page must resync before showing anything as current.
+    Gap,
+    /// Not a schedule change; the message is handed back for whoever waits for it.
+    Reply(ServerMessage),
+}
+
+impl Board {
+    /// The schedule, once the first `initialState` has arrived.
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
+
+    /// The version of the schedule shown.
+    pub fn version(&self) -> Option<Version> {
+        self.schedule.as_ref().map(|s| s.version)
+    }
+
+    /// One slot by id.
+    pub fn slot(&self, id: &SlotId) -> Option<&Slot> {
+        let schedule = self.schedule.as_ref()?;
+        self.index.get(id).map(|&i| &schedule.slots[i])
+    }
+
+    /// The slot's status, if the slot is known.
+    pub fn status(&self, id: &SlotId) -> Option<SlotStatus> {
+        self.slot(id).map(|s| s.status)
+    }
+
+    /// Whether this browser booked the slot.
+    pub fn is_mine(&self, id: &SlotId) -> bool {
+        self.mine.contains_key(id)
+    }
+
+    /// Applies one server message in version order.
+    pub fn apply(&mut self, message: ServerMessage) -> Applied {
+        match message {
+            ServerMessage::InitialState(schedule) => {
+                self.index = schedule.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+                // A booking of ours whose slot is no longer booked was cleared
+                // (by staff or a reset); forget it.
+                self.mine.retain(|id, _| {
+                    self.index.get(id).is_some_and(|&i| schedule.slots[i].status == SlotStatus::Booked)
+                });
+                self.schedule = Some(schedule);
+                Applied::Replaced
+            }
+            ServerMessage::Update { version, slot } => {
+                let Some(current) = self.version() else { return Applied::Gap };
+                if version <= current {
+                    return Applied::Stale;
+                }
+                if version != current + 1 {
+                    return Applied::Gap;
+                }
+                let schedule = self.schedule.as_mut().expect("a version implies a schedule");
+                schedule.version = version;
+                match self.index.get(&slot.id) {
+                    Some(&i) => schedule.slots[i] = slot.clone(),
+                    None => {
+                        schedule.slots.push(slot.clone());
+                        schedule.slots.sort_by(|a, b| a.start.cmp(&b.start));
+                        self.index =
+                            schedule.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+                    }
+                }
+                if slot.status == SlotStatus::Free {
+                    self.mine.remove(&slot.id);
+                }
+                Applied::Changed(slot)
+            }
+            other => Applied::Reply(other),
+        }
+    }
+
+    /// Forgets the schedule, so nothing is shown as current until the next
+    /// `initialState`; the bookings made here are kept.
+    pub fn forget_schedule(&mut self) {
+        self.schedule = None;
+        self.index.clear();
+    }
+}
+
+/// The booking dialog: choosing a slot, sending the request once, and its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Booking {
+    /// No dialog.
+    #[default]
+    Closed,
+    /// Asking for the patient's details.
+    Form {
+        /// The chosen slot.
+        slot: SlotId,
+        /// Why the last attempt was refused, when it was.
+        problem: Option<String>,
+    },
+    /// Sent; waiting for the server.
+    Sending {
+        /// The chosen slot.
+        slot: SlotId,
+        /// The request id of the `book` sent.
+        request_id: String,
+    },
+    /// Committed by the server.
+    Booked {
+        /// The booked slot.
+        slot: SlotId,
+        /// The code to quote.
+        code: BookingCode,
+    },
+    /// Someone else got the slot first.
+    Taken {
+        /// The slot lost.
+        slot: SlotId,
+    },
+    /// The outcome is unknown or failed for another reason.
+    Failed {
+        /// The slot tried.
+        slot: SlotId,
+        /// What to tell the patient.
+        message: String,
+    },
+}
+
+impl Booking {
+    /// Opens the form for a slot, unless a request is already on its way.
+    pub fn open(&mut self, slot: SlotId) {
+        if !matches!(self, Self::Sending { .. }) {
+            *self = Self::Form { slot, problem: None };
+        }
+    }
+
+    /// Closes the dialog, unless a request is on its way (its answer must be seen).
+    pub fn close(&mut self) {
+        if !matches!(self, Self::Sending { .. }) {
+            *self = Self::Closed;
+        }
+    }
+
+    /// The slot the dialog is about.
+    pub fn slot(&self) -> Option<&SlotId> {
+        match self {
+            Self::Closed => None,
+            Self::Form { slot, .. }
+            | Self::Sending { slot, .. }
+            | Self::Booked { slot, .. }
+            | Self::Taken { slot }
+            | Self::Failed { slot, .. } => Some(slot),
+        }
+    }
+
+    /// Submits the form: returns the `book` message to send, or `None` when nothing
+    /// must be sent (no form open, or the same request already sent — a double
+    /// click sends one booking).
+    pub fn submit(&mut self, patient: Patient, request_id: String) -> Option<ClientMessage> {
+        let Self::Form { slot, .. } = self else { return None };
+        let slot = slot.clone();
+        *self = Self::Sending { slot: slot.clone(), request_id: request_id.clone() };
+        Some(ClientMessage::Book { request_id, slot_id: slot, patient })
+    }
+
+    /// Takes a server reply; returns the booked slot and code when this reply
+    /// confirmed our booking.
+    pub fn on_reply(&mut self, reply: &ServerMessage) -> Option<(SlotId, BookingCode)> {
+        let Self::Sending { slot, request_id } = self else { return None };
+        match reply {
+            ServerMessage::BookingResult { request_id: id, ok, booking_code, reason } if id == request_id => {
+                let slot = slot.clone();
+                match (ok, booking_code, reason) {
+                    (true, Some(code), _) => {
+                        *self = Self::Booked { slot: slot.clone(), code: code.clone() };
+                        return Some((slot, code.clone()));
+                    }
+                    (_, _, Some(BookingFailure::AlreadyBooked)) => *self = Self::Taken { slot },
+                    (_, _, Some(BookingFailure::InvalidPatient)) => {
+                        *self = Self::Form {
+                            slot,
+                            problem: Some(BookingFailure::InvalidPatient.describe().into()),
+                        }
+                    }
+                    (_, _, Some(reason)) => *self = Self::Failed { slot, message: reason.describe().into() },
+                    _ => {
+                        *self = Self::Failed { slot, message: "The clinic sent an unexpected answer.".into() }
+                    }
+                }
+                None
+            }
+            ServerMessage::Error { message, request_id: Some(id), .. } if id == request_id => {
+                *self = Self::Failed { slot: slot.clone(), message: message.clone() };
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The connection dropped: an unanswered request's outcome is unknown.
+    pub fn on_disconnect(&mut self) {
+        if let Self::Sending { slot, .. } = self {
+            *self = Self::Failed {
+                slot: slot.clone(),
+                message: "The connection dropped before the clinic answered. When the schedule is \
+                          back, check this slot: if it shows as booked and not as yours, please call \
+                          the clinic."
+                    .into(),
+            };
+        }
+    }
+}
+
+/// The staff reset flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Reset {
+    /// Nothing going on.
+    #[default]
+    Idle,
+    /// Asking for the admin token.
+    Asking {
+        /// What went wrong last time.
+        problem: Option<String>,
+    },
+    /// Sent; waiting for the new schedule or a refusal.
+    Sending,
+    /// The schedule was reset.
+    Done,
+}
+
+impl Reset {
+    /// Takes a server message; `true` when it answered the reset.
+    pub fn on_message(&mut self, message: &ServerMessage) -> bool {
+        if *self != Self::Sending {
+            return false;
+        }
+        match message {
+            ServerMessage::Error { code: ErrorCode::Forbidden, .. } => {
+                *self = Self::Asking { problem: Some("That admin token is not valid.".into()) };
+                true
+            }
+            ServerMessage::InitialState(_) => {
+                *self = Self::Done;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The connection dropped while waiting.
+    pub fn on_disconnect(&mut self) {
+        if *self == Self::Sending {
+            *self = Self::Asking { problem: Some("The connection dropped; please try again.".into()) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Clinic, Doctor, DoctorId};
+
+    fn slot(id: &str, status: SlotStatus) -> Slot {
+        Slot {
+            id: SlotId(id.into()),
+            doctor_id: DoctorId("d".into()),
+            start: "2026-11-25T06:00:00Z".parse().unwrap(),
+            end: "2026-11-25T06:30:00Z".parse().unwrap(),
+            status,
+        }
+    }
+
+    fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
+        ServerMessage::InitialState(Schedule {
+            version,
+            clinic: Clinic { name: "C".into(), time_zone: "Europe/Moscow".into() },
+            doctors: vec![Doctor { id: DoctorId("d".into()), name: "D".into(), specialty: "S".into() }],
+            slots,
+        })
+    }
+
+    fn update(version: Version, id: &str, status: SlotStatus) -> ServerMessage {
+        ServerMessage::Update { version, slot: slot(id, status) }
+    }
+
+    fn board() -> Board {
+        let mut board = Board::default();
+        board.apply(schedule(10, vec![slot("a", SlotStatus::Free), slot("b", SlotStatus::Free)]));
+        board
+    }
+
+    #[test]
+    fn an_update_before_any_initial_state_asks_for_a_resync() {
+        assert_eq!(Board::default().apply(update(1, "a", SlotStatus::Booked)), Applied::Gap);
+    }
+
+    #[test]
+    fn the_next_update_changes_its_slot_and_the_version() {
+        let mut board = board();
+        let applied = board.apply(update(11, "a", SlotStatus::Booked));
+        assert_eq!(applied, Applied::Changed(slot("a", SlotStatus::Booked)));
+        assert_eq!(board.version(), Some(11));
+        assert_eq!(board.status(&SlotId("a".into())), Some(SlotStatus::Booked));
+        assert_eq!(board.status(&SlotId("b".into())), Some(SlotStatus::Free));
+    }
+
+    #[test]
+    fn an_update_already_seen_changes_nothing() {
+        let mut board = board();
+        let before = board.clone();
+        assert_eq!(board.apply(update(10, "a", SlotStatus::Booked)), Applied::Stale);
+        assert_eq!(board.apply(update(3, "a", SlotStatus::Booked)), Applied::Stale);
+        assert_eq!(board, before);
+    }
+
+    #[test]
+    fn a_version_gap_asks_for_a_resync_and_changes_nothing() {
+        let mut board = board();
+        let before = board.clone();
+        assert_eq!(board.apply(update(12, "a", SlotStatus::Booked)), Applied::Gap);
+        assert_eq!(board, before);
+    }
+
+    #[test]
+    fn a_new_initial_state_replaces_everything_and_drops_cleared_bookings_of_mine() {
+        let mut board = board();
+        board.mine.insert(SlotId("a".into()), "CODE-AAAA".into());
+        board.mine.insert(SlotId("b".into()), "CODE-BBBB".into());
+        board.apply(schedule(20, vec![slot("a", SlotStatus::Booked), slot("b", SlotStatus::Free)]));
+        assert_eq!(board.version(), Some(20));
+        assert!(board.is_mine(&SlotId("a".into())));
+        assert!(!board.is_mine(&SlotId("b".into())), "b was cleared by a reset");
+    }
+
+    #[test]
+    fn other_messages_are_handed_back() {
+        let mut board = board();
+        let reply = ServerMessage::Error { code: ErrorCode::Internal, message: "x".into(), request_id: None };
+        assert_eq!(board.apply(reply.clone()), Applied::Reply(reply));
+    }
+
+    fn patient() -> Patient {
+        Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() }
+    }
+
+    fn result(
+        request_id: &str,
+        ok: bool,
+        code: Option<&str>,
+        reason: Option<BookingFailure>,
+    ) -> ServerMessage {
+        ServerMessage::BookingResult {
+            request_id: request_id.into(),
+            ok,
+            booking_code: code.map(Into::into),
+            reason,
+        }
+    }
+
+    #[test]
+    fn a_double_submit_sends_one_booking() {
+        let mut booking = Booking::default();
+        booking.open(SlotId("a".into()));
+        assert!(booking.submit(patient(), "r1".into()).is_some());
+        assert!(booking.submit(patient(), "r2".into()).is_none());
+        booking.open(SlotId("b".into()));
+        booking.close();
+        assert!(matches!(booking, Booking::Sending { .. }), "a request in flight keeps the dialog");
+    }
+
+    #[test]
+    fn a_confirmed_booking_shows_its_code() {
+        let mut booking = Booking::default();
+        booking.open(SlotId("a".into()));
+        booking.submit(patient(), "r1".into());
+        assert_eq!(booking.on_reply(&result("other", true, Some("X"), None)), None, "not ours");
+        let confirmed = booking.on_reply(&result("r1", true, Some("K7M2-QX4P"), None));
+        assert_eq!(confirmed, Some((SlotId("a".into()), "K7M2-QX4P".into())));
+        assert_eq!(booking, Booking::Booked { slot: SlotId("a".into()), code: "K7M2-QX4P".into() });
+    }
+
+    #[test]
+    fn a_lost_race_says_the_slot_was_taken() {
+        let mut booking = Booking::default();
+        booking.open(SlotId("a".into()));
+        booking.submit(patient(), "r1".into());
+        booking.on_reply(&result("r1", false, None, Some(BookingFailure::AlreadyBooked)));
+        assert_eq!(booking, Booking::Taken { slot: SlotId("a".into()) });
+    }
+
+    #[test]
+    fn invalid_details_return_to_the_form_with_the_problem() {
+        let mut booking = Booking::default();
+        booking.open(SlotId("a".into()));
+        booking.submit(patient(), "r1".into());
+        booking.on_reply(&result("r1", false, None, Some(BookingFailure::InvalidPatient)));
+        assert!(matches!(booking, Booking::Form { problem: Some(_), .. }));
+    }
+
+    #[test]
+    fn a_drop_while_sending_makes_the_outcome_unknown() {
+        let mut booking = Booking::default();
+        booking.open(SlotId("a".into()));
+        booking.submit(patient(), "r1".into());
+        booking.on_disconnect();
+        assert!(matches!(booking, Booking::Failed { .. }));
+    }
+
+    #[test]
+    fn a_reset_is_answered_by_a_refusal_or_the_new_schedule() {
+        let mut reset = Reset::Sending;
+        let forbidden =
+            ServerMessage::Error { code: ErrorCode::Forbidden, message: "no".into(), request_id: None };
+        assert!(reset.on_message(&forbidden));
+        assert!(matches!(reset, Reset::Asking { problem: Some(_) }));
+        reset = Reset::Sending;
+        assert!(reset.on_message(&schedule(30, vec![])));
+        assert_eq!(reset, Reset::Done);
+        assert!(!Reset::Idle.on_message(&forbidden));
+    }
+}
