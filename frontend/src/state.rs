@@ -87,7 +87,7 @@ impl Board {
                     Some(&i) => schedule.slots[i] = slot.clone(),
                     None => {
                         schedule.slots.push(slot.clone());
-                        schedule.slots.sort_by(|a, b| a.start.cmp(&b.start));
+                        schedule.slots.sort_by_key(|s| s.start);
                         self.index =
                             schedule.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
                     }

@@ -15,6 +15,27 @@ pub(crate) fn run(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// Installs Debian's Chromium and ChromeDriver for the browser tests when they are
+/// missing and this runs as root with apt; otherwise says what to install.
+pub(crate) fn browser(sh: &Shell) -> Result<()> {
+    let have = |tool: &str| {
+        let probe = format!("command -v {tool}");
+        cmd!(sh, "sh -c {probe}").quiet().ignore_stdout().run().is_ok()
+    };
+    if have("chromium") && have("chromedriver") {
+        return Ok(());
+    }
+    let root = cmd!(sh, "id -u").read().is_ok_and(|uid| uid.trim() == "0");
+    if !root || !have("apt-get") {
+        eprintln!("note: install chromium and chromium-driver to run the browser tests");
+        return Ok(());
+    }
+    let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+    cmd!(sh, "apt-get update").run()?;
+    cmd!(sh, "apt-get install -y --no-install-recommends chromium chromium-driver").run()?;
+    Ok(())
+}
+
 fn wasm_target(sh: &Shell) -> Result<()> {
     let installed = cmd!(sh, "rustup target list --installed").read()?;
     if !installed.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {

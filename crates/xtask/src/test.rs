@@ -1,4 +1,5 @@
-//! Runs the whole test suite: builds the page (the browser tests need it), then
+//! Runs the whole test suite: builds the page and makes sure Chromium is there
+//! (the browser tests need both), then
 //! every test of the workspace, the page's own logic included.
 //! Extra arguments go to `cargo test`.
 
@@ -7,6 +8,7 @@ use xshell::{Shell, cmd};
 
 pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     crate::frontend::run(sh)?;
+    crate::setup::browser(sh)?;
     cmd!(sh, "cargo test --workspace {args...}").run()?;
     Ok(())
 }

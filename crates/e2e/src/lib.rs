@@ -1,0 +1,323 @@
+//! The harness of the browser tests: the real server with the built page, driven
+//! through chromedriver in headless Chromium, one fresh browser profile per session.
+//!
+//! Without `chromedriver` or a built page the tests are skipped with a note, unless
+//! `CI=true`, where that is a failure.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use server::clinic::ClinicConfig;
+use server::{Limits, Server, Settings};
+use tokio::sync::{Mutex, MutexGuard, oneshot};
+use tokio::task::JoinHandle;
+
+/// The admin token the test server uses.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+
+/// Browsers are heavy for a 2-core machine: one test drives them at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("crates/e2e is two levels down").into()
+}
+
+/// Where the tests write their screenshots (ignored by git).
+pub fn screenshot_dir() -> PathBuf {
+    root().join("target").join("screenshots")
+}
+
+fn dist() -> PathBuf {
+    root().join("frontend").join("dist")
+}
+
+/// Whether the browser tests can run here; `Err` explains why not. Under
+/// `CI=true` a missing prerequisite fails the test instead.
+pub fn prerequisites() -> Result<(), String> {
+    let missing = if !dist().join("index.html").exists() {
+        Some("the page is not built (run `cargo xtask frontend`)".to_owned())
+    } else if Command::new("chromedriver").arg("--version").output().is_err() {
+        Some("chromedriver is not installed (apt-get install chromium chromium-driver)".to_owned())
+    } else {
+        None
+    };
+    match missing {
+        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("browser tests cannot run under CI: {why}")
+        }
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Skips the calling test (with a note) when the browser tests cannot run here.
+#[macro_export]
+macro_rules! require_browser {
+    () => {
+        if let Err(why) = $crate::prerequisites() {
+            eprintln!("skipped: {why}");
+            return Ok(());
+        }
+    };
+}
+
+/// The booking server, in this process, on a fresh database.
+pub struct App {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    data: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<server::Result<()>>>,
+}
+
+impl App {
+    /// Starts a server with the real clock on a fresh database.
+    pub async fn start() -> Result<Self> {
+        let data = Arc::new(tempfile::tempdir()?);
+        Self::start_on(data, "127.0.0.1:0".parse()?).await
+    }
+
+    async fn start_on(data: Arc<tempfile::TempDir>, listen: SocketAddr) -> Result<Self> {
+        let settings = Settings {
+            listen,
+            database_url: format!("sqlite://{}/booking.db", data.path().display()),
+            clinic: ClinicConfig::demo(),
+            admin_token: ADMIN_TOKEN.into(),
+            static_dir: dist(),
+            limits: Limits {
+                max_message_bytes: 16 * 1024,
+                outgoing_queue: 256,
+                write_timeout: Duration::from_secs(5),
+            },
+            clock: server::engine::system_clock(),
+        };
+        let server = Server::bind(settings).await?;
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { addr, data, stop: Some(stop), task: Some(task) })
+    }
+
+    /// The page's address.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// A protocol client of this server.
+    pub async fn client(&self) -> Result<client::Client> {
+        Ok(client::Client::connect(&format!("ws://{}/ws", self.addr)).await?)
+    }
+
+    /// Stops the server gracefully (open pages see their socket close).
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same address and database.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop().await?;
+        let again = Self::start_on(self.data.clone(), self.addr).await?;
+        *self = again;
+        Ok(())
+    }
+}
+
+/// A chromedriver process, ended on drop, and the lock that keeps browser tests
+/// from running side by side.
+pub struct Driver {
+    process: Child,
+    port: u16,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Driver {
+    /// Waits for this test's turn and starts chromedriver.
+    pub async fn start() -> Result<Self> {
+        let turn = ONE_AT_A_TIME.lock().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let process = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting chromedriver")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not start listening");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Self { process, port, _turn: turn })
+    }
+
+    /// A new browser session with its own empty profile, `width` pixels wide.
+    pub async fn session(&self, width: u32, height: u32) -> Result<Session> {
+        let profile = tempfile::tempdir()?;
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            "--hide-scrollbars",
+            &format!("--window-size={width},{height}"),
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "chrome".into());
+        let mut options = serde_json::json!({ "binary": chromium_binary(), "args": args });
+        // Desktop Chromium will not make a window narrower than 500 px; phone
+        // widths need the device emulation.
+        if width < 500 {
+            options["mobileEmulation"] = serde_json::json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0 } });
+        }
+        caps.insert("goog:chromeOptions".into(), options);
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let browser = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("opening a browser session")?;
+        Ok(Session { browser, _profile: profile })
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn chromium_binary() -> &'static str {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("/usr/bin/chromium")
+}
+
+/// One browser window with its own profile.
+pub struct Session {
+    /// The WebDriver client.
+    pub browser: Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    /// Opens the page and waits until it is live.
+    pub async fn open(&self, app: &App) -> Result<()> {
+        self.browser.goto(&app.url()).await?;
+        self.wait_live().await
+    }
+
+    /// Waits until the connection indicator says live.
+    pub async fn wait_live(&self) -> Result<()> {
+        self.wait_for("#connection[data-state='live']", Duration::from_secs(15)).await?;
+        Ok(())
+    }
+
+    /// Waits for an element matching `css`.
+    pub async fn wait_for(&self, css: &str, timeout: Duration) -> Result<Element> {
+        self.browser
+            .wait()
+            .at_most(timeout)
+            .every(Duration::from_millis(20))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))
+    }
+
+    /// Chooses the first day with a free slot and returns that day's key and the
+    /// slot's id.
+    pub async fn first_free_slot(&self) -> Result<(String, String)> {
+        for tab in self.browser.find_all(Locator::Css(".tab")).await? {
+            tab.click().await?;
+            let day = tab.attr("data-day").await?.context("tab without day")?;
+            if let Ok(slot) = self.browser.find(Locator::Css("button.slot[data-status='free']")).await {
+                let id = slot.attr("data-slot-id").await?.context("slot without id")?;
+                return Ok((day, id));
+            }
+        }
+        bail!("no free slot on any day")
+    }
+
+    /// Shows the given day.
+    pub async fn choose_day(&self, day: &str) -> Result<()> {
+        self.browser.find(Locator::Css(&format!(".tab[data-day='{day}']"))).await?.click().await?;
+        Ok(())
+    }
+
+    /// The slot's `data-status` as the page shows it now.
+    pub async fn slot_status(&self, slot: &str) -> Result<String> {
+        let button = self.browser.find(Locator::Css(&slot_css(slot))).await?;
+        button.attr("data-status").await?.context("slot without status")
+    }
+
+    /// Polls until the slot shows `status`; returns how long that took.
+    pub async fn wait_slot_status(&self, slot: &str, status: &str, timeout: Duration) -> Result<Duration> {
+        let started = Instant::now();
+        loop {
+            if self.slot_status(slot).await.ok().as_deref() == Some(status) {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > timeout {
+                bail!("slot {slot} did not become {status} within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Opens the booking dialog of `slot` and fills in the patient's details.
+    pub async fn fill_booking(&self, slot: &str, name: &str, phone: &str) -> Result<()> {
+        self.browser.find(Locator::Css(&slot_css(slot))).await?.click().await?;
+        self.wait_for("#patient-name", Duration::from_secs(5)).await?.send_keys(name).await?;
+        self.browser.find(Locator::Css("#patient-phone")).await?.send_keys(phone).await?;
+        Ok(())
+    }
+
+    /// Clicks "Confirm booking".
+    pub async fn confirm(&self) -> Result<()> {
+        self.browser.find(Locator::Css("#confirm-booking")).await?.click().await?;
+        Ok(())
+    }
+
+    /// Writes a screenshot to `target/screenshots/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.browser.screenshot().await?)?;
+        Ok(path)
+    }
+
+    /// Ends the browser session.
+    pub async fn close(self) -> Result<()> {
+        self.browser.close().await?;
+        Ok(())
+    }
+}
+
+/// The CSS selector of one slot's button.
+pub fn slot_css(slot: &str) -> String {
+    format!("button.slot[data-slot-id='{slot}']")
+}
