@@ -13,13 +13,15 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{BookingCode, BookingFailure, ClientMessage, ErrorCode, Patient, ServerMessage, SlotId};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use tokio_tungstenite::tungstenite;
@@ -53,6 +55,16 @@ pub enum Error {
     },
 }
 
+/// How to open a connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectOptions {
+    /// The local address to connect from; with many connections, spreading them
+    /// over several 127.0.0.x addresses avoids running out of ephemeral ports.
+    pub local_ip: Option<IpAddr>,
+    /// Small WebSocket buffers, for programs that hold many idle connections.
+    pub small_buffers: bool,
+}
+
 /// The answer to a `book`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookingReply {
@@ -75,7 +87,25 @@ pub struct Client {
 impl Client {
     /// Connects to a `ws://…/ws` URL.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// Connects to a `ws://…/ws` URL with the given options.
+    pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self, Error> {
+        let request = url.into_client_request()?;
+        let host = request.uri().host().unwrap_or("127.0.0.1").trim_matches(['[', ']']).to_owned();
+        let port = request.uri().port_u16().unwrap_or(80);
+        let server = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(tungstenite::Error::Io)?
+            .next()
+            .ok_or(tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
+        let tcp = connect_tcp(server, options.local_ip).await.map_err(tungstenite::Error::Io)?;
+        let config = options.small_buffers.then(|| {
+            WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
+        });
+        let (socket, _) =
+            tokio_tungstenite::client_async_with_config(request, MaybeTlsStream::Plain(tcp), config).await?;
         let (sink, stream) = socket.split();
         Ok(Self { sink, stream, pending: VecDeque::new(), next_request: 0 })
     }
@@ -154,6 +184,16 @@ impl Client {
             }
         }
     }
+}
+
+async fn connect_tcp(server: SocketAddr, local_ip: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let socket = if server.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    if let Some(ip) = local_ip {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 fn closed(frame: Option<CloseFrame>) -> Error {

@@ -1,0 +1,134 @@
+//! `loadtest`: runs the load generator against a running server (`--url`), or
+//! starts the server binary itself on a fresh database (`--server-bin`), and prints
+//! one summary line (and, with `--json`, writes it as JSON).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use loadtest::{Options, raise_open_file_limit, run};
+
+/// Load generator for the booking server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// WebSocket URL of a running server.
+    #[arg(long, conflicts_with = "server_bin")]
+    url: Option<String>,
+    /// Start this server binary on a fresh database instead of using --url.
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Clinic configuration for the started server.
+    #[arg(long, requires = "server_bin")]
+    server_config: Option<PathBuf>,
+    /// Process id of the server behind --url, for its memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Listening connections to hold.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Spread connections over 127.0.0.1 … 127.0.0.N.
+    #[arg(long, default_value_t = 8)]
+    sources: u8,
+    /// Bookings to make.
+    #[arg(long, default_value_t = 100)]
+    bookings: usize,
+    /// Bookings per second over all bookers; 0 for as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Booking connections.
+    #[arg(long, default_value_t = 4)]
+    bookers: usize,
+    /// Connections opened at once during set-up.
+    #[arg(long, default_value_t = 200)]
+    connect_concurrency: usize,
+    /// Seconds to wait for the last updates.
+    #[arg(long, default_value_t = 30)]
+    settle_secs: u64,
+    /// A label for this run in the JSON.
+    #[arg(long, default_value = "run")]
+    label: String,
+    /// Also write the summary as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// A server started by the load generator; killed on drop.
+struct Spawned {
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server(bin: &PathBuf, config: Option<&PathBuf>) -> Result<(Spawned, String)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let data = tempfile::tempdir()?;
+    let mut command = Command::new(bin);
+    command
+        .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite://{}/booking.db", data.path().display()))
+        .env("BOOKING_ADMIN_TOKEN", "loadtest")
+        .env("BOOKING_STATIC_DIR", data.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    if let Some(config) = config {
+        command.env("BOOKING_CONFIG", config);
+    }
+    let child = command.spawn().with_context(|| format!("starting {}", bin.display()))?;
+    let spawned = Spawned { child, _data: data };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("the server did not start listening");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((spawned, format!("ws://127.0.0.1:{port}/ws")))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let limit = raise_open_file_limit();
+    if limit < (args.clients as u64) * 2 + 100 {
+        eprintln!("warning: the open-file limit is {limit}; raise it (ulimit -n) for {} clients", args.clients);
+    }
+    let (spawned, url, pid) = match (&args.server_bin, &args.url) {
+        (Some(bin), _) => {
+            let (spawned, url) = spawn_server(bin, args.server_config.as_ref())?;
+            let pid = spawned.child.id();
+            (Some(spawned), url, Some(pid))
+        }
+        (None, Some(url)) => (None, url.clone(), args.server_pid),
+        (None, None) => bail!("give --url of a running server or --server-bin to start one"),
+    };
+    let options = Options {
+        url,
+        server_pid: pid,
+        clients: args.clients,
+        sources: args.sources,
+        bookings: args.bookings,
+        rate: args.rate,
+        bookers: args.bookers,
+        connect_concurrency: args.connect_concurrency,
+        settle: Duration::from_secs(args.settle_secs),
+    };
+    let summary = run(&options).await?;
+    println!("{} {}", args.label, summary.line());
+    if let Some(path) = &args.json {
+        let mut value = serde_json::to_value(&summary)?;
+        value["label"] = args.label.clone().into();
+        std::fs::write(path, serde_json::to_string_pretty(&value)?)?;
+    }
+    drop(spawned);
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! A small run of the load generator against an in-process server: it works, and
+//! no update is missed.
+
+use std::time::Duration;
+
+use loadtest::{Options, run};
+use server::clinic::ClinicConfig;
+use server::{Limits, Server, Settings};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_clients_see_every_booking() {
+    let data = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}/booking.db", data.path().display()),
+        clinic: ClinicConfig::demo(),
+        admin_token: "smoke".into(),
+        static_dir: data.path().into(),
+        limits: Limits { max_message_bytes: 16 * 1024, outgoing_queue: 256, write_timeout: Duration::from_secs(5) },
+        clock: server::engine::system_clock(),
+    };
+    let server = Server::bind(settings).await.unwrap();
+    let url = format!("ws://{}/ws", server.local_addr());
+    tokio::spawn(server.run(std::future::pending()));
+
+    let summary = run(&Options {
+        url,
+        server_pid: Some(std::process::id()),
+        clients: 200,
+        sources: 2,
+        bookings: 60,
+        rate: 200.0,
+        bookers: 3,
+        connect_concurrency: 50,
+        settle: Duration::from_secs(10),
+    })
+    .await
+    .unwrap();
+    println!("{}", summary.line());
+
+    assert_eq!(summary.connect_failures, 0);
+    assert_eq!((summary.booked, summary.refused), (60, 0));
+    assert_eq!(summary.updates_received, 60 * 200);
+    assert_eq!(summary.missed_updates, 0);
+    assert!(summary.fanout_p50_ms > 0.0 && summary.fanout_max_ms >= summary.fanout_p99_ms);
+    assert!(summary.rss_after_kib.is_some());
+}
