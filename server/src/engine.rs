@@ -1,18 +1,18 @@
 //! The booking engine: the single writer that orders every change to the schedule,
 //! commits it to the store, and only then publishes it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use protocol::{
     BookingCode, BookingFailure, Clinic, Doctor, Patient, Schedule, ServerMessage, Slot, SlotId, SlotStatus,
     Version,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::clinic::ClinicConfig;
 use crate::hub::{Broadcast, Hub};
@@ -23,33 +23,54 @@ use crate::{Clock, Error, Result, secret};
 /// bookable day appears and the past one goes.
 const DAY_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
-/// The schedule at one version, shared by every reader.
+/// The parts of the schedule that change only when it is reloaded: the clinic,
+/// the doctors and the slots (whose `status` here is not used).
+#[derive(Debug)]
+struct Base {
+    clinic: Clinic,
+    doctors: Vec<Doctor>,
+    slots: Vec<Slot>,
+}
+
+/// The schedule at one version, shared by every reader. Taking one costs a copy
+/// of one byte per slot; the full `Schedule` and its `initialState` frame are built
+/// only when somebody asks, at most once per version.
 #[derive(Debug)]
 pub struct Snapshot {
-    schedule: Schedule,
+    version: Version,
+    base: Arc<Base>,
+    statuses: Vec<SlotStatus>,
+    schedule: OnceLock<Schedule>,
     frame: OnceLock<Utf8Bytes>,
 }
 
 impl Snapshot {
-    fn new(schedule: Schedule) -> Self {
-        Self { schedule, frame: OnceLock::new() }
-    }
-
     /// The version this snapshot shows.
     pub fn version(&self) -> Version {
-        self.schedule.version
+        self.version
     }
 
     /// The schedule itself.
     pub fn schedule(&self) -> &Schedule {
-        &self.schedule
+        self.schedule.get_or_init(|| Schedule {
+            version: self.version,
+            clinic: self.base.clinic.clone(),
+            doctors: self.base.doctors.clone(),
+            slots: self
+                .base
+                .slots
+                .iter()
+                .zip(&self.statuses)
+                .map(|(slot, &status)| Slot { status, ..slot.clone() })
+                .collect(),
+        })
     }
 
     /// The `initialState` frame for this snapshot, serialized at most once however
     /// many clients connect at this version.
     pub fn frame(&self) -> Utf8Bytes {
         self.frame
-            .get_or_init(|| crate::wire::encode(&ServerMessage::InitialState(self.schedule.clone())))
+            .get_or_init(|| crate::wire::encode(&ServerMessage::InitialState(self.schedule().clone())))
             .clone()
     }
 }
@@ -63,17 +84,30 @@ pub enum BookOutcome {
     Refused(BookingFailure),
 }
 
-enum Command {
-    Book {
-        slot_id: SlotId,
-        patient: Patient,
-        request_id: String,
-        reply: oneshot::Sender<Result<BookOutcome>>,
-    },
-    Reset {
-        reply: oneshot::Sender<Result<()>>,
-    },
+/// One `book` waiting for the engine.
+struct BookRequest {
+    slot_id: SlotId,
+    patient: Patient,
+    request_id: String,
+    reply: oneshot::Sender<Result<BookOutcome>>,
 }
+
+enum Command {
+    Book(BookRequest),
+    Reset { reply: oneshot::Sender<Result<()>> },
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Book(_) => "Book",
+            Self::Reset { .. } => "Reset",
+        })
+    }
+}
+
+/// The most bookings committed in one transaction.
+const MAX_BATCH: usize = 512;
 
 /// A cheap, cloneable way to talk to the engine.
 #[derive(Debug, Clone)]
@@ -81,15 +115,6 @@ pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
     snapshot: watch::Receiver<Arc<Snapshot>>,
     hub: Hub,
-}
-
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Book { .. } => "Book",
-            Self::Reset { .. } => "Reset",
-        })
-    }
 }
 
 impl EngineHandle {
@@ -106,7 +131,7 @@ impl EngineHandle {
     /// Books `slot_id` for `patient`; returns once the outcome is committed.
     pub async fn book(&self, slot_id: SlotId, patient: Patient, request_id: String) -> Result<BookOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Book { slot_id, patient, request_id, reply }).await?;
+        self.send(Command::Book(BookRequest { slot_id, patient, request_id, reply })).await?;
         answer.await.map_err(|_| Error::EngineGone)?
     }
 
@@ -127,9 +152,8 @@ struct Engine<S> {
     store: S,
     config: Arc<ClinicConfig>,
     clock: Clock,
-    clinic: Clinic,
-    doctors: Vec<Doctor>,
-    slots: Vec<Slot>,
+    base: Arc<Base>,
+    statuses: Vec<SlotStatus>,
     index: HashMap<SlotId, usize>,
     version: Version,
     first_day: NaiveDate,
@@ -148,32 +172,30 @@ pub async fn start<S: Store>(
     let now = clock();
     let first_day = config.local_date(now);
     store.add_slots(&config.slots_from(first_day), false).await?;
+    let base = Arc::new(Base { clinic: config.clinic(), doctors: config.doctors(), slots: Vec::new() });
+    let empty = Snapshot {
+        version: 0,
+        base: base.clone(),
+        statuses: Vec::new(),
+        schedule: OnceLock::new(),
+        frame: OnceLock::new(),
+    };
     let mut engine = Engine {
-        clinic: config.clinic(),
-        doctors: config.doctors(),
         store,
         config,
         clock,
-        slots: Vec::new(),
+        base,
+        statuses: Vec::new(),
         index: HashMap::new(),
         version: 0,
         first_day,
-        snapshot: watch::channel(Arc::new(Snapshot::new(empty_schedule()))).0,
+        snapshot: watch::channel(Arc::new(empty)).0,
         hub: Hub::new(queue),
     };
     engine.reload().await?;
-    let (commands, inbox) = mpsc::channel(1024);
+    let (commands, inbox) = mpsc::channel(4096);
     let handle = EngineHandle { commands, snapshot: engine.snapshot.subscribe(), hub: engine.hub.clone() };
     Ok((handle, tokio::spawn(engine.run(inbox))))
-}
-
-fn empty_schedule() -> Schedule {
-    Schedule {
-        version: 0,
-        clinic: Clinic { name: String::new(), time_zone: String::new() },
-        doctors: Vec::new(),
-        slots: Vec::new(),
-    }
 }
 
 impl<S: Store> Engine<S> {
@@ -182,8 +204,25 @@ impl<S: Store> Engine<S> {
         loop {
             tokio::select! {
                 command = inbox.recv() => match command {
-                    Some(Command::Book { slot_id, patient, request_id, reply }) => {
-                        let _ = reply.send(self.book(slot_id, patient, &request_id).await);
+                    Some(Command::Book(first)) => {
+                        // Group commit: every booking already waiting goes into the
+                        // same transaction, so one durable write serves them all.
+                        let mut batch = vec![first];
+                        let mut after = None;
+                        while batch.len() < MAX_BATCH {
+                            match inbox.try_recv() {
+                                Ok(Command::Book(next)) => batch.push(next),
+                                Ok(other) => {
+                                    after = Some(other);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.book(batch).await;
+                        if let Some(Command::Reset { reply }) = after {
+                            let _ = reply.send(self.reset().await);
+                        }
                     }
                     Some(Command::Reset { reply }) => {
                         let _ = reply.send(self.reset().await);
@@ -200,42 +239,101 @@ impl<S: Store> Engine<S> {
         tracing::debug!("engine stopped");
     }
 
-    async fn book(&mut self, slot_id: SlotId, patient: Patient, request_id: &str) -> Result<BookOutcome> {
-        let Some(patient) = normalized_patient(&patient) else {
-            return Ok(BookOutcome::Refused(BookingFailure::InvalidPatient));
-        };
-        let Some(&at) = self.index.get(&slot_id) else {
-            return Ok(BookOutcome::Refused(BookingFailure::NotFound));
-        };
+    /// Decides a batch of bookings: refusals from memory at once, the rest
+    /// committed together; nobody hears of a booking before it is durable.
+    async fn book(&mut self, batch: Vec<BookRequest>) {
         let now = (self.clock)();
-        if self.slots[at].start <= now {
-            return Ok(BookOutcome::Refused(BookingFailure::Past));
-        }
-        if self.slots[at].status != SlotStatus::Free {
-            return Ok(BookOutcome::Refused(BookingFailure::AlreadyBooked));
-        }
-        // A code collision is astronomically rare; a few fresh draws settle it.
-        for _ in 0..4 {
-            let code = secret::booking_code();
-            let booking =
-                NewBooking { slot_id: &slot_id, code: &code, patient: &patient, request_id, at: now };
-            match self.store.book(booking).await {
-                Ok(version) => {
-                    self.slots[at].status = SlotStatus::Booked;
-                    let slot = self.slots[at].clone();
-                    self.commit(version);
-                    self.hub.publish(version, &ServerMessage::Update { version, slot });
-                    tracing::info!(slot = %slot_id, %request_id, version, "booked");
-                    return Ok(BookOutcome::Booked(code));
+        let mut claimed = HashSet::new();
+        let mut pending = Vec::with_capacity(batch.len());
+        for request in batch {
+            match self.check(&request, now, &claimed) {
+                Ok((at, patient)) => {
+                    claimed.insert(at);
+                    pending.push((request, at, patient));
                 }
-                Err(BookError::CodeTaken) => continue,
-                Err(BookError::SlotTaken) => {
-                    return Ok(BookOutcome::Refused(BookingFailure::AlreadyBooked));
+                Err(reason) => {
+                    let _ = request.reply.send(Ok(BookOutcome::Refused(reason)));
                 }
-                Err(BookError::Other(e)) => return Err(e),
             }
         }
-        Err(Error::Internal("could not draw an unused booking code"))
+        // A code collision is astronomically rare; a few fresh draws settle it.
+        let mut changed = Vec::new();
+        for _ in 0..4 {
+            if pending.is_empty() {
+                break;
+            }
+            let codes: Vec<String> = pending.iter().map(|_| secret::booking_code()).collect();
+            let bookings: Vec<NewBooking<'_>> = pending
+                .iter()
+                .zip(&codes)
+                .map(|((request, _, patient), code)| NewBooking {
+                    slot_id: &request.slot_id,
+                    code,
+                    patient,
+                    request_id: &request.request_id,
+                    at: now,
+                })
+                .collect();
+            let outcomes = match self.store.book_many(&bookings).await {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    tracing::error!(error = %e, "bookings not committed");
+                    for (request, ..) in pending.drain(..) {
+                        let _ = request.reply.send(Err(Error::Internal("the booking was not committed")));
+                    }
+                    break;
+                }
+            };
+            drop(bookings);
+            let mut retry = Vec::new();
+            for (((request, at, patient), code), outcome) in pending.drain(..).zip(codes).zip(outcomes) {
+                match outcome {
+                    Ok(version) => {
+                        self.statuses[at] = SlotStatus::Booked;
+                        self.version = version;
+                        tracing::info!(slot = %request.slot_id, request_id = %request.request_id, version, "booked");
+                        changed.push((version, at, request.reply, code));
+                    }
+                    Err(BookError::SlotTaken) => {
+                        let _ = request.reply.send(Ok(BookOutcome::Refused(BookingFailure::AlreadyBooked)));
+                    }
+                    Err(BookError::CodeTaken) => retry.push((request, at, patient)),
+                }
+            }
+            pending = retry;
+        }
+        for (request, ..) in pending {
+            let _ = request.reply.send(Err(Error::Internal("could not draw an unused booking code")));
+        }
+        if changed.is_empty() {
+            return;
+        }
+        // The snapshot first: a connection that subscribes from now on starts from
+        // it and skips the updates it already includes.
+        self.publish_snapshot();
+        for (version, at, reply, code) in changed {
+            let slot = Slot { status: self.statuses[at], ..self.base.slots[at].clone() };
+            self.hub.publish(version, &ServerMessage::Update { version, slot });
+            let _ = reply.send(Ok(BookOutcome::Booked(code)));
+        }
+    }
+
+    /// The slot's index and the normalized patient, or why the booking is refused.
+    fn check(
+        &self,
+        request: &BookRequest,
+        now: DateTime<Utc>,
+        claimed: &HashSet<usize>,
+    ) -> Result<(usize, Patient), BookingFailure> {
+        let patient = normalized_patient(&request.patient).ok_or(BookingFailure::InvalidPatient)?;
+        let &at = self.index.get(&request.slot_id).ok_or(BookingFailure::NotFound)?;
+        if self.base.slots[at].start <= now {
+            return Err(BookingFailure::Past);
+        }
+        if self.statuses[at] != SlotStatus::Free || claimed.contains(&at) {
+            return Err(BookingFailure::AlreadyBooked);
+        }
+        Ok((at, patient))
     }
 
     async fn reset(&mut self) -> Result<()> {
@@ -269,7 +367,12 @@ impl<S: Store> Engine<S> {
     /// Replaces the in-memory schedule with the store's.
     async fn reload(&mut self) -> Result<()> {
         let loaded = self.store.load(self.config.day_start(self.first_day)).await?;
-        self.slots = loaded
+        self.statuses = loaded
+            .slots
+            .iter()
+            .map(|s| if s.booked { SlotStatus::Booked } else { SlotStatus::Free })
+            .collect();
+        let slots: Vec<Slot> = loaded
             .slots
             .into_iter()
             .map(|s| Slot {
@@ -277,24 +380,26 @@ impl<S: Store> Engine<S> {
                 doctor_id: s.doctor_id,
                 start: s.start,
                 end: s.end,
-                status: if s.booked { SlotStatus::Booked } else { SlotStatus::Free },
+                status: SlotStatus::Free,
             })
             .collect();
-        self.index = self.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        self.commit(loaded.version);
+        self.index = slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        self.base =
+            Arc::new(Base { clinic: self.base.clinic.clone(), doctors: self.base.doctors.clone(), slots });
+        self.version = loaded.version;
+        self.publish_snapshot();
         Ok(())
     }
 
-    /// Publishes the in-memory schedule as the snapshot of `version`.
-    fn commit(&mut self, version: Version) {
-        self.version = version;
-        let schedule = Schedule {
-            version,
-            clinic: self.clinic.clone(),
-            doctors: self.doctors.clone(),
-            slots: self.slots.clone(),
-        };
-        self.snapshot.send_replace(Arc::new(Snapshot::new(schedule)));
+    /// Publishes the in-memory schedule as the current snapshot.
+    fn publish_snapshot(&mut self) {
+        self.snapshot.send_replace(Arc::new(Snapshot {
+            version: self.version,
+            base: self.base.clone(),
+            statuses: self.statuses.clone(),
+            schedule: OnceLock::new(),
+            frame: OnceLock::new(),
+        }));
     }
 }
 

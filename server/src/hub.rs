@@ -1,9 +1,9 @@
 //! The hub: fans every committed change out to all connections. A change is
 //! serialized once and every connection sends the same shared bytes.
 
-use axum::extract::ws::Utf8Bytes;
 use protocol::{ServerMessage, Version};
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// One change as every connection sends it.
 #[derive(Debug, Clone)]

@@ -11,6 +11,12 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,server=info".into()))
         .init();
     let config = Config::parse();
+    // Every connection is a file descriptor; the usual soft limit of 1024 would cap
+    // the server far below what it can hold.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     let (settings, generated) = Settings::from_config(&config)?;
     if generated {
         println!(

@@ -1,9 +1,9 @@
 //! Domain-to-wire conversions: encoding server messages and decoding client frames,
 //! with every way a frame can be wrong mapped to its `error` reply.
 
-use axum::extract::ws::Utf8Bytes;
 use protocol::{ClientMessage, ErrorCode, ServerMessage};
 use serde_json::Value;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// The longest `requestId` the server accepts; it is echoed back and logged.
 pub const MAX_REQUEST_ID_CHARS: usize = 128;

@@ -1,28 +1,99 @@
 //! The `/ws` endpoint. The handler only upgrades; `serve_connection` is the whole
 //! life of one connection and is generic over the socket so it can be tested alone.
+//!
+//! The upgrade is done here rather than by axum's extractor so that each
+//! connection gets small buffers (a few KiB instead of 128 KiB) and so that the
+//! large `initialState` can be sent as fragments: the socket's write buffer keeps
+//! the capacity of the largest frame it ever held, for as long as the connection
+//! lives.
 
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::response::Response;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use hyper_util::rt::TokioIo;
 use protocol::{ClientMessage, ErrorCode, ServerMessage};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::engine::BookOutcome;
 use crate::{AppState, secret, wire};
 
 /// Close code for a client that fell too far behind its updates: it should
 /// reconnect and start again from a fresh `initialState`.
-const TOO_SLOW: u16 = close_code::AGAIN;
+const TOO_SLOW: u16 = 1013;
+/// Close code for a message over the size limit.
+const TOO_BIG: u16 = 1009;
+/// Close code for a server going away.
+const GOING_AWAY: u16 = 1001;
+
+/// Largest fragment of a long message, and the most update bytes gathered into
+/// one write; this bounds what a connection's write buffer ever holds.
+const CHUNK: usize = 2048;
+/// The most update bytes gathered into one write when updates queue up.
+const BATCH: usize = 4096;
+/// Read buffer per connection; clients send little and rarely.
+const READ_BUFFER: usize = 2048;
 
 /// Upgrades `GET /ws` to a WebSocket connection.
-pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn handler(State(state): State<AppState>, mut request: Request) -> Response {
+    let Some(accept) = handshake_accept(request.method(), request.headers()) else {
+        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (RFC 6455)").into_response();
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        return (StatusCode::BAD_REQUEST, "this connection cannot be upgraded").into_response();
+    };
     let limit = state.limits.max_message_bytes;
-    ws.max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket: WebSocket| serve_connection(socket, state))
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let socket =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                        .await;
+                serve_connection(socket, state).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        }
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// The `Sec-WebSocket-Accept` value for a valid upgrade request, or `None`.
+fn handshake_accept(method: &Method, headers: &HeaderMap) -> Option<String> {
+    let has = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
+    (method == Method::GET
+        && has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
+        && version_ok)
+        .then(|| derive_accept_key(key.as_bytes()))
 }
 
 /// Why a connection ends.
@@ -37,7 +108,7 @@ enum End {
 /// change, and an answer to each message the client sends.
 pub async fn serve_connection<S>(socket: S, state: AppState)
 where
-    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+    S: Sink<Message, Error = WsError> + Stream<Item = Result<Message, WsError>> + Unpin,
 {
     let (mut sink, mut stream) = socket.split();
     let write_timeout = state.limits.write_timeout;
@@ -49,7 +120,7 @@ where
     let mut shutdown = state.shutdown.clone();
 
     let end = 'conn: {
-        if !send(&mut sink, Message::Text(snapshot.frame()), write_timeout).await {
+        if !send_fragmented(&mut sink, snapshot.frame(), write_timeout).await {
             break 'conn End::Gone;
         }
         drop(snapshot);
@@ -63,40 +134,97 @@ where
                             message: "Binary frames are not supported; send JSON text frames.".into(),
                             request_id: None,
                         }),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                        Some(Ok(Message::Close(_))) | None => break 'conn End::Gone,
-                        Some(Err(e)) if too_large(&e) => {
-                            break 'conn End::Close(close_code::SIZE, "message too large");
+                        // The socket queues the pong itself; flushing sends it now.
+                        Some(Ok(Message::Ping(_))) => {
+                            if !timed(write_timeout, sink.flush()).await {
+                                break 'conn End::Gone;
+                            }
+                            None
                         }
+                        Some(Ok(Message::Pong(_) | Message::Frame(_))) => None,
+                        Some(Ok(Message::Close(_))) | None => break 'conn End::Gone,
+                        Some(Err(WsError::Capacity(_))) => break 'conn End::Close(TOO_BIG, "message too large"),
                         Some(Err(_)) => break 'conn End::Gone,
                     };
                     if let Some(reply) = reply
-                        && !send(&mut sink, Message::Text(wire::encode(&reply)), write_timeout).await
+                        && !timed(write_timeout, sink.send(Message::Text(wire::encode(&reply)))).await
                     {
                         break 'conn End::Gone;
                     }
                 }
-                update = updates.recv() => match update {
-                    Ok(update) if update.version <= version => {}
-                    Ok(update) => {
-                        version = update.version;
-                        if !send(&mut sink, Message::Text(update.frame), write_timeout).await {
-                            break 'conn End::Gone;
+                update = updates.recv() => {
+                    let mut next = update;
+                    let mut batched = 0;
+                    // Gather what is already queued into one write.
+                    loop {
+                        match next {
+                            Ok(update) if update.version <= version => {}
+                            Ok(update) if update.frame.len() > CHUNK => {
+                                // A whole new schedule: out with what is gathered, then
+                                // the schedule in fragments.
+                                version = update.version;
+                                if !timed(write_timeout, sink.flush()).await
+                                    || !send_fragmented(&mut sink, update.frame, write_timeout).await
+                                {
+                                    break 'conn End::Gone;
+                                }
+                            }
+                            Ok(update) => {
+                                version = update.version;
+                                batched += update.frame.len();
+                                if !timed(write_timeout, sink.feed(Message::Text(update.frame))).await {
+                                    break 'conn End::Gone;
+                                }
+                            }
+                            Err(RecvError::Lagged(_)) => break 'conn End::Close(TOO_SLOW, "too slow; reconnect"),
+                            Err(RecvError::Closed) => break 'conn End::Close(GOING_AWAY, "server stopping"),
                         }
+                        if batched >= BATCH {
+                            break;
+                        }
+                        next = match updates.try_recv() {
+                            Ok(update) => Ok(update),
+                            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                            Err(TryRecvError::Empty) => break,
+                        };
                     }
-                    Err(RecvError::Lagged(_)) => break 'conn End::Close(TOO_SLOW, "too slow; reconnect"),
-                    Err(RecvError::Closed) => break 'conn End::Close(close_code::AWAY, "server stopping"),
+                    if !timed(write_timeout, sink.flush()).await {
+                        break 'conn End::Gone;
+                    }
                 },
-                () = stopping(&mut shutdown) => {
-                    break 'conn End::Close(close_code::AWAY, "server stopping");
-                }
+                () = stopping(&mut shutdown) => break 'conn End::Close(GOING_AWAY, "server stopping"),
             }
         }
     };
     if let End::Close(code, reason) = end {
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        send(&mut sink, Message::Close(Some(frame)), write_timeout).await;
+        let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
+        timed(write_timeout, sink.send(Message::Close(Some(frame)))).await;
     }
+}
+
+/// Sends one text message, as fragments of at most `CHUNK` bytes when it is
+/// longer, each fully written before the next, so the socket's write buffer never
+/// grows beyond one fragment.
+async fn send_fragmented<S>(sink: &mut S, text: Utf8Bytes, timeout: Duration) -> bool
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    if text.len() <= CHUNK {
+        return timed(timeout, sink.send(Message::Text(text))).await;
+    }
+    let bytes = Bytes::from(text);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + CHUNK).min(bytes.len());
+        let opcode = if start == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+        let frame = Frame::message(bytes.slice(start..end), opcode, end == bytes.len());
+        if !timed(timeout, sink.send(Message::Frame(frame))).await {
+            return false;
+        }
+        start = end;
+    }
+    true
 }
 
 /// Resolves once the server starts shutting down.
@@ -105,22 +233,10 @@ async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-/// Sends one message; `false` when the peer is gone or does not read in time.
-async fn send<S: Sink<Message> + Unpin>(sink: &mut S, message: Message, timeout: Duration) -> bool {
-    matches!(tokio::time::timeout(timeout, sink.send(message)).await, Ok(Ok(())))
-}
-
-/// Whether a read failed because the message was over the size limit.
-fn too_large(error: &axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(WsError::Capacity(_)) = e.downcast_ref::<WsError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
+/// Runs one socket operation; `false` when it failed or took longer than `timeout`
+/// (a peer that does not read).
+async fn timed<F: Future<Output = Result<(), WsError>>>(timeout: Duration, operation: F) -> bool {
+    matches!(tokio::time::timeout(timeout, operation).await, Ok(Ok(())))
 }
 
 /// Carries out one text frame and returns the reply for its sender, if any.

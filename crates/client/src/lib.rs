@@ -101,9 +101,9 @@ impl Client {
             .next()
             .ok_or(tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
         let tcp = connect_tcp(server, options.local_ip).await.map_err(tungstenite::Error::Io)?;
-        let config = options.small_buffers.then(|| {
-            WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
-        });
+        let config = options
+            .small_buffers
+            .then(|| WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0));
         let (socket, _) =
             tokio_tungstenite::client_async_with_config(request, MaybeTlsStream::Plain(tcp), config).await?;
         let (sink, stream) = socket.split();
@@ -115,6 +115,22 @@ impl Client {
         match self.pending.pop_front() {
             Some(message) => Ok(message),
             None => self.read().await,
+        }
+    }
+
+    /// The next message's raw JSON text, for programs that decode only part of it
+    /// (such as a load generator reading thousands of connections). Messages kept
+    /// back by `book` are handed out first, re-encoded.
+    pub async fn recv_text(&mut self) -> Result<String, Error> {
+        if let Some(message) = self.pending.pop_front() {
+            return Ok(serde_json::to_string(&message)?);
+        }
+        loop {
+            match self.next_frame().await? {
+                Message::Text(text) => return Ok(text.as_str().to_owned()),
+                Message::Close(frame) => return Err(closed(frame)),
+                _ => {}
+            }
         }
     }
 
@@ -172,11 +188,13 @@ impl Client {
         Ok(())
     }
 
+    async fn next_frame(&mut self) -> Result<Message, Error> {
+        Ok(self.stream.next().await.ok_or(Error::Closed { code: None, reason: String::new() })??)
+    }
+
     async fn read(&mut self) -> Result<ServerMessage, Error> {
         loop {
-            let frame =
-                self.stream.next().await.ok_or(Error::Closed { code: None, reason: String::new() })??;
-            match frame {
+            match self.next_frame().await? {
                 Message::Text(text) => return Ok(serde_json::from_str(&text)?),
                 Message::Close(frame) => return Err(closed(frame)),
                 // Pings are answered by tungstenite itself.

@@ -78,15 +78,20 @@ pub struct Summary {
     pub rss_after_kib: Option<u64>,
     /// (after − before) / clients, bytes.
     pub bytes_per_connection: Option<u64>,
+    /// CPU seconds the server spent during the booking phase and the fan-out.
+    pub server_cpu_secs: Option<f64>,
 }
 
 impl Summary {
     /// The one-line form.
     pub fn line(&self) -> String {
-        let memory = match (self.rss_before_kib, self.rss_after_kib, self.bytes_per_connection) {
+        let mut memory = match (self.rss_before_kib, self.rss_after_kib, self.bytes_per_connection) {
             (Some(b), Some(a), Some(per)) => format!(" rss={b}->{a}KiB per_conn={per}B"),
             _ => String::new(),
         };
+        if let Some(cpu) = self.server_cpu_secs {
+            memory.push_str(&format!(" server_cpu={cpu:.2}s"));
+        }
         format!(
             "clients={} connect_failures={} connect={:.1}s booked={} refused={} book_rate={:.0}/s \
              book_p50={:.2}ms book_p99={:.2}ms book_max={:.2}ms updates={} missed={} \
@@ -114,7 +119,7 @@ impl Summary {
 /// listeners read it to time the update's arrival.
 struct SendTimes {
     epoch: Instant,
-    index: HashMap<SlotId, usize>,
+    index: HashMap<String, usize>,
     sent_us: Vec<AtomicU64>,
 }
 
@@ -124,7 +129,7 @@ impl SendTimes {
     }
 
     /// Microseconds from the `book` of `slot` until now.
-    fn since_sent(&self, slot: &SlotId) -> Option<u64> {
+    fn since_sent(&self, slot: &str) -> Option<u64> {
         let sent = self.sent_us[*self.index.get(slot)?].load(Ordering::Acquire);
         (sent > 0).then(|| (self.epoch.elapsed().as_micros() as u64).saturating_sub(sent))
     }
@@ -141,7 +146,10 @@ fn source(i: usize, sources: u8) -> IpAddr {
 }
 
 fn patient(i: usize) -> Patient {
-    Patient { name: format!("Load Test Patient {i}"), phone: format!("+7 900 {:03}-{:02}-{:02}", i % 1000, i % 97, i % 89) }
+    Patient {
+        name: format!("Load Test Patient {i}"),
+        phone: format!("+7 900 {:03}-{:02}-{:02}", i % 1000, i % 97, i % 89),
+    }
 }
 
 /// Resident memory of a process, KiB.
@@ -149,6 +157,15 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time a process has used so far, seconds (user + system).
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// Raises this process's open-file limit as far as allowed (children inherit it).
@@ -172,11 +189,15 @@ pub async fn run(options: &Options) -> Result<Summary> {
         .take(options.bookings)
         .collect();
     if free.len() < options.bookings {
-        bail!("only {} free slots for {} bookings; use a larger clinic or reset", free.len(), options.bookings);
+        bail!(
+            "only {} free slots for {} bookings; use a larger clinic or reset",
+            free.len(),
+            options.bookings
+        );
     }
     let times = Arc::new(SendTimes {
         epoch: Instant::now(),
-        index: free.iter().enumerate().map(|(i, s)| (s.clone(), i)).collect(),
+        index: free.iter().enumerate().map(|(i, s)| (s.0.clone(), i)).collect(),
         sent_us: (0..free.len()).map(|_| AtomicU64::new(0)).collect(),
     });
 
@@ -194,7 +215,8 @@ pub async fn run(options: &Options) -> Result<Summary> {
         let local_ip = Some(source(i, options.sources));
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.ok()?;
-            let mut client = Client::connect_with(&url, ConnectOptions { local_ip, small_buffers: true }).await.ok()?;
+            let mut client =
+                Client::connect_with(&url, ConnectOptions { local_ip, small_buffers: true }).await.ok()?;
             match client.recv().await.ok()? {
                 ServerMessage::InitialState(s) => Some((client, s.version)),
                 _ => None,
@@ -228,6 +250,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
     for _ in 0..bookers {
         booking_clients.push(Client::connect(&options.url).await.context("connecting a booker")?);
     }
+    let cpu_before = options.server_pid.and_then(cpu_secs);
     let booking_started = Instant::now();
     let mut booking_tasks = Vec::new();
     for (share, mut client) in shares.into_iter().zip(booking_clients) {
@@ -270,6 +293,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = stop_tx.send(true);
+    let cpu_after = options.server_pid.and_then(cpu_secs);
 
     let mut fanout = Histogram::<u64>::new(3)?;
     let mut received = 0;
@@ -283,7 +307,8 @@ pub async fn run(options: &Options) -> Result<Summary> {
         }
     }
     let listening = options.clients - connect_failures;
-    let ms = |h: &Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 };
+    let ms =
+        |h: &Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 };
     Ok(Summary {
         clients: listening,
         connect_failures,
@@ -302,10 +327,36 @@ pub async fn run(options: &Options) -> Result<Summary> {
         fanout_max_ms: if fanout.is_empty() { 0.0 } else { fanout.max() as f64 / 1000.0 },
         rss_before_kib: rss_before,
         rss_after_kib: rss_after,
-        bytes_per_connection: rss_before.zip(rss_after).and_then(|(b, a)| {
-            (listening > 0).then(|| a.saturating_sub(b) * 1024 / listening as u64)
-        }),
+        bytes_per_connection: rss_before
+            .zip(rss_after)
+            .and_then(|(b, a)| (listening > 0).then(|| a.saturating_sub(b) * 1024 / listening as u64)),
+        server_cpu_secs: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
     })
+}
+
+/// The two fields of an `update` the listeners need, read without building the
+/// whole message: with thousands of listeners on the same two cores as the
+/// server, decoding every field would measure the load generator, not the server.
+#[derive(serde::Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default, borrow)]
+    payload: Option<PeekPayload<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PeekPayload<'a> {
+    #[serde(default)]
+    version: u64,
+    #[serde(default, borrow)]
+    slot: Option<PeekSlot<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PeekSlot<'a> {
+    #[serde(borrow)]
+    id: &'a str,
 }
 
 /// One listening connection: checks versions arrive in order and times each
@@ -320,21 +371,22 @@ async fn listen(
     let mut stats = ListenerStats { latencies_us: Vec::new(), received: 0, gaps: 0 };
     loop {
         tokio::select! {
-            message = client.recv() => match message {
-                Ok(ServerMessage::Update { version: v, slot }) => {
-                    if v != version + 1 {
-                        stats.gaps += v.saturating_sub(version + 1);
-                    }
-                    version = v;
-                    stats.received += 1;
-                    delivered.fetch_add(1, Ordering::AcqRel);
-                    if let Some(us) = times.since_sent(&slot.id) {
-                        stats.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
-                    }
+            text = client.recv_text() => {
+                let Ok(text) = text else { break };
+                let Ok(peek) = serde_json::from_str::<Peek<'_>>(&text) else { continue };
+                let (Some(payload), "update") = (peek.payload, peek.kind) else { continue };
+                let Some(slot) = payload.slot else { continue };
+                let v = payload.version;
+                if v != version + 1 {
+                    stats.gaps += v.saturating_sub(version + 1);
                 }
-                Ok(_) => {}
-                Err(_) => break,
-            },
+                version = v;
+                stats.received += 1;
+                delivered.fetch_add(1, Ordering::AcqRel);
+                if let Some(us) = times.since_sent(slot.id) {
+                    stats.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
+                }
+            }
             _ = stop.wait_for(|s| *s) => break,
         }
     }

@@ -100,7 +100,10 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let limit = raise_open_file_limit();
     if limit < (args.clients as u64) * 2 + 100 {
-        eprintln!("warning: the open-file limit is {limit}; raise it (ulimit -n) for {} clients", args.clients);
+        eprintln!(
+            "warning: the open-file limit is {limit}; raise it (ulimit -n) for {} clients",
+            args.clients
+        );
     }
     let (spawned, url, pid) = match (&args.server_bin, &args.url) {
         (Some(bin), _) => {

@@ -16,7 +16,11 @@ async fn two_hundred_clients_see_every_booking() {
         clinic: ClinicConfig::demo(),
         admin_token: "smoke".into(),
         static_dir: data.path().into(),
-        limits: Limits { max_message_bytes: 16 * 1024, outgoing_queue: 256, write_timeout: Duration::from_secs(5) },
+        limits: Limits {
+            max_message_bytes: 16 * 1024,
+            outgoing_queue: 256,
+            write_timeout: Duration::from_secs(5),
+        },
         clock: server::engine::system_clock(),
     };
     let server = Server::bind(settings).await.unwrap();

@@ -52,8 +52,8 @@ pub struct NewBooking<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Why a booking was not committed.
-#[derive(Debug, thiserror::Error)]
+/// Why one booking of a batch was not committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
     /// An active booking already holds the slot (the database's constraint said so).
     #[error("the slot is already booked")]
@@ -61,9 +61,6 @@ pub enum BookError {
     /// The booking code is in use; try again with another one.
     #[error("the booking code is in use")]
     CodeTaken,
-    /// Any other failure.
-    #[error(transparent)]
-    Other(#[from] crate::Error),
 }
 
 /// The schedule's durable home. Every method that changes the schedule commits one
@@ -80,8 +77,14 @@ pub trait Store: Send + Sync + 'static {
         always_advance: bool,
     ) -> impl Future<Output = Result<Version>> + Send;
 
-    /// Commits one booking, the database refusing a second active booking of a slot.
-    fn book(&self, booking: NewBooking<'_>) -> impl Future<Output = Result<Version, BookError>> + Send;
+    /// Commits a batch of bookings in one transaction (one durable write for all of
+    /// them), the database refusing a second active booking of a slot. Each booking
+    /// gets its own outcome; the versions of those committed follow each other in
+    /// the order given. An `Err` means nothing was committed.
+    fn book_many(
+        &self,
+        bookings: &[NewBooking<'_>],
+    ) -> impl Future<Output = Result<Vec<Result<Version, BookError>>>> + Send;
 
     /// Cancels every active booking at `at`, adds missing slots and advances the version.
     fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> impl Future<Output = Result<Version>> + Send;

@@ -130,34 +130,58 @@ impl Store for SqliteStore {
         Ok(version)
     }
 
-    async fn book(&self, booking: NewBooking<'_>) -> Result<Version, BookError> {
-        let mut tx = self.pool.begin().await.map_err(crate::Error::from)?;
-        let inserted = sqlx::query(
-            "INSERT INTO bookings (slot_id, code, patient_name, patient_phone, request_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&booking.slot_id.0)
-        .bind(booking.code)
-        .bind(&booking.patient.name)
-        .bind(&booking.patient.phone)
-        .bind(booking.request_id)
-        .bind(booking.at.timestamp())
-        .execute(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(e)) = &inserted
-            && e.is_unique_violation()
-        {
-            // SQLite names the violated column in the message.
-            return Err(if e.message().contains("bookings.code") {
-                BookError::CodeTaken
-            } else {
-                BookError::SlotTaken
-            });
+    async fn book_many(&self, bookings: &[NewBooking<'_>]) -> Result<Vec<Result<Version, BookError>>> {
+        let mut tx = self.pool.begin().await?;
+        // One statement for the whole batch; a row that would break a unique rule
+        // (the slot's one active booking, or the code) is skipped, and RETURNING
+        // tells which rows went in.
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO bookings (slot_id, code, patient_name, patient_phone, request_id, created_at) ",
+        );
+        insert.push_values(bookings, |mut row, b| {
+            row.push_bind(&b.slot_id.0)
+                .push_bind(b.code)
+                .push_bind(&b.patient.name)
+                .push_bind(&b.patient.phone)
+                .push_bind(b.request_id)
+                .push_bind(b.at.timestamp());
+        });
+        insert.push(" ON CONFLICT DO NOTHING RETURNING slot_id, code");
+        let rows: Vec<(String, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+        let mut inserted: std::collections::HashSet<(&str, &str)> =
+            rows.iter().map(|(slot, code)| (slot.as_str(), code.as_str())).collect();
+        let first = if inserted.is_empty() {
+            current(&mut tx).await?
+        } else {
+            let last: i64 = sqlx::query_scalar(
+                "UPDATE schedule_version SET version = version + ? WHERE id = 1 RETURNING version",
+            )
+            .bind(rows.len() as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            last as Version - rows.len() as Version
+        };
+        let mut outcomes = Vec::with_capacity(bookings.len());
+        let mut next = first;
+        for booking in bookings {
+            // Each row that went in answers the first booking that asked for it.
+            if inserted.remove(&(booking.slot_id.0.as_str(), booking.code)) {
+                next += 1;
+                outcomes.push(Ok(next));
+                continue;
+            }
+            // Skipped: either the slot already has an active booking or, very
+            // rarely, the code is taken.
+            let slot_taken: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM bookings WHERE slot_id = ? AND cancelled_at IS NULL)",
+            )
+            .bind(&booking.slot_id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            outcomes.push(Err(if slot_taken { BookError::SlotTaken } else { BookError::CodeTaken }));
         }
-        inserted.map_err(crate::Error::from)?;
-        let version = advance(&mut tx).await?;
-        tx.commit().await.map_err(crate::Error::from)?;
-        Ok(version)
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> Result<Version> {
@@ -170,5 +194,52 @@ impl Store for SqliteStore {
         let version = advance(&mut tx).await?;
         tx.commit().await?;
         Ok(version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinic::ClinicConfig;
+    use protocol::Patient;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-24T07:00:00Z".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_commits_each_free_slot_once_with_consecutive_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}/b.db", dir.path().display())).await.unwrap();
+        let slots = ClinicConfig::demo().slots_from(at().date_naive());
+        let start = store.add_slots(&slots, false).await.unwrap();
+        let patient = Patient { name: "A".into(), phone: "12345".into() };
+        let booking = |slot: &'static str, code: &'static str| (SlotId(slot.into()), code, patient.clone());
+        let wanted = [
+            booking("therapist-20261124-1000", "AAAA-0001"),
+            booking("therapist-20261124-1000", "AAAA-0002"),
+            booking("dentist-20261124-1000", "AAAA-0003"),
+            booking("surgeon-20261124-1000", "AAAA-0003"),
+        ];
+        let batch: Vec<NewBooking<'_>> = wanted
+            .iter()
+            .map(|(slot, code, patient)| NewBooking {
+                slot_id: slot,
+                code,
+                patient,
+                request_id: "r",
+                at: at(),
+            })
+            .collect();
+
+        let outcomes = store.book_many(&batch).await.unwrap();
+
+        assert_eq!(
+            outcomes,
+            vec![Ok(start + 1), Err(BookError::SlotTaken), Ok(start + 2), Err(BookError::CodeTaken)]
+        );
+        let loaded = store.load(at()).await.unwrap();
+        assert_eq!(loaded.version, start + 2);
+        assert_eq!(loaded.slots.iter().filter(|s| s.booked).count(), 2);
     }
 }
