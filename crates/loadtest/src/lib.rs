@@ -52,6 +52,8 @@ pub struct Summary {
     pub booked: usize,
     /// Bookings refused (should be zero: every booker has its own slots).
     pub refused: usize,
+    /// Bookings that got no answer (an error, or the connection was closed).
+    pub failed: usize,
     /// Committed bookings per second over the booking phase.
     pub bookings_per_sec: f64,
     /// Time from `book` to `bookingResult`, milliseconds.
@@ -93,7 +95,7 @@ impl Summary {
             memory.push_str(&format!(" server_cpu={cpu:.2}s"));
         }
         format!(
-            "clients={} connect_failures={} connect={:.1}s booked={} refused={} book_rate={:.0}/s \
+            "clients={} connect_failures={} connect={:.1}s booked={} refused={} failed={} book_rate={:.0}/s \
              book_p50={:.2}ms book_p99={:.2}ms book_max={:.2}ms updates={} missed={} \
              fanout_p50={:.2}ms fanout_p99={:.2}ms fanout_p999={:.2}ms fanout_max={:.2}ms{memory}",
             self.clients,
@@ -101,6 +103,7 @@ impl Summary {
             self.connect_secs,
             self.booked,
             self.refused,
+            self.failed,
             self.bookings_per_sec,
             self.book_p50_ms,
             self.book_p99_ms,
@@ -257,7 +260,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
         let times = times.clone();
         booking_tasks.push(tokio::spawn(async move {
             let mut pace = per_booker_interval.map(tokio::time::interval);
-            let mut results: Vec<(bool, u32)> = Vec::with_capacity(share.len());
+            let mut results: Vec<(Option<bool>, u32)> = Vec::with_capacity(share.len());
             for (i, slot) in share {
                 if let Some(pace) = pace.as_mut() {
                     pace.tick().await;
@@ -266,20 +269,21 @@ pub async fn run(options: &Options) -> Result<Summary> {
                 let started = Instant::now();
                 let reply = client.book(slot, patient(i)).await;
                 let took = started.elapsed().as_micros() as u32;
-                results.push((matches!(reply, Ok(BookingReply::Booked(_))), took));
+                results.push((reply.ok().map(|r| matches!(r, BookingReply::Booked(_))), took));
             }
             results
         }));
     }
     let mut booked = 0;
     let mut refused = 0;
+    let mut failed = 0;
     let mut book_hist = Histogram::<u64>::new(3)?;
     for task in booking_tasks {
         for (ok, took) in task.await? {
-            if ok {
-                booked += 1;
-            } else {
-                refused += 1;
+            match ok {
+                Some(true) => booked += 1,
+                Some(false) => refused += 1,
+                None => failed += 1,
             }
             book_hist.record(u64::from(took).max(1))?;
         }
@@ -315,6 +319,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
         connect_secs,
         booked,
         refused,
+        failed,
         bookings_per_sec: if booking_secs > 0.0 { booked as f64 / booking_secs } else { 0.0 },
         book_p50_ms: ms(&book_hist, 0.5),
         book_p99_ms: ms(&book_hist, 0.99),

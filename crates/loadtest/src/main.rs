@@ -99,7 +99,7 @@ fn spawn_server(bin: &PathBuf, config: Option<&PathBuf>) -> Result<(Spawned, Str
 async fn main() -> Result<()> {
     let args = Args::parse();
     let limit = raise_open_file_limit();
-    if limit < (args.clients as u64) * 2 + 100 {
+    if limit < args.clients as u64 + args.bookers as u64 + 100 {
         eprintln!(
             "warning: the open-file limit is {limit}; raise it (ulimit -n) for {} clients",
             args.clients
