@@ -47,6 +47,13 @@ pub struct Limits {
     pub write_timeout: Duration,
 }
 
+impl Default for Limits {
+    /// The defaults of the command-line flags.
+    fn default() -> Self {
+        Self { max_message_bytes: 16 * 1024, outgoing_queue: 256, write_timeout: Duration::from_secs(10) }
+    }
+}
+
 /// What every request handler and connection shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -85,6 +92,21 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// A server for the demo clinic on `database_url`, listening on a free local
+    /// port, with default limits, the system clock and no frontend; tests and tools
+    /// change what they need.
+    pub fn local(database_url: String, admin_token: &str) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            clinic: ClinicConfig::demo(),
+            admin_token: admin_token.to_owned(),
+            static_dir: PathBuf::from("/nonexistent-frontend-dist"),
+            limits: Limits::default(),
+            clock: engine::system_clock(),
+        }
+    }
+
     /// Resolves a `Config`: reads the clinic file and, when no admin token was
     /// given, generates one. The flag says whether it was generated.
     pub fn from_config(config: &Config) -> Result<(Self, bool)> {

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use server::clinic::ClinicConfig;
-use server::{Limits, Server, Settings};
+use server::{Server, Settings};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 use tokio::task::JoinHandle;
 
@@ -87,16 +86,8 @@ impl App {
     async fn start_on(data: Arc<tempfile::TempDir>, listen: SocketAddr) -> Result<Self> {
         let settings = Settings {
             listen,
-            database_url: format!("sqlite://{}/booking.db", data.path().display()),
-            clinic: ClinicConfig::demo(),
-            admin_token: ADMIN_TOKEN.into(),
             static_dir: dist(),
-            limits: Limits {
-                max_message_bytes: 16 * 1024,
-                outgoing_queue: 256,
-                write_timeout: Duration::from_secs(5),
-            },
-            clock: server::engine::system_clock(),
+            ..Settings::local(format!("sqlite://{}/booking.db", data.path().display()), ADMIN_TOKEN)
         };
         let server = Server::bind(settings).await?;
         let addr = server.local_addr();
@@ -315,6 +306,17 @@ impl Session {
         self.browser.close().await?;
         Ok(())
     }
+}
+
+/// Two browser sessions on the page, both showing the day of the same free slot.
+pub async fn two_sessions_on_one_slot(driver: &Driver, app: &App) -> Result<(Session, Session, String)> {
+    let first = driver.session(1280, 900).await?;
+    let second = driver.session(1280, 900).await?;
+    first.open(app).await?;
+    second.open(app).await?;
+    let (day, slot) = first.first_free_slot().await?;
+    second.choose_day(&day).await?;
+    Ok((first, second, slot))
 }
 
 /// The CSS selector of one slot's button.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use e2e::{ADMIN_TOKEN, App, Driver, require_browser, slot_css};
+use e2e::{ADMIN_TOKEN, App, Driver, require_browser, slot_css, two_sessions_on_one_slot};
 use fantoccini::Locator;
 use protocol::{Patient, SlotId};
 
@@ -17,13 +17,8 @@ async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Resu
     require_browser!();
     let app = App::start().await?;
     let driver = Driver::start().await?;
-    let first = driver.session(DESKTOP.0, DESKTOP.1).await?;
-    let second = driver.session(DESKTOP.0, DESKTOP.1).await?;
-    first.open(&app).await?;
-    second.open(&app).await?;
+    let (first, second, slot) = two_sessions_on_one_slot(&driver, &app).await?;
     second.screenshot("desktop-schedule").await?;
-    let (day, slot) = first.first_free_slot().await?;
-    second.choose_day(&day).await?;
     ensure!(second.slot_status(&slot).await? == "free");
 
     first.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
@@ -48,12 +43,7 @@ async fn two_browsers_confirming_the_same_slot_at_once_get_exactly_one_booking()
     require_browser!();
     let app = App::start().await?;
     let driver = Driver::start().await?;
-    let first = driver.session(DESKTOP.0, DESKTOP.1).await?;
-    let second = driver.session(DESKTOP.0, DESKTOP.1).await?;
-    first.open(&app).await?;
-    second.open(&app).await?;
-    let (day, slot) = first.first_free_slot().await?;
-    second.choose_day(&day).await?;
+    let (first, second, slot) = two_sessions_on_one_slot(&driver, &app).await?;
     first.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
     second.fill_booking(&slot, "Boris Orlov", "+7 915 000-11-22").await?;
 

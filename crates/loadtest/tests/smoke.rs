@@ -4,24 +4,14 @@
 use std::time::Duration;
 
 use loadtest::{Options, run};
-use server::clinic::ClinicConfig;
-use server::{Limits, Server, Settings};
+use server::{Server, Settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_clients_see_every_booking() {
     let data = tempfile::tempdir().unwrap();
     let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}/booking.db", data.path().display()),
-        clinic: ClinicConfig::demo(),
-        admin_token: "smoke".into(),
         static_dir: data.path().into(),
-        limits: Limits {
-            max_message_bytes: 16 * 1024,
-            outgoing_queue: 256,
-            write_timeout: Duration::from_secs(5),
-        },
-        clock: server::engine::system_clock(),
+        ..Settings::local(format!("sqlite://{}/booking.db", data.path().display()), "smoke")
     };
     let server = Server::bind(settings).await.unwrap();
     let url = format!("ws://{}/ws", server.local_addr());

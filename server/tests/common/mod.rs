@@ -11,7 +11,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use client::Client;
 use protocol::{Patient, Schedule, ServerMessage, Slot, SlotStatus};
-use server::clinic::ClinicConfig;
 use server::{Limits, Server, Settings};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -44,11 +43,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            limits: Limits {
-                max_message_bytes: 16 * 1024,
-                outgoing_queue: 256,
-                write_timeout: Duration::from_secs(5),
-            },
+            limits: Limits { write_timeout: Duration::from_secs(5), ..Limits::default() },
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
         }
     }
@@ -72,13 +67,10 @@ async fn start(
 ) -> TestApp {
     let clock_now = now.clone();
     let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url(data_dir.path()),
-        clinic: ClinicConfig::demo(),
-        admin_token: ADMIN_TOKEN.into(),
         static_dir: options.static_dir,
         limits: options.limits,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
+        ..Settings::local(database_url(data_dir.path()), ADMIN_TOKEN)
     };
     let server = Server::bind(settings).await.expect("server starts");
     let addr = server.local_addr();
