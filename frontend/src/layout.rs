@@ -12,6 +12,8 @@ pub struct Layout {
     pub clinic: String,
     /// The clinic's IANA time zone.
     pub time_zone: String,
+    /// Slots starting sooner than this cannot be booked online.
+    pub min_notice_minutes: u32,
     /// The doctors, in display order.
     pub doctors: Vec<Doctor>,
     /// The bookable days, in order.
@@ -72,9 +74,20 @@ impl Layout {
         Self {
             clinic: schedule.clinic.name.clone(),
             time_zone: tz.to_owned(),
+            min_notice_minutes: schedule.clinic.min_notice_minutes,
             doctors: schedule.doctors.clone(),
             days,
         }
+    }
+
+    /// A slot's day label, local time, doctor name and specialty.
+    pub fn describe(&self, slot: &SlotId) -> Option<(String, String, &Doctor)> {
+        self.days.iter().find_map(|day| {
+            self.doctors.iter().zip(&day.columns).find_map(|(doctor, cells)| {
+                let cell = cells.iter().find(|c| &c.id == slot)?;
+                Some((day.label.clone(), cell.time.clone(), doctor))
+            })
+        })
     }
 
     /// The day with this key.

@@ -7,7 +7,10 @@
 #![allow(unreachable_pub)]
 
 mod components;
+pub mod ics;
 mod layout;
+pub mod manage;
+pub mod staff;
 pub mod state;
 mod time;
 mod ws;
@@ -16,21 +19,37 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{ServerMessage, SlotId, SlotStatus};
+use protocol::{BookingFailure, ServerMessage, SlotId, SlotStatus};
 
-use components::{BookingDialog, DayTabs, Header, ResetDialog, ScheduleGrid};
+use components::{BookingDialog, DayTabs, Header, ManagePanel, ResetDialog, ScheduleGrid, StaffPanel};
 use layout::Layout;
-use state::{Applied, Board, Booking, Reset};
+use manage::ManageLink;
+use staff::StaffDesk;
+use state::{Applied, Board, Booking, Mine, Reset};
 use ws::{Connection, Link, Next};
 
 /// How long a changed slot stays highlighted.
 const FLASH: Duration = Duration::from_millis(1600);
-/// Where this browser remembers its bookings (slot → code).
-const MINE_KEY: &str = "booking.mine";
+/// Where this browser remembers its bookings (slot → code and manage secret).
+const MINE_KEY: &str = "booking.mine.v2";
+
+/// Which page this is, from the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page {
+    /// The schedule, for patients to book.
+    Book,
+    /// A booking's manage link (`/manage#<secret>`).
+    Manage,
+    /// The staff console (`/staff`).
+    Staff,
+}
 
 /// Everything the components share; every field is a cheap copyable handle.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx {
+    pub page: Page,
+    pub manage: RwSignal<Option<ManageLink>>,
+    pub staff: RwSignal<StaffDesk>,
     pub board: RwSignal<Board>,
     pub layout: RwSignal<Layout>,
     pub day: RwSignal<Option<String>>,
@@ -62,11 +81,27 @@ pub fn App() -> impl IntoView {
     let flash = RwSignal::new(HashSet::new());
     let now = RwSignal::new(time::now_ms());
     let notice = RwSignal::new(None::<String>);
+    let (page, token) = page_of_address();
+    let manage = RwSignal::new(token.map(ManageLink::new));
+    let staff = RwSignal::new(StaffDesk::default());
+    // Filled in below, once the connection exists; messages only arrive after.
+    let connection_cell = StoredValue::new(None::<Connection>);
+    let send = move |message| connection_cell.with_value(|c| c.is_some_and(|c| c.send(message)));
 
     let on_message = move |message: ServerMessage| -> Next {
         if !matches!(message, ServerMessage::InitialState(_) | ServerMessage::Update { .. }) {
-            handle_reply(&message, board, booking, reset, notice);
+            handle_reply(&message, board, booking, reset, notice, manage, staff);
             return Next::Continue;
+        }
+        if matches!(message, ServerMessage::InitialState(_)) {
+            // A fresh connection: ask again for what this page shows.
+            if let Some(lookup) = manage.try_update(|m| m.as_mut().map(|m| m.lookup(request_id()))).flatten()
+            {
+                send(lookup);
+            }
+            if let Some(login) = staff.with_untracked(StaffDesk::login_message) {
+                send(login);
+            }
         }
         let answered_reset = reset.try_update(|r| r.on_message(&message)).unwrap_or(false);
         let applied = board.try_update(|b| b.apply(message)).unwrap_or(Applied::Stale);
@@ -81,16 +116,18 @@ pub fn App() -> impl IntoView {
                 if answered_reset {
                     notice.set(Some("The schedule was reset.".into()));
                 }
+                // The form's slot is gone if it is now booked or blocked (a hold may
+                // be this page's own).
                 let lost = booking.with_untracked(|b| match b {
-                    Booking::Form { slot, .. } => {
-                        board.with_untracked(|bd| bd.status(slot) != Some(SlotStatus::Free))
-                    }
+                    Booking::Form { slot, .. } => board.with_untracked(|bd| {
+                        matches!(bd.status(slot), Some(SlotStatus::Booked | SlotStatus::Blocked) | None)
+                    }),
                     _ => false,
                 });
                 if lost {
                     booking.update(|b| {
                         if let Some(slot) = b.slot().cloned() {
-                            *b = Booking::Taken { slot }
+                            *b = Booking::Taken { slot, reason: BookingFailure::AlreadyBooked }
                         }
                     });
                 }
@@ -109,11 +146,11 @@ pub fn App() -> impl IntoView {
                     },
                     FLASH,
                 );
-                let lost = slot.status != SlotStatus::Free
+                let lost = matches!(slot.status, SlotStatus::Booked | SlotStatus::Blocked)
                     && booking
                         .with_untracked(|b| matches!(b, Booking::Form { slot: s, .. } if *s == slot.id));
                 if lost {
-                    booking.set(Booking::Taken { slot: slot.id });
+                    booking.set(Booking::Taken { slot: slot.id, reason: BookingFailure::AlreadyBooked });
                 }
                 if slot.status == SlotStatus::Free {
                     save_mine(board);
@@ -127,31 +164,84 @@ pub fn App() -> impl IntoView {
     let on_drop = move || {
         booking.update(Booking::on_disconnect);
         reset.update(Reset::on_disconnect);
+        manage.update(|m| {
+            if let Some(m) = m {
+                m.on_disconnect();
+            }
+        });
+        staff.update(StaffDesk::on_disconnect);
     };
     let connection = ws::connect(on_message, on_drop);
-    provide_context(Ctx { board, layout, day, booking, reset, flash, now, notice, connection });
+    connection_cell.set_value(Some(connection));
+    provide_context(Ctx {
+        page,
+        manage,
+        staff,
+        board,
+        layout,
+        day,
+        booking,
+        reset,
+        flash,
+        now,
+        notice,
+        connection,
+    });
+
+    // Another manage link typed into the address bar changes only the part after
+    // `#`, which does not load the page again; this does.
+    if page == Page::Manage {
+        let handle = window_event_listener(leptos::ev::hashchange, |_| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
 
     // Slots turn "past" as time goes by without any message.
     set_interval(move || now.set(time::now_ms()), Duration::from_secs(20));
 
+    let schedule = move || {
+        let picking = page != Page::Manage || manage.with(|m| m.as_ref().is_some_and(ManageLink::picking));
+        let staff_ready = page != Page::Staff || staff.with(StaffDesk::logged_in);
+        picking && staff_ready
+    };
     view! {
         <Header/>
         <main id="main">
             <StaleBanner/>
             <Notice/>
-            <DayTabs/>
-            <ScheduleGrid/>
-            <Legend/>
+            {(page == Page::Manage).then(|| view! { <ManagePanel/> })}
+            {(page == Page::Staff).then(|| view! { <StaffPanel/> })}
+            <Show when=schedule>
+                <DayTabs/>
+                <ScheduleGrid/>
+                <Legend/>
+            </Show>
         </main>
         <footer class="footer">
-            <span>"Staff"</span>
-            <button type="button" class="link-button" id="open-reset"
-                on:click=move |_| reset.set(Reset::Asking { problem: None })>
-                "Reset schedule…"
-            </button>
+            {match page {
+                Page::Book => view! { <a href="/staff">"Staff console"</a> }.into_any(),
+                _ => view! { <a href="/">"Book an appointment"</a> }.into_any(),
+            }}
         </footer>
         <BookingDialog/>
         <ResetDialog/>
+    }
+}
+
+/// The page and, for a manage link, its secret.
+fn page_of_address() -> (Page, Option<String>) {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return (Page::Book, None) };
+    let path = location.pathname().unwrap_or_default();
+    if path.starts_with("/manage") {
+        let token = location.hash().unwrap_or_default().trim_start_matches('#').to_owned();
+        (Page::Manage, Some(token))
+    } else if path.starts_with("/staff") {
+        (Page::Staff, None)
+    } else {
+        (Page::Book, None)
     }
 }
 
@@ -162,12 +252,27 @@ fn handle_reply(
     booking: RwSignal<Booking>,
     reset: RwSignal<Reset>,
     notice: RwSignal<Option<String>>,
+    manage: RwSignal<Option<ManageLink>>,
+    staff: RwSignal<StaffDesk>,
 ) {
-    if let Some((slot, code)) = booking.try_update(|b| b.on_reply(message)).flatten() {
+    if let Some((slot, mine)) = booking.try_update(|b| b.on_reply(message)).flatten() {
         board.update(|b| {
-            b.mine.insert(slot, code);
+            b.mine.insert(slot, mine);
         });
         save_mine(board);
+        return;
+    }
+    if let Some((from, to)) = manage.try_update(|m| m.as_mut().and_then(|m| m.on_reply(message))).flatten() {
+        // A booking this browser made moved with it.
+        board.update(|b| {
+            if let Some(mine) = b.mine.remove(&from) {
+                b.mine.insert(to, mine);
+            }
+        });
+        save_mine(board);
+        return;
+    }
+    if staff.try_update(|s| s.on_message(message)).unwrap_or(false) {
         return;
     }
     if reset.try_update(|r| r.on_message(message)).unwrap_or(false) {
@@ -221,7 +326,9 @@ fn Legend() -> impl IntoView {
     view! {
         <ul class="legend" aria-label="Legend">
             <li><span class="swatch free"></span>"Free — select to book"</li>
+            <li><span class="swatch held"></span>"Being booked"</li>
             <li><span class="swatch booked"></span>"Booked"</li>
+            <li><span class="swatch blocked"></span>"Unavailable"</li>
             <li><span class="swatch mine"></span>"Your booking"</li>
             <li><span class="swatch past"></span>"Past"</li>
         </ul>
@@ -232,20 +339,26 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-fn load_mine() -> BTreeMap<SlotId, String> {
+fn load_mine() -> BTreeMap<SlotId, Mine> {
     storage()
         .and_then(|s| s.get_item(MINE_KEY).ok().flatten())
-        .and_then(|text| serde_json::from_str::<BTreeMap<String, String>>(&text).ok())
+        .and_then(|text| serde_json::from_str::<BTreeMap<String, Mine>>(&text).ok())
         .map(|m| m.into_iter().map(|(k, v)| (SlotId(k), v)).collect())
         .unwrap_or_default()
 }
 
 fn save_mine(board: RwSignal<Board>) {
-    let map: BTreeMap<String, String> =
+    let map: BTreeMap<String, Mine> =
         board.with_untracked(|b| b.mine.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect());
     if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(&map)) {
         let _ = storage.set_item(MINE_KEY, &text);
     }
+}
+
+/// The manage link of a booking, on this page's own address.
+pub(crate) fn manage_url(token: &str) -> String {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}/manage#{token}")
 }
 
 /// A request id no other page will choose.

@@ -5,17 +5,27 @@
 use std::collections::{BTreeMap, HashMap};
 
 use protocol::{
-    BookingCode, BookingFailure, ClientMessage, ErrorCode, Patient, Schedule, ServerMessage, Slot, SlotId,
-    SlotStatus, Version,
+    BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, Schedule, ServerMessage,
+    Slot, SlotId, SlotStatus, Version,
 };
+use serde::{Deserialize, Serialize};
+
+/// A booking made from this browser, remembered across visits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mine {
+    /// The code to quote.
+    pub code: BookingCode,
+    /// The manage link's secret, when the server gave one.
+    pub token: Option<ManageToken>,
+}
 
 /// The schedule as this page knows it, and the bookings made from this browser.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Board {
     schedule: Option<Schedule>,
     index: HashMap<SlotId, usize>,
-    /// Bookings made from this browser: slot → booking code.
-    pub mine: BTreeMap<SlotId, BookingCode>,
+    /// Bookings made from this browser, by slot.
+    pub mine: BTreeMap<SlotId, Mine>,
 }
 
 /// What applying one server message did.
@@ -109,7 +119,23 @@ impl Board {
     }
 }
 
-/// The booking dialog: choosing a slot, sending the request once, and its outcome.
+/// Whether the slot of an open booking form is held for this page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// Asked for; the answer has not come yet.
+    Asking {
+        /// The request id of the `hold`.
+        request_id: String,
+    },
+    /// Held until the instant given (milliseconds since the epoch).
+    Held {
+        /// When the hold ends.
+        until_ms: i64,
+    },
+}
+
+/// The booking dialog: choosing a slot, holding it, sending the request once, and
+/// its outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Booking {
     /// No dialog.
@@ -121,6 +147,8 @@ pub enum Booking {
         slot: SlotId,
         /// Why the last attempt was refused, when it was.
         problem: Option<String>,
+        /// The hold on the slot.
+        hold: Hold,
     },
     /// Sent; waiting for the server.
     Sending {
@@ -135,11 +163,15 @@ pub enum Booking {
         slot: SlotId,
         /// The code to quote.
         code: BookingCode,
+        /// The manage link's secret.
+        token: Option<ManageToken>,
     },
-    /// Someone else got the slot first.
+    /// Someone else got the slot, or is booking it right now.
     Taken {
         /// The slot lost.
         slot: SlotId,
+        /// Why it cannot be had.
+        reason: BookingFailure,
     },
     /// The outcome is unknown or failed for another reason.
     Failed {
@@ -151,17 +183,30 @@ pub enum Booking {
 }
 
 impl Booking {
-    /// Opens the form for a slot, unless a request is already on its way.
-    pub fn open(&mut self, slot: SlotId) {
-        if !matches!(self, Self::Sending { .. }) {
-            *self = Self::Form { slot, problem: None };
+    /// Opens the form for a slot and returns the `hold` to send, unless a request
+    /// is already on its way.
+    pub fn open(&mut self, slot: SlotId, request_id: String) -> Option<ClientMessage> {
+        if matches!(self, Self::Sending { .. }) {
+            return None;
         }
+        *self = Self::Form {
+            slot: slot.clone(),
+            problem: None,
+            hold: Hold::Asking { request_id: request_id.clone() },
+        };
+        Some(ClientMessage::Hold { request_id, slot_id: slot })
     }
 
-    /// Closes the dialog, unless a request is on its way (its answer must be seen).
-    pub fn close(&mut self) {
-        if !matches!(self, Self::Sending { .. }) {
-            *self = Self::Closed;
+    /// Closes the dialog, unless a request is on its way (its answer must be seen),
+    /// and returns the `release` of a hold to send.
+    pub fn close(&mut self) -> Option<ClientMessage> {
+        match std::mem::take(self) {
+            sending @ Self::Sending { .. } => {
+                *self = sending;
+                None
+            }
+            Self::Form { slot, .. } => Some(ClientMessage::Release { slot_id: slot }),
+            _ => None,
         }
     }
 
@@ -172,7 +217,7 @@ impl Booking {
             Self::Form { slot, .. }
             | Self::Sending { slot, .. }
             | Self::Booked { slot, .. }
-            | Self::Taken { slot }
+            | Self::Taken { slot, .. }
             | Self::Failed { slot, .. } => Some(slot),
         }
     }
@@ -187,33 +232,56 @@ impl Booking {
         Some(ClientMessage::Book { request_id, slot_id: slot, patient })
     }
 
-    /// Takes a server reply; returns the booked slot and code when this reply
-    /// confirmed our booking.
-    pub fn on_reply(&mut self, reply: &ServerMessage) -> Option<(SlotId, BookingCode)> {
-        let Self::Sending { slot, request_id } = self else { return None };
-        match reply {
-            ServerMessage::BookingResult { request_id: id, ok, booking_code, reason } if id == request_id => {
+    /// Takes a server reply; returns the booked slot and what to remember of it
+    /// when this reply confirmed our booking.
+    pub fn on_reply(&mut self, reply: &ServerMessage) -> Option<(SlotId, Mine)> {
+        match (&mut *self, reply) {
+            (
+                Self::Form { slot, hold, .. },
+                ServerMessage::HoldResult { request_id: id, ok, expires_at, reason },
+            ) if matches!(&*hold, Hold::Asking { request_id } if request_id == id) => {
+                match (ok, expires_at, reason) {
+                    (true, Some(until), _) => *hold = Hold::Held { until_ms: until.timestamp_millis() },
+                    (_, _, reason) => {
+                        let reason = reason.unwrap_or(BookingFailure::WrongState);
+                        *self = Self::Taken { slot: slot.clone(), reason };
+                    }
+                }
+                None
+            }
+            (
+                Self::Sending { slot, request_id },
+                ServerMessage::BookingResult { request_id: id, ok, booking_code, manage_token, reason },
+            ) if id == request_id => {
                 let slot = slot.clone();
                 match (ok, booking_code, reason) {
                     (true, Some(code), _) => {
-                        *self = Self::Booked { slot: slot.clone(), code: code.clone() };
-                        return Some((slot, code.clone()));
+                        let mine = Mine { code: code.clone(), token: manage_token.clone() };
+                        *self = Self::Booked {
+                            slot: slot.clone(),
+                            code: code.clone(),
+                            token: manage_token.clone(),
+                        };
+                        return Some((slot, mine));
                     }
-                    (_, _, Some(BookingFailure::AlreadyBooked)) => *self = Self::Taken { slot },
                     (_, _, Some(BookingFailure::InvalidPatient)) => {
                         *self = Self::Form {
                             slot,
                             problem: Some(BookingFailure::InvalidPatient.describe().into()),
+                            hold: Hold::Held { until_ms: 0 },
                         }
                     }
-                    (_, _, Some(reason)) => *self = Self::Failed { slot, message: reason.describe().into() },
+                    (_, _, Some(reason)) => *self = Self::Taken { slot, reason: *reason },
                     _ => {
                         *self = Self::Failed { slot, message: "The clinic sent an unexpected answer.".into() }
                     }
                 }
                 None
             }
-            ServerMessage::Error { message, request_id: Some(id), .. } if id == request_id => {
+            (
+                Self::Sending { slot, request_id },
+                ServerMessage::Error { message, request_id: Some(id), .. },
+            ) if id == request_id => {
                 *self = Self::Failed { slot: slot.clone(), message: message.clone() };
                 None
             }
@@ -221,16 +289,21 @@ impl Booking {
         }
     }
 
-    /// The connection dropped: an unanswered request's outcome is unknown.
+    /// The connection dropped: an unanswered request's outcome is unknown, and a
+    /// hold ended with the connection.
     pub fn on_disconnect(&mut self) {
-        if let Self::Sending { slot, .. } = self {
-            *self = Self::Failed {
-                slot: slot.clone(),
-                message: "The connection dropped before the clinic answered. When the schedule is \
-                          back, check this slot: if it shows as booked and not as yours, please call \
-                          the clinic."
-                    .into(),
-            };
+        match self {
+            Self::Sending { slot, .. } => {
+                *self = Self::Failed {
+                    slot: slot.clone(),
+                    message: "The connection dropped before the clinic answered. When the schedule is \
+                              back, check this slot: if it shows as booked and not as yours, please call \
+                              the clinic."
+                        .into(),
+                }
+            }
+            Self::Form { .. } => *self = Self::Closed,
+            _ => {}
         }
     }
 }
@@ -297,7 +370,12 @@ mod tests {
     fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
         ServerMessage::InitialState(Schedule {
             version,
-            clinic: Clinic { name: "C".into(), time_zone: "Europe/Moscow".into() },
+            clinic: Clinic {
+                name: "C".into(),
+                time_zone: "Europe/Moscow".into(),
+                min_notice_minutes: 0,
+                hold_seconds: 120,
+            },
             doctors: vec![Doctor { id: DoctorId("d".into()), name: "D".into(), specialty: "S".into() }],
             slots,
         })
@@ -348,8 +426,9 @@ mod tests {
     #[test]
     fn a_new_initial_state_replaces_everything_and_drops_cleared_bookings_of_mine() {
         let mut board = board();
-        board.mine.insert(SlotId("a".into()), "CODE-AAAA".into());
-        board.mine.insert(SlotId("b".into()), "CODE-BBBB".into());
+        let mine = |code: &str| Mine { code: code.into(), token: None };
+        board.mine.insert(SlotId("a".into()), mine("CODE-AAAA"));
+        board.mine.insert(SlotId("b".into()), mine("CODE-BBBB"));
         board.apply(schedule(20, vec![slot("a", SlotStatus::Booked), slot("b", SlotStatus::Free)]));
         assert_eq!(board.version(), Some(20));
         assert!(board.is_mine(&SlotId("a".into())));
@@ -377,45 +456,81 @@ mod tests {
             request_id: request_id.into(),
             ok,
             booking_code: code.map(Into::into),
+            manage_token: code.map(|_| "secret".into()),
             reason,
         }
     }
 
+    fn opened(slot: &str) -> Booking {
+        let mut booking = Booking::default();
+        let hold = booking.open(SlotId(slot.into()), "h1".into());
+        assert_eq!(hold, Some(ClientMessage::Hold { request_id: "h1".into(), slot_id: SlotId(slot.into()) }));
+        booking
+    }
+
+    #[test]
+    fn opening_the_form_holds_the_slot_and_closing_it_lets_go() {
+        let mut booking = opened("a");
+        let held = ServerMessage::HoldResult {
+            request_id: "h1".into(),
+            ok: true,
+            expires_at: Some("2026-11-25T06:02:00Z".parse().unwrap()),
+            reason: None,
+        };
+        booking.on_reply(&held);
+        assert!(matches!(booking, Booking::Form { hold: Hold::Held { .. }, .. }));
+        assert_eq!(booking.close(), Some(ClientMessage::Release { slot_id: SlotId("a".into()) }));
+        assert_eq!(booking, Booking::Closed);
+    }
+
+    #[test]
+    fn a_slot_someone_else_is_booking_is_shown_as_taken() {
+        let mut booking = opened("a");
+        let refused = ServerMessage::HoldResult {
+            request_id: "h1".into(),
+            ok: false,
+            expires_at: None,
+            reason: Some(BookingFailure::Held),
+        };
+        booking.on_reply(&refused);
+        assert_eq!(booking, Booking::Taken { slot: SlotId("a".into()), reason: BookingFailure::Held });
+    }
+
     #[test]
     fn a_double_submit_sends_one_booking() {
-        let mut booking = Booking::default();
-        booking.open(SlotId("a".into()));
+        let mut booking = opened("a");
         assert!(booking.submit(patient(), "r1".into()).is_some());
         assert!(booking.submit(patient(), "r2".into()).is_none());
-        booking.open(SlotId("b".into()));
-        booking.close();
+        assert_eq!(booking.open(SlotId("b".into()), "h2".into()), None);
+        assert_eq!(booking.close(), None);
         assert!(matches!(booking, Booking::Sending { .. }), "a request in flight keeps the dialog");
     }
 
     #[test]
-    fn a_confirmed_booking_shows_its_code() {
-        let mut booking = Booking::default();
-        booking.open(SlotId("a".into()));
+    fn a_confirmed_booking_shows_its_code_and_keeps_its_manage_link() {
+        let mut booking = opened("a");
         booking.submit(patient(), "r1".into());
         assert_eq!(booking.on_reply(&result("other", true, Some("X"), None)), None, "not ours");
         let confirmed = booking.on_reply(&result("r1", true, Some("K7M2-QX4P"), None));
-        assert_eq!(confirmed, Some((SlotId("a".into()), "K7M2-QX4P".into())));
-        assert_eq!(booking, Booking::Booked { slot: SlotId("a".into()), code: "K7M2-QX4P".into() });
+        let mine = Mine { code: "K7M2-QX4P".into(), token: Some("secret".into()) };
+        assert_eq!(confirmed, Some((SlotId("a".into()), mine)));
+        assert!(matches!(booking, Booking::Booked { token: Some(_), .. }));
     }
 
     #[test]
     fn a_lost_race_says_the_slot_was_taken() {
-        let mut booking = Booking::default();
-        booking.open(SlotId("a".into()));
+        let mut booking = opened("a");
         booking.submit(patient(), "r1".into());
         booking.on_reply(&result("r1", false, None, Some(BookingFailure::AlreadyBooked)));
-        assert_eq!(booking, Booking::Taken { slot: SlotId("a".into()) });
+        assert_eq!(
+            booking,
+            Booking::Taken { slot: SlotId("a".into()), reason: BookingFailure::AlreadyBooked }
+        );
     }
 
     #[test]
     fn invalid_details_return_to_the_form_with_the_problem() {
-        let mut booking = Booking::default();
-        booking.open(SlotId("a".into()));
+        let mut booking = opened("a");
         booking.submit(patient(), "r1".into());
         booking.on_reply(&result("r1", false, None, Some(BookingFailure::InvalidPatient)));
         assert!(matches!(booking, Booking::Form { problem: Some(_), .. }));
@@ -423,8 +538,7 @@ mod tests {
 
     #[test]
     fn a_drop_while_sending_makes_the_outcome_unknown() {
-        let mut booking = Booking::default();
-        booking.open(SlotId("a".into()));
+        let mut booking = opened("a");
         booking.submit(patient(), "r1".into());
         booking.on_disconnect();
         assert!(matches!(booking, Booking::Failed { .. }));

@@ -9,6 +9,11 @@ pub type Version = u64;
 /// The code a patient quotes to the clinic for a booking, such as `K7M2-QX4P`.
 pub type BookingCode = String;
 
+/// The secret of a booking's private manage link (at least 128 random bits,
+/// URL-safe). Whoever holds it can see, cancel and reschedule that booking; the
+/// server keeps only its hash.
+pub type ManageToken = String;
+
 /// An opaque slot identifier; clients must not parse it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -55,6 +60,13 @@ pub struct Clinic {
     /// The IANA time zone in which the clinic's days and hours are meant,
     /// such as `Europe/Moscow`.
     pub time_zone: String,
+    /// Slots starting sooner than this many minutes from now can be neither held
+    /// nor booked.
+    #[serde(default)]
+    pub min_notice_minutes: u32,
+    /// How long opening the booking form holds a slot, in seconds.
+    #[serde(default)]
+    pub hold_seconds: u32,
 }
 
 /// One doctor.
@@ -85,14 +97,56 @@ pub struct Slot {
     pub status: SlotStatus,
 }
 
-/// The state of a slot as everyone may see it; it never says who booked.
+/// The state of a slot as everyone may see it; it never says who booked or holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SlotStatus {
     /// Nobody has booked it.
     Free,
+    /// Somebody is filling in the booking form for it right now.
+    Held,
     /// A patient has booked it.
     Booked,
+    /// Staff took it out of the schedule.
+    Blocked,
+}
+
+/// Whether a booking still holds its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BookingStatus {
+    /// The appointment stands.
+    Active,
+    /// The appointment was cancelled; its slot is no longer held by it.
+    Cancelled,
+}
+
+/// One booking as its patient sees it through the manage link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingDetails {
+    /// The code to quote to the clinic.
+    pub code: BookingCode,
+    /// The appointment's slot.
+    pub slot: Slot,
+    /// Who the appointment is for.
+    pub patient: Patient,
+    /// Whether it still stands.
+    pub status: BookingStatus,
+}
+
+/// One active booking as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffBooking {
+    /// The booked slot.
+    pub slot_id: SlotId,
+    /// The booking code.
+    pub code: BookingCode,
+    /// Who the appointment is for.
+    pub patient: Patient,
+    /// When it was booked (RFC 3339, UTC).
+    pub booked_at: DateTime<Utc>,
 }
 
 /// Who an appointment is for.

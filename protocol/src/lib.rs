@@ -9,9 +9,11 @@
 mod domain;
 
 pub use domain::{
-    BookingCode, Clinic, Doctor, DoctorId, Patient, Schedule, Slot, SlotId, SlotStatus, Version,
+    BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, ManageToken, Patient, Schedule,
+    Slot, SlotId, SlotStatus, StaffBooking, Version,
 };
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A message a client sends to the server.
@@ -32,12 +34,101 @@ pub enum ClientMessage {
         /// The server's admin token.
         admin_token: String,
     },
+    /// Hold a slot while the patient fills in the booking form, so nobody else can
+    /// take it meanwhile. A connection holds one slot at a time.
+    Hold {
+        /// Echoed in the `holdResult`.
+        request_id: String,
+        /// The slot to hold.
+        slot_id: SlotId,
+    },
+    /// Let go of a held slot (the patient closed the form).
+    Release {
+        /// The slot this connection holds.
+        slot_id: SlotId,
+    },
+    /// Show the booking behind a manage link.
+    Lookup {
+        /// Echoed in the reply.
+        request_id: String,
+        /// The secret from the manage link.
+        manage_token: ManageToken,
+    },
+    /// Cancel the booking behind a manage link; its slot turns free for everyone.
+    Cancel {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The secret from the manage link.
+        manage_token: ManageToken,
+    },
+    /// Move the booking behind a manage link to another free slot, atomically.
+    Reschedule {
+        /// Echoed in the reply.
+        request_id: String,
+        /// The secret from the manage link.
+        manage_token: ManageToken,
+        /// The free slot to move to.
+        slot_id: SlotId,
+    },
+    /// Make this connection a staff console: it then receives patient details.
+    StaffLogin {
+        /// The server's admin token.
+        admin_token: String,
+    },
+    /// Staff: cancel the booking of a slot.
+    StaffCancel {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The booked slot.
+        slot_id: SlotId,
+    },
+    /// Staff: take a free slot out of the schedule.
+    Block {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The slot to block.
+        slot_id: SlotId,
+    },
+    /// Staff: put a blocked slot back into the schedule.
+    Unblock {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The blocked slot.
+        slot_id: SlotId,
+    },
 }
 
 impl ClientMessage {
     /// The `type` names a client may send, for telling an unknown type from a
     /// known type with a malformed payload.
-    pub const TYPES: &'static [&'static str] = &["book", "reset"];
+    pub const TYPES: &'static [&'static str] = &[
+        "book",
+        "reset",
+        "hold",
+        "release",
+        "lookup",
+        "cancel",
+        "reschedule",
+        "staffLogin",
+        "staffCancel",
+        "block",
+        "unblock",
+    ];
+
+    /// The client's request id, for messages that carry one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Book { request_id, .. }
+            | Self::Hold { request_id, .. }
+            | Self::Lookup { request_id, .. }
+            | Self::Cancel { request_id, .. }
+            | Self::Reschedule { request_id, .. }
+            | Self::StaffCancel { request_id, .. }
+            | Self::Block { request_id, .. }
+            | Self::Unblock { request_id, .. } => Some(request_id),
+            Self::Reset { .. } | Self::Release { .. } | Self::StaffLogin { .. } => None,
+        }
+    }
 }
 
 /// A message the server sends to a client.
@@ -63,9 +154,65 @@ pub enum ServerMessage {
         /// The code the patient quotes to the clinic; present when `ok`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         booking_code: Option<BookingCode>,
+        /// The secret of the booking's private manage link; present when `ok`
+        /// (absent when a retried request is answered after the server restarted,
+        /// since the server keeps only its hash).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manage_token: Option<ManageToken>,
         /// Why the booking was refused; present when not `ok`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<BookingFailure>,
+    },
+    /// The answer to a `hold`, to its sender only.
+    HoldResult {
+        /// The `requestId` of the `hold`.
+        request_id: String,
+        /// Whether this connection now holds the slot.
+        ok: bool,
+        /// When the hold ends unless the slot is booked first; present when `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<Utc>>,
+        /// Why the hold was refused; present when not `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<BookingFailure>,
+    },
+    /// A booking, to the holder of its manage link: the answer to `lookup` and to
+    /// a successful `reschedule`.
+    Booking {
+        /// The `requestId` answered.
+        request_id: String,
+        /// The booking as it is now.
+        booking: BookingDetails,
+    },
+    /// The answer to `cancel`, staff actions, and to a failed `lookup` or
+    /// `reschedule`.
+    ActionResult {
+        /// The `requestId` answered.
+        request_id: String,
+        /// Whether it was done.
+        ok: bool,
+        /// Why not; present when not `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<BookingFailure>,
+    },
+    /// To a staff console after `staffLogin`: every active booking with its
+    /// patient, as of `version`.
+    StaffState {
+        /// The schedule version these bookings are as of.
+        version: Version,
+        /// Every active booking.
+        bookings: Vec<StaffBooking>,
+    },
+    /// To staff consoles only, right after the `update` of the same version: who
+    /// now holds the slot's booking, if anyone.
+    StaffUpdate {
+        /// The version of the matching `update`.
+        version: Version,
+        /// The slot that changed.
+        slot_id: SlotId,
+        /// Its active booking, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        booking: Option<StaffBooking>,
     },
     /// A request could not be processed. The connection stays usable.
     Error {
@@ -79,18 +226,46 @@ pub enum ServerMessage {
     },
 }
 
-/// Why a `book` was refused.
+impl ServerMessage {
+    /// The request this message answers, for replies that name one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::BookingResult { request_id, .. }
+            | Self::HoldResult { request_id, .. }
+            | Self::Booking { request_id, .. }
+            | Self::ActionResult { request_id, .. } => Some(request_id),
+            Self::Error { request_id, .. } => request_id.as_deref(),
+            Self::InitialState(_)
+            | Self::Update { .. }
+            | Self::StaffState { .. }
+            | Self::StaffUpdate { .. } => None,
+        }
+    }
+}
+
+/// Why a request about a slot or a booking was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum BookingFailure {
-    /// Somebody else holds this slot already.
+    /// Somebody else has booked this slot already.
     AlreadyBooked,
-    /// No slot has this id.
+    /// No such slot, or no booking behind this manage link.
     NotFound,
     /// The slot has already started.
     Past,
     /// The patient's name or phone is missing or malformed.
     InvalidPatient,
+    /// Somebody else is booking this slot right now.
+    Held,
+    /// The slot starts too soon to be booked (inside the clinic's minimum notice).
+    TooSoon,
+    /// Staff have taken this slot out of the schedule.
+    Blocked,
+    /// The booking was already cancelled.
+    Cancelled,
+    /// The slot is not in a state that allows this (such as unblocking a slot
+    /// that is not blocked).
+    WrongState,
 }
 
 impl BookingFailure {
@@ -98,9 +273,14 @@ impl BookingFailure {
     pub fn describe(self) -> &'static str {
         match self {
             Self::AlreadyBooked => "Someone else has just booked this slot.",
-            Self::NotFound => "This slot does not exist.",
+            Self::NotFound => "Nothing was found; the link or the slot may be wrong.",
             Self::Past => "This slot has already started.",
             Self::InvalidPatient => "Please give a name and a valid phone number.",
+            Self::Held => "Someone else is booking this slot right now.",
+            Self::TooSoon => "This slot starts too soon to be booked online; please call the clinic.",
+            Self::Blocked => "This slot is not available.",
+            Self::Cancelled => "This booking was already cancelled.",
+            Self::WrongState => "The slot has changed meanwhile; please look again.",
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use protocol::{
-    BookingFailure, ClientMessage, Clinic, Doctor, DoctorId, ErrorCode, Patient, Schedule, ServerMessage,
-    Slot, SlotId, SlotStatus,
+    BookingDetails, BookingFailure, BookingStatus, ClientMessage, Clinic, Doctor, DoctorId, ErrorCode,
+    Patient, Schedule, ServerMessage, Slot, SlotId, SlotStatus, StaffBooking,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -73,7 +73,12 @@ fn initial_state_example_round_trips() {
         "`initialState`",
         ServerMessage::InitialState(Schedule {
             version: 42,
-            clinic: Clinic { name: "City Clinic".into(), time_zone: "Europe/Moscow".into() },
+            clinic: Clinic {
+                name: "City Clinic".into(),
+                time_zone: "Europe/Moscow".into(),
+                min_notice_minutes: 30,
+                hold_seconds: 120,
+            },
             doctors: vec![Doctor {
                 id: DoctorId("therapist".into()),
                 name: "Dr. Ivanova".into(),
@@ -121,6 +126,7 @@ fn booking_result_examples_round_trip() {
             request_id: "r-1".into(),
             ok: true,
             booking_code: Some("K7M2-QX4P".into()),
+            manage_token: Some("9f2c4e0b7a1d3e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7".into()),
             reason: None,
         },
     );
@@ -130,6 +136,7 @@ fn booking_result_examples_round_trip() {
             request_id: "r-2".into(),
             ok: false,
             booking_code: None,
+            manage_token: None,
             reason: Some(BookingFailure::AlreadyBooked),
         },
     );
@@ -147,15 +154,115 @@ fn error_example_round_trips() {
     );
 }
 
+fn token() -> String {
+    "9f2c…c6d7".into()
+}
+
+fn id(s: &str) -> SlotId {
+    SlotId(s.into())
+}
+
+#[test]
+fn hold_and_release_examples_round_trip() {
+    assert_golden(
+        "`hold`",
+        ClientMessage::Hold { request_id: "h-1".into(), slot_id: id("therapist-20261125-0900") },
+    );
+    assert_golden("`release`", ClientMessage::Release { slot_id: id("therapist-20261125-0900") });
+    assert_golden(
+        "`holdResult`",
+        ServerMessage::HoldResult {
+            request_id: "h-1".into(),
+            ok: true,
+            expires_at: Some(at("2026-11-24T07:12:00Z")),
+            reason: None,
+        },
+    );
+}
+
+#[test]
+fn manage_link_examples_round_trip() {
+    assert_golden("`lookup`", ClientMessage::Lookup { request_id: "l-1".into(), manage_token: token() });
+    assert_golden("`cancel`", ClientMessage::Cancel { request_id: "c-1".into(), manage_token: token() });
+    assert_golden(
+        "`reschedule`",
+        ClientMessage::Reschedule {
+            request_id: "m-1".into(),
+            manage_token: token(),
+            slot_id: id("dentist-20261126-1030"),
+        },
+    );
+    assert_golden(
+        "`booking`",
+        ServerMessage::Booking {
+            request_id: "l-1".into(),
+            booking: BookingDetails {
+                code: "K7M2-QX4P".into(),
+                slot: slot(
+                    "therapist-20261125-0900",
+                    "2026-11-25T06:00:00Z",
+                    "2026-11-25T06:30:00Z",
+                    SlotStatus::Booked,
+                ),
+                patient: Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() },
+                status: BookingStatus::Active,
+            },
+        },
+    );
+    assert_golden(
+        "`actionResult`",
+        ServerMessage::ActionResult {
+            request_id: "c-1".into(),
+            ok: false,
+            reason: Some(BookingFailure::Cancelled),
+        },
+    );
+}
+
+#[test]
+fn staff_examples_round_trip() {
+    assert_golden("`staffLogin`", ClientMessage::StaffLogin { admin_token: "s3cret".into() });
+    assert_golden(
+        "`staffCancel`, `block`, `unblock`",
+        ClientMessage::Block { request_id: "s-1".into(), slot_id: id("surgeon-20261125-0800") },
+    );
+    assert_golden(
+        "`staffState`",
+        ServerMessage::StaffState {
+            version: 57,
+            bookings: vec![StaffBooking {
+                slot_id: id("therapist-20261125-0900"),
+                code: "K7M2-QX4P".into(),
+                patient: Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() },
+                booked_at: at("2026-11-24T07:10:02Z"),
+            }],
+        },
+    );
+    assert_golden(
+        "`staffUpdate`",
+        ServerMessage::StaffUpdate { version: 58, slot_id: id("therapist-20261125-0900"), booking: None },
+    );
+}
+
 #[test]
 fn every_client_type_name_is_listed() {
+    let s = String::new;
     for msg in [
         ClientMessage::Book {
-            request_id: String::new(),
-            slot_id: SlotId(String::new()),
-            patient: Patient { name: String::new(), phone: String::new() },
+            request_id: s(),
+            slot_id: SlotId(s()),
+            patient: Patient { name: s(), phone: s() },
         },
-        ClientMessage::Reset { admin_token: String::new() },
+        ClientMessage::Reset { admin_token: s() },
+        ClientMessage::Hold { request_id: s(), slot_id: SlotId(s()) },
+        ClientMessage::Release { slot_id: SlotId(s()) },
+        ClientMessage::Lookup { request_id: s(), manage_token: s() },
+        ClientMessage::Cancel { request_id: s(), manage_token: s() },
+        ClientMessage::Reschedule { request_id: s(), manage_token: s(), slot_id: SlotId(s()) },
+        ClientMessage::StaffLogin { admin_token: s() },
+        ClientMessage::StaffCancel { request_id: s(), slot_id: SlotId(s()) },
+        ClientMessage::Block { request_id: s(), slot_id: SlotId(s()) },
+        ClientMessage::Unblock { request_id: s(), slot_id: SlotId(s()) },
     ] {
         let json = serde_json::to_value(&msg).expect("encodes");
         let name = json["type"].as_str().expect("has a type");

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use protocol::{Clinic, Doctor, DoctorId, SlotId};
 use serde::Deserialize;
@@ -22,19 +22,26 @@ pub struct ClinicConfig {
     pub time_zone: Tz,
     /// How many days, today included, can be booked.
     pub horizon_days: u32,
-    /// Length of one appointment in minutes.
-    pub slot_minutes: u32,
-    /// Weekdays the clinic works.
-    pub working_days: Vec<WeekdayName>,
-    /// Local opening time.
-    pub open: LocalTime,
-    /// Local closing time; the last slot ends by then.
-    pub close: LocalTime,
-    /// Local breaks without appointments.
+    /// Slots starting sooner than this can be neither held nor booked.
     #[serde(default)]
-    pub breaks: Vec<Break>,
+    pub min_notice_minutes: u32,
+    /// How long opening the booking form holds a slot, in seconds.
+    #[serde(default = "default_hold_seconds")]
+    pub hold_seconds: u32,
+    /// Local dates the whole clinic is closed.
+    #[serde(default)]
+    pub days_off: Vec<NaiveDate>,
+    /// Default length of one appointment in minutes.
+    pub slot_minutes: u32,
+    /// Default weekly working hours.
+    #[serde(default)]
+    pub hours: WeeklyHours,
     /// The doctors, in display order.
     pub doctors: Vec<DoctorConfig>,
+}
+
+fn default_hold_seconds() -> u32 {
+    120
 }
 
 /// One doctor in the configuration.
@@ -47,43 +54,81 @@ pub struct DoctorConfig {
     pub name: String,
     /// Display specialty.
     pub specialty: String,
+    /// This doctor's appointment length, when not the clinic's.
+    #[serde(default)]
+    pub slot_minutes: Option<u32>,
+    /// This doctor's weekly hours, when not the clinic's.
+    #[serde(default)]
+    pub hours: Option<WeeklyHours>,
+    /// Local dates this doctor does not work.
+    #[serde(default)]
+    pub days_off: Vec<NaiveDate>,
 }
 
-/// A break in the working day.
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// Working periods per weekday; a weekday left out is a day off.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Break {
-    /// Local start of the break.
-    pub start: LocalTime,
-    /// Local end of the break.
-    pub end: LocalTime,
+pub struct WeeklyHours {
+    #[serde(default)]
+    mon: Vec<Period>,
+    #[serde(default)]
+    tue: Vec<Period>,
+    #[serde(default)]
+    wed: Vec<Period>,
+    #[serde(default)]
+    thu: Vec<Period>,
+    #[serde(default)]
+    fri: Vec<Period>,
+    #[serde(default)]
+    sat: Vec<Period>,
+    #[serde(default)]
+    sun: Vec<Period>,
 }
 
-/// A local time of day written `"HH:MM"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
-pub struct LocalTime(pub NaiveTime);
+impl WeeklyHours {
+    /// The working periods of one weekday.
+    pub fn on(&self, day: Weekday) -> &[Period] {
+        match day {
+            Weekday::Mon => &self.mon,
+            Weekday::Tue => &self.tue,
+            Weekday::Wed => &self.wed,
+            Weekday::Thu => &self.thu,
+            Weekday::Fri => &self.fri,
+            Weekday::Sat => &self.sat,
+            Weekday::Sun => &self.sun,
+        }
+    }
 
-impl TryFrom<String> for LocalTime {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        NaiveTime::parse_from_str(&s, "%H:%M")
-            .map(LocalTime)
-            .map_err(|_| format!("`{s}` is not a time of day written HH:MM"))
+    fn all(&self) -> impl Iterator<Item = &Period> {
+        [&self.mon, &self.tue, &self.wed, &self.thu, &self.fri, &self.sat, &self.sun].into_iter().flatten()
     }
 }
 
-/// A day of the week written `mon` … `sun`.
+/// A local working period written `"HH:MM-HH:MM"`, as minutes since midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
-pub struct WeekdayName(pub Weekday);
+pub struct Period {
+    /// Start, minutes after local midnight.
+    pub from: u32,
+    /// End, minutes after local midnight (up to 24:00).
+    pub to: u32,
+}
 
-impl TryFrom<String> for WeekdayName {
+impl TryFrom<String> for Period {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        s.parse::<Weekday>()
-            .map(WeekdayName)
-            .map_err(|_| format!("`{s}` is not a day of the week (mon … sun)"))
+        let bad = || format!("`{s}` is not a period written HH:MM-HH:MM");
+        let minutes = |t: &str| -> Option<u32> {
+            let (h, m) = t.trim().split_once(':')?;
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
+        };
+        let (from, to) = s.split_once('-').ok_or_else(bad)?;
+        let (from, to) = (minutes(from).ok_or_else(bad)?, minutes(to).ok_or_else(bad)?);
+        if from >= to {
+            return Err(format!("`{s}` ends before it starts"));
+        }
+        Ok(Self { from, to })
     }
 }
 
@@ -121,40 +166,69 @@ impl ClinicConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        let fail = |m: &str| Err(Error::Config(m.to_owned()));
+        let fail = |m: String| Err(Error::Config(m));
         if self.doctors.is_empty() {
-            return fail("at least one doctor is needed");
-        }
-        if !(5..=480).contains(&self.slot_minutes) {
-            return fail("slot_minutes must be between 5 and 480");
+            return fail("at least one doctor is needed".into());
         }
         if !(1..=366).contains(&self.horizon_days) {
-            return fail("horizon_days must be between 1 and 366");
+            return fail("horizon_days must be between 1 and 366".into());
         }
-        if self.open >= self.close {
-            return fail("open must be before close");
-        }
-        if self.breaks.iter().any(|b| b.start >= b.end) {
-            return fail("every break must start before it ends");
+        if !(10..=3600).contains(&self.hold_seconds) {
+            return fail("hold_seconds must be between 10 and 3600".into());
         }
         let mut ids: Vec<&str> = self.doctors.iter().map(|d| d.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         if ids.len() != self.doctors.len() {
-            return fail("doctor ids must be unique");
+            return fail("doctor ids must be unique".into());
         }
-        let valid_id = |id: &str| {
-            !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        };
-        if !self.doctors.iter().all(|d| valid_id(&d.id)) {
-            return fail("doctor ids may use only letters, digits, '-' and '_'");
+        for doctor in &self.doctors {
+            let valid_id = !doctor.id.is_empty()
+                && doctor.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid_id {
+                return fail(format!("doctor id `{}` may use only letters, digits, '-' and '_'", doctor.id));
+            }
+            if !(5..=480).contains(&self.slot_minutes_of(doctor)) {
+                return fail(format!("slot_minutes of `{}` must be between 5 and 480", doctor.id));
+            }
+            for day in [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+                Weekday::Sat,
+                Weekday::Sun,
+            ] {
+                let mut periods = self.hours_of(doctor).on(day).to_vec();
+                periods.sort_by_key(|p| p.from);
+                if periods.windows(2).any(|w| w[0].to > w[1].from) {
+                    return fail(format!("the working periods of `{}` overlap on {day}", doctor.id));
+                }
+            }
+        }
+        if self.doctors.iter().all(|d| self.hours_of(d).all().next().is_none()) {
+            return fail("nobody has working hours".into());
         }
         Ok(())
     }
 
+    fn slot_minutes_of(&self, doctor: &DoctorConfig) -> u32 {
+        doctor.slot_minutes.unwrap_or(self.slot_minutes)
+    }
+
+    fn hours_of<'a>(&'a self, doctor: &'a DoctorConfig) -> &'a WeeklyHours {
+        doctor.hours.as_ref().unwrap_or(&self.hours)
+    }
+
     /// The clinic as the wire shows it.
     pub fn clinic(&self) -> Clinic {
-        Clinic { name: self.name.clone(), time_zone: self.time_zone.name().to_owned() }
+        Clinic {
+            name: self.name.clone(),
+            time_zone: self.time_zone.name().to_owned(),
+            min_notice_minutes: self.min_notice_minutes,
+            hold_seconds: self.hold_seconds,
+        }
     }
 
     /// The doctors as the wire shows them.
@@ -190,41 +264,47 @@ impl ClinicConfig {
     /// Every slot of the bookable days starting with the local day `first`,
     /// ordered by start, then doctor.
     pub fn slots_from(&self, first: NaiveDate) -> Vec<SlotDef> {
-        let minutes = |t: LocalTime| t.0.num_seconds_from_midnight() / 60;
-        let time_at = |m: u32| NaiveTime::from_num_seconds_from_midnight_opt(m * 60, 0);
-        let (open, close) = (minutes(self.open), minutes(self.close));
         let mut slots = Vec::new();
         for date in first.iter_days().take(self.horizon_days as usize) {
-            if !self.working_days.iter().any(|d| d.0 == date.weekday()) {
+            if self.days_off.contains(&date) {
                 continue;
             }
-            let mut from = open;
-            while from + self.slot_minutes <= close {
-                let to = from + self.slot_minutes;
-                let in_break = self.breaks.iter().any(|b| from < minutes(b.end) && to > minutes(b.start));
-                let bounds = time_at(from).and_then(|t| self.utc_bounds(date, t));
-                if let (false, Some((start, end))) = (in_break, bounds) {
-                    let local = format!("{}-{:02}{:02}", date.format("%Y%m%d"), from / 60, from % 60);
-                    slots.extend(self.doctors.iter().map(|d| SlotDef {
-                        id: SlotId(format!("{}-{local}", d.id)),
-                        doctor_id: DoctorId(d.id.clone()),
-                        start,
-                        end,
-                    }));
+            for doctor in &self.doctors {
+                if doctor.days_off.contains(&date) {
+                    continue;
                 }
-                from = to;
+                let length = self.slot_minutes_of(doctor);
+                for period in self.hours_of(doctor).on(date.weekday()) {
+                    let mut from = period.from;
+                    while from + length <= period.to {
+                        if let Some((start, end)) = self.utc_bounds(date, from, length) {
+                            let local = format!("{}-{:02}{:02}", date.format("%Y%m%d"), from / 60, from % 60);
+                            slots.push(SlotDef {
+                                id: SlotId(format!("{}-{local}", doctor.id)),
+                                doctor_id: DoctorId(doctor.id.clone()),
+                                start,
+                                end,
+                            });
+                        }
+                        from += length;
+                    }
+                }
             }
         }
+        let order: std::collections::HashMap<&str, usize> =
+            self.doctors.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
+        slots.sort_by_key(|s| (s.start, order.get(s.doctor_id.0.as_str()).copied()));
         slots
     }
 
-    /// The UTC bounds of the slot starting at local `start` on `date`, or `None`
-    /// when a clock change makes that local time not exist that day. A slot lasts
-    /// `slot_minutes` of real time even when the clocks change during it.
-    fn utc_bounds(&self, date: NaiveDate, start: NaiveTime) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        let start = self.time_zone.from_local_datetime(&date.and_time(start)).earliest()?;
-        let start = start.with_timezone(&Utc);
-        Some((start, start + Duration::minutes(i64::from(self.slot_minutes))))
+    /// The UTC bounds of the slot starting `from` minutes after local midnight on
+    /// `date`, or `None` when a clock change makes that local time not exist that
+    /// day. A slot lasts `length` minutes of real time even when the clocks change
+    /// during it.
+    fn utc_bounds(&self, date: NaiveDate, from: u32, length: u32) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let local = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(from * 60, 0)?);
+        let start = self.time_zone.from_local_datetime(&local).earliest()?.with_timezone(&Utc);
+        Some((start, start + Duration::minutes(i64::from(length))))
     }
 }
 
@@ -232,44 +312,95 @@ impl ClinicConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_demo_clinic_has_three_doctors_with_half_hour_slots_for_a_week() {
-        let clinic = ClinicConfig::demo();
-        assert_eq!(clinic.doctors.len(), 3);
-        let first = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let slots = clinic.slots_from(first);
-        // 09:00–18:00 less the 13:00–14:00 break is 16 half hours, for 3 doctors on 7 days.
-        assert_eq!(slots.len(), 16 * 3 * 7);
-        let first_slot = &slots[0];
-        assert_eq!(first_slot.id.0, "therapist-20261124-0900");
-        assert_eq!(first_slot.start.to_rfc3339(), "2026-11-24T06:00:00+00:00");
-        assert_eq!(first_slot.end - first_slot.start, Duration::minutes(30));
-        assert!(slots.windows(2).all(|w| w[0].start <= w[1].start));
-        assert!(!slots.iter().any(|s| s.id.0.ends_with("-1300") || s.id.0.ends_with("-1330")));
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn ids(slots: &[SlotDef], doctor: &str) -> Vec<String> {
+        slots.iter().filter(|s| s.doctor_id.0 == doctor).map(|s| s.id.0.clone()).collect()
     }
 
     #[test]
-    fn a_local_hour_that_does_not_exist_gets_no_slot() {
+    fn the_demo_clinic_follows_each_doctors_hours_breaks_and_slot_length() {
+        let clinic = ClinicConfig::demo();
+        // Tuesday 24 November 2026.
+        let slots = clinic.slots_from(date(2026, 11, 24));
+        let tuesday: Vec<_> = slots.iter().filter(|s| s.id.0.contains("-20261124-")).collect();
+        let therapist = ids(&slots, "therapist");
+        assert_eq!(therapist[0], "therapist-20261124-0900");
+        assert_eq!(tuesday.iter().filter(|s| s.doctor_id.0 == "therapist").count(), 16, "two 4-hour periods");
+        assert!(!therapist.contains(&"therapist-20261124-1300".to_owned()), "lunch break");
+        let dentist: Vec<_> = tuesday.iter().filter(|s| s.doctor_id.0 == "dentist").collect();
+        assert_eq!(dentist.len(), 5 + 5, "45-minute slots: 09:00…12:00 and 14:00…17:00");
+        assert!(dentist.iter().all(|s| s.end - s.start == Duration::minutes(45)));
+        assert!(tuesday.iter().all(|s| s.doctor_id.0 != "surgeon"), "the surgeon does not work Tuesdays");
+        let first = &slots[0];
+        assert_eq!(first.start.to_rfc3339(), "2026-11-24T06:00:00+00:00", "09:00 in Moscow");
+        assert!(slots.windows(2).all(|w| w[0].start <= w[1].start));
+    }
+
+    #[test]
+    fn days_off_of_the_clinic_and_of_a_doctor_have_no_slots() {
         let mut clinic = ClinicConfig::demo();
-        clinic.time_zone = chrono_tz::Europe::Berlin;
-        clinic.open = LocalTime(NaiveTime::from_hms_opt(1, 0, 0).unwrap());
-        clinic.close = LocalTime(NaiveTime::from_hms_opt(4, 0, 0).unwrap());
-        clinic.breaks.clear();
-        clinic.horizon_days = 1;
+        clinic.doctors[0].days_off = vec![date(2026, 12, 30)];
+        let slots = clinic.slots_from(date(2026, 12, 29));
+        assert!(!slots.iter().any(|s| s.id.0.contains("-20261231-")), "the clinic is closed");
+        assert!(!ids(&slots, "therapist").iter().any(|id| id.contains("-20261230-")));
+        assert!(ids(&slots, "dentist").iter().any(|id| id.contains("-20261230-")));
+    }
+
+    fn berlin_night_clinic() -> ClinicConfig {
+        let text = r#"
+            name = "Night Clinic"
+            time_zone = "Europe/Berlin"
+            horizon_days = 1
+            slot_minutes = 30
+            [hours]
+            sun = ["01:00-04:00"]
+            [[doctors]]
+            id = "d"
+            name = "D"
+            specialty = "S"
+        "#;
+        ClinicConfig::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_local_hour_skipped_in_spring_gets_no_slot() {
         // On 2026-03-29 Berlin clocks jump from 02:00 to 03:00.
-        let slots = clinic.slots_from(NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
-        let therapist: Vec<_> = slots.iter().filter(|s| s.doctor_id.0 == "therapist").collect();
-        assert_eq!(therapist.len(), 4, "01:00, 01:30, 03:00 and 03:30 only");
-        assert!(therapist.iter().all(|s| s.end - s.start == Duration::minutes(30)));
+        let slots = berlin_night_clinic().slots_from(date(2026, 3, 29));
+        let local: Vec<_> = slots.iter().map(|s| s.id.0.rsplit('-').next().unwrap().to_owned()).collect();
+        assert_eq!(local, ["0100", "0130", "0300", "0330"]);
+        assert_eq!(slots[0].start.to_rfc3339(), "2026-03-29T00:00:00+00:00", "01:00 CET");
+        assert_eq!(slots[2].start.to_rfc3339(), "2026-03-29T01:00:00+00:00", "03:00 CEST");
+        assert!(slots.iter().all(|s| s.end - s.start == Duration::minutes(30)));
+    }
+
+    #[test]
+    fn a_local_hour_repeated_in_autumn_is_booked_once_at_its_first_occurrence() {
+        // On 2026-10-25 Berlin clocks go back from 03:00 to 02:00.
+        let slots = berlin_night_clinic().slots_from(date(2026, 10, 25));
+        let local: Vec<_> = slots.iter().map(|s| s.id.0.rsplit('-').next().unwrap().to_owned()).collect();
+        assert_eq!(local, ["0100", "0130", "0200", "0230", "0300", "0330"]);
+        assert_eq!(slots[2].start.to_rfc3339(), "2026-10-25T00:00:00+00:00", "02:00 CEST, the first one");
+        assert_eq!(slots[4].start.to_rfc3339(), "2026-10-25T02:00:00+00:00", "03:00 CET");
+        let unique: std::collections::HashSet<_> = slots.iter().map(|s| &s.id).collect();
+        assert_eq!(unique.len(), slots.len());
     }
 
     #[test]
     fn configuration_mistakes_are_reported() {
-        let bad = DEMO_CONFIG.replace("open = \"09:00\"", "open = \"19:00\"");
-        assert!(ClinicConfig::parse(&bad).is_err());
-        let bad = DEMO_CONFIG.replace("Europe/Moscow", "Mars/Olympus");
-        assert!(ClinicConfig::parse(&bad).is_err());
-        let bad = DEMO_CONFIG.replace("id = \"dentist\"", "id = \"therapist\"");
-        assert!(ClinicConfig::parse(&bad).is_err());
+        for (from, to) in [
+            ("\"09:00-13:00\", \"14:00-18:00\"]\ntue", "\"09:00-13:00\", \"12:00-18:00\"]\ntue"),
+            ("Europe/Moscow", "Mars/Olympus"),
+            ("id = \"dentist\"", "id = \"therapist\""),
+            ("sat = [\"10:00-15:00\"]", "sat = [\"15:00-10:00\"]"),
+            ("slot_minutes = 45", "slot_minutes = 2"),
+            ("hold_seconds = 120", "hold_seconds = 0"),
+        ] {
+            let bad = DEMO_CONFIG.replacen(from, to, 1);
+            assert_ne!(bad, DEMO_CONFIG, "{from} is in the demo file");
+            assert!(ClinicConfig::parse(&bad).is_err(), "{to} must be refused");
+        }
     }
 }

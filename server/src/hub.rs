@@ -13,6 +13,9 @@ pub struct Broadcast {
     pub version: Version,
     /// The serialized `ServerMessage`, shared by every connection.
     pub frame: Utf8Bytes,
+    /// What staff consoles get right after `frame`: the same change with patient
+    /// details. Never sent to anyone else.
+    pub staff: Option<Utf8Bytes>,
 }
 
 /// The sending side of the fan-out.
@@ -35,10 +38,12 @@ impl Hub {
         self.tx.subscribe()
     }
 
-    /// Serializes `message` once and hands the bytes to every connection.
-    pub fn publish(&self, version: Version, message: &ServerMessage) {
+    /// Serializes `message` (and `staff`, the staff consoles' version of it) once
+    /// and hands the bytes to every connection.
+    pub fn publish(&self, version: Version, message: &ServerMessage, staff: Option<&ServerMessage>) {
         let frame = crate::wire::encode(message);
+        let staff = staff.map(crate::wire::encode);
         // Having no connection at all is not an error.
-        let _ = self.tx.send(Broadcast { version, frame });
+        let _ = self.tx.send(Broadcast { version, frame, staff });
     }
 }

@@ -58,6 +58,7 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct AppState {
     engine: EngineHandle,
+    next_connection: Arc<std::sync::atomic::AtomicU64>,
     admin_token: Arc<str>,
     limits: Limits,
     static_dir: Arc<PathBuf>,
@@ -166,6 +167,7 @@ impl Server {
         let (stop, shutdown) = watch::channel(false);
         let state = AppState {
             engine,
+            next_connection: Arc::default(),
             admin_token: settings.admin_token.into(),
             limits: settings.limits,
             static_dir: Arc::new(settings.static_dir),

@@ -26,6 +26,23 @@ pub fn admin_token() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
 
+/// A fresh manage-link secret: 32 random bytes (256 bits) as 64 hex digits.
+pub fn manage_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex(&bytes)
+}
+
+/// The SHA-256 of a manage-link secret, as stored instead of the secret. The
+/// secret has 256 random bits, so a fast hash is enough: there is nothing to guess.
+pub fn manage_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `given` equals `expected`, taking the same time wherever they differ.
 pub fn same(given: &str, expected: &str) -> bool {
     let (a, b) = (given.as_bytes(), expected.as_bytes());
@@ -44,6 +61,17 @@ mod tests {
         assert_eq!(&code[4..5], "-");
         assert!(code.bytes().filter(|&b| b != b'-').all(|b| CODE_ALPHABET.contains(&b)));
         assert_ne!(booking_code(), booking_code());
+    }
+
+    #[test]
+    fn manage_tokens_are_long_random_and_stored_only_as_a_hash() {
+        let token = manage_token();
+        assert_eq!(token.len(), 64);
+        assert_ne!(token, manage_token());
+        let hash = manage_hash(&token);
+        assert_eq!(hash.len(), 64);
+        assert_ne!(hash, token);
+        assert_eq!(hash, manage_hash(&token));
     }
 
     #[test]

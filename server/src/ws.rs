@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hyper_util::rt::TokioIo;
-use protocol::{ClientMessage, ErrorCode, ServerMessage};
+use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, Version};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
-use crate::engine::BookOutcome;
+use crate::engine::{BookOutcome, ConnId, StaffAction};
 use crate::{AppState, secret, wire};
 
 /// Close code for a client that fell too far behind its updates: it should
@@ -112,6 +112,10 @@ where
 {
     let (mut sink, mut stream) = socket.split();
     let write_timeout = state.limits.write_timeout;
+    let mut conn = Conn {
+        id: state.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        staff_version: None,
+    };
     // Subscribe before taking the snapshot: a change committed in between is then
     // both in the snapshot and in the queue, and the version check drops the copy.
     let mut updates = state.engine.subscribe();
@@ -128,7 +132,7 @@ where
             tokio::select! {
                 incoming = stream.next() => {
                     let reply = match incoming {
-                        Some(Ok(Message::Text(text))) => handle_text(&text, &state).await,
+                        Some(Ok(Message::Text(text))) => conn.handle_text(&text, &state).await,
                         Some(Ok(Message::Binary(_))) => Some(ServerMessage::Error {
                             code: ErrorCode::BinaryFrame,
                             message: "Binary frames are not supported; send JSON text frames.".into(),
@@ -159,21 +163,22 @@ where
                     loop {
                         match next {
                             Ok(update) if update.version <= version => {}
-                            Ok(update) if update.frame.len() > CHUNK => {
-                                // A whole new schedule: out with what is gathered, then
-                                // the schedule in fragments.
-                                version = update.version;
-                                if !timed(write_timeout, sink.flush()).await
-                                    || !send_fragmented(&mut sink, update.frame, write_timeout).await
-                                {
-                                    break 'conn End::Gone;
-                                }
-                            }
                             Ok(update) => {
                                 version = update.version;
-                                batched += update.frame.len();
-                                if !timed(write_timeout, sink.feed(Message::Text(update.frame))).await {
-                                    break 'conn End::Gone;
+                                let staff = update.staff.filter(|_| conn.staff_version.is_some_and(|v| update.version > v));
+                                for frame in std::iter::once(update.frame).chain(staff) {
+                                    batched += frame.len();
+                                    let sent = if frame.len() > CHUNK {
+                                        // A whole new schedule: out with what is gathered,
+                                        // then the schedule in fragments.
+                                        timed(write_timeout, sink.flush()).await
+                                            && send_fragmented(&mut sink, frame, write_timeout).await
+                                    } else {
+                                        timed(write_timeout, sink.feed(Message::Text(frame))).await
+                                    };
+                                    if !sent {
+                                        break 'conn End::Gone;
+                                    }
                                 }
                             }
                             Err(RecvError::Lagged(_)) => break 'conn End::Close(TOO_SLOW, "too slow; reconnect"),
@@ -197,6 +202,8 @@ where
             }
         }
     };
+    // Whatever this connection held is free for others again.
+    let _ = state.engine.gone(conn.id).await;
     if let End::Close(code, reason) = end {
         let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
         timed(write_timeout, sink.send(Message::Close(Some(frame)))).await;
@@ -239,52 +246,138 @@ async fn timed<F: Future<Output = Result<(), WsError>>>(timeout: Duration, opera
     matches!(tokio::time::timeout(timeout, operation).await, Ok(Ok(())))
 }
 
-/// Carries out one text frame and returns the reply for its sender, if any.
-async fn handle_text(text: &str, state: &AppState) -> Option<ServerMessage> {
-    let message = match wire::decode(text) {
-        Ok(message) => message,
-        Err(rejection) => return Some(rejection.into_message()),
-    };
-    match message {
-        ClientMessage::Book { request_id, slot_id, patient } => {
-            let outcome = state.engine.book(slot_id, patient, request_id.clone()).await;
-            Some(match outcome {
-                Ok(BookOutcome::Booked(code)) => ServerMessage::BookingResult {
-                    request_id,
-                    ok: true,
-                    booking_code: Some(code),
-                    reason: None,
-                },
-                Ok(BookOutcome::Refused(reason)) => ServerMessage::BookingResult {
+/// One connection's own state.
+struct Conn {
+    id: ConnId,
+    /// Set once the connection logged in as staff: the version its staff state
+    /// was taken at; later staff updates are sent to it.
+    staff_version: Option<Version>,
+}
+
+impl Conn {
+    /// Carries out one text frame and returns the reply for its sender, if any.
+    async fn handle_text(&mut self, text: &str, state: &AppState) -> Option<ServerMessage> {
+        let message = match wire::decode(text) {
+            Ok(message) => message,
+            Err(rejection) => return Some(rejection.into_message()),
+        };
+        let request_id = message.request_id().map(str::to_owned);
+        match self.handle(message, state).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::error!(error = %e, "request failed");
+                Some(ServerMessage::Error { code: e.code(), message: e.public_message().into(), request_id })
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        message: ClientMessage,
+        state: &AppState,
+    ) -> crate::Result<Option<ServerMessage>> {
+        let engine = &state.engine;
+        let action = |request_id, result: Result<(), BookingFailure>| ServerMessage::ActionResult {
+            request_id,
+            ok: result.is_ok(),
+            reason: result.err(),
+        };
+        Ok(Some(match message {
+            ClientMessage::Book { request_id, slot_id, patient } => {
+                match engine.book(self.id, slot_id, patient, request_id.clone()).await? {
+                    BookOutcome::Booked(code, manage_token) => ServerMessage::BookingResult {
+                        request_id,
+                        ok: true,
+                        booking_code: Some(code),
+                        manage_token,
+                        reason: None,
+                    },
+                    BookOutcome::Refused(reason) => ServerMessage::BookingResult {
+                        request_id,
+                        ok: false,
+                        booking_code: None,
+                        manage_token: None,
+                        reason: Some(reason),
+                    },
+                }
+            }
+            ClientMessage::Hold { request_id, slot_id } => match engine.hold(self.id, slot_id).await? {
+                Ok(until) => {
+                    ServerMessage::HoldResult { request_id, ok: true, expires_at: Some(until), reason: None }
+                }
+                Err(reason) => ServerMessage::HoldResult {
                     request_id,
                     ok: false,
-                    booking_code: None,
+                    expires_at: None,
                     reason: Some(reason),
                 },
-                Err(e) => {
-                    tracing::error!(error = %e, "booking failed");
-                    ServerMessage::Error {
-                        code: e.code(),
-                        message: e.public_message().into(),
-                        request_id: Some(request_id),
-                    }
-                }
-            })
-        }
-        ClientMessage::Reset { admin_token } => {
-            if !secret::same(&admin_token, &state.admin_token) {
-                tracing::warn!("reset refused: wrong admin token");
-                return Some(ServerMessage::Error {
-                    code: ErrorCode::Forbidden,
-                    message: "The admin token is not valid.".into(),
-                    request_id: None,
-                });
+            },
+            ClientMessage::Release { slot_id } => {
+                engine.release(self.id, slot_id).await?;
+                return Ok(None);
             }
-            // Everyone, this client included, receives the new `initialState`.
-            state.engine.reset().await.err().map(|e| {
-                tracing::error!(error = %e, "reset failed");
-                ServerMessage::Error { code: e.code(), message: e.public_message().into(), request_id: None }
-            })
+            ClientMessage::Lookup { request_id, manage_token } => match engine.lookup(manage_token).await? {
+                Ok(booking) => ServerMessage::Booking { request_id, booking },
+                Err(reason) => action(request_id, Err(reason)),
+            },
+            ClientMessage::Cancel { request_id, manage_token } => {
+                action(request_id, engine.cancel(manage_token).await?)
+            }
+            ClientMessage::Reschedule { request_id, manage_token, slot_id } => {
+                match engine.reschedule(self.id, manage_token, slot_id).await? {
+                    Ok(booking) => ServerMessage::Booking { request_id, booking },
+                    Err(reason) => action(request_id, Err(reason)),
+                }
+            }
+            ClientMessage::Reset { admin_token } => {
+                if !secret::same(&admin_token, &state.admin_token) {
+                    tracing::warn!("reset refused: wrong admin token");
+                    return Ok(Some(forbidden(None)));
+                }
+                // Everyone, this client included, receives the new `initialState`.
+                engine.reset().await?;
+                return Ok(None);
+            }
+            ClientMessage::StaffLogin { admin_token } => {
+                if !secret::same(&admin_token, &state.admin_token) {
+                    tracing::warn!("staff login refused: wrong admin token");
+                    return Ok(Some(forbidden(None)));
+                }
+                let (version, bookings) = engine.staff_state().await?;
+                self.staff_version = Some(version);
+                ServerMessage::StaffState { version, bookings }
+            }
+            ClientMessage::StaffCancel { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::Cancel, request_id, slot_id).await?
+            }
+            ClientMessage::Block { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::Block, request_id, slot_id).await?
+            }
+            ClientMessage::Unblock { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::Unblock, request_id, slot_id).await?
+            }
+        }))
+    }
+
+    async fn staff_action(
+        &self,
+        state: &AppState,
+        kind: StaffAction,
+        request_id: String,
+        slot_id: protocol::SlotId,
+    ) -> crate::Result<ServerMessage> {
+        if self.staff_version.is_none() {
+            return Ok(forbidden(Some(request_id)));
         }
+        let result = state.engine.staff(kind, slot_id).await?;
+        Ok(ServerMessage::ActionResult { request_id, ok: result.is_ok(), reason: result.err() })
+    }
+}
+
+fn forbidden(request_id: Option<String>) -> ServerMessage {
+    ServerMessage::Error {
+        code: ErrorCode::Forbidden,
+        message: "The admin token is not valid, or this connection has not logged in as staff.".into(),
+        request_id,
     }
 }

@@ -19,7 +19,9 @@ async fn a_new_client_receives_the_whole_schedule_first() {
     assert_eq!(state.clinic.time_zone, "Europe/Moscow");
     let specialties: Vec<_> = state.doctors.iter().map(|d| d.specialty.as_str()).collect();
     assert_eq!(specialties, ["Therapist · Терапевт", "Dentist · Стоматолог", "Surgeon · Хирург"]);
-    assert_eq!(state.slots.len(), 16 * 3 * 7);
+    let configured = server::clinic::ClinicConfig::demo().slots_from(test_now().date_naive());
+    assert_eq!(state.slots.len(), configured.len());
+    assert_eq!(state.clinic.min_notice_minutes, 30);
     assert!(state.slots.iter().all(|s| s.status == SlotStatus::Free));
     assert!(state.version >= 1, "creating the slots was a change");
 }
@@ -36,7 +38,7 @@ async fn one_booking_reaches_all_twenty_clients_as_one_update_each() {
 
     let reply = clients[0].0.book(slot.id.clone(), patient()).await.unwrap();
 
-    let BookingReply::Booked(code) = reply else { panic!("expected a booking, got {reply:?}") };
+    let BookingReply::Booked { code, .. } = reply else { panic!("expected a booking, got {reply:?}") };
     assert_eq!(code.len(), 9);
     for (client, _) in &mut clients {
         match recv(client).await {
@@ -71,7 +73,7 @@ async fn a_hundred_clients_racing_for_one_slot_get_exactly_one_success() {
     let results: Vec<_> =
         futures_util::future::join_all(attempts).await.into_iter().map(Result::unwrap).collect();
 
-    let wins = results.iter().filter(|(r, _)| matches!(r, BookingReply::Booked(_))).count();
+    let wins = results.iter().filter(|(r, _)| matches!(r, BookingReply::Booked { .. })).count();
     let lost =
         results.iter().filter(|(r, _)| *r == BookingReply::Refused(BookingFailure::AlreadyBooked)).count();
     assert_eq!((wins, lost), (1, 99));
@@ -112,7 +114,7 @@ async fn booking_a_taken_slot_tells_only_the_sender() {
     let (mut first, schedule) = app.connect_with_state().await;
     let (mut second, _) = app.connect_with_state().await;
     let slot = free_future_slot(&schedule).id;
-    assert!(matches!(first.book(slot.clone(), patient()).await.unwrap(), BookingReply::Booked(_)));
+    assert!(matches!(first.book(slot.clone(), patient()).await.unwrap(), BookingReply::Booked { .. }));
     assert!(matches!(recv(&mut second).await, ServerMessage::Update { .. }));
     assert!(matches!(recv(&mut first).await, ServerMessage::Update { .. }));
 
@@ -150,7 +152,7 @@ async fn reset_needs_the_admin_token_and_then_gives_everyone_a_fresh_schedule() 
         }
     }
     let rebooked = staff.book(slot, patient()).await.unwrap();
-    assert!(matches!(rebooked, BookingReply::Booked(_)));
+    assert!(matches!(rebooked, BookingReply::Booked { .. }));
 }
 
 #[tokio::test]

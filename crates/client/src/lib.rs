@@ -17,7 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{BookingCode, BookingFailure, ClientMessage, ErrorCode, Patient, ServerMessage, SlotId};
+use protocol::{
+    BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, ServerMessage, SlotId,
+};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -68,8 +70,14 @@ pub struct ConnectOptions {
 /// The answer to a `book`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookingReply {
-    /// Booked; the code to quote.
-    Booked(BookingCode),
+    /// Booked: the code to quote and the secret of the manage link.
+    Booked {
+        /// The booking code.
+        code: BookingCode,
+        /// The manage link's secret (absent only for a retry answered after a
+        /// server restart).
+        manage_token: Option<ManageToken>,
+    },
     /// Refused, and why.
     Refused(BookingFailure),
 }
@@ -81,7 +89,14 @@ pub struct Client {
     stream: SplitStream<Socket>,
     /// Messages read while waiting for a reply, handed out by `recv` in order.
     pending: VecDeque<ServerMessage>,
+    id_prefix: u64,
     next_request: u64,
+}
+
+/// A random number from the standard library's randomly seeded hasher.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
 impl Client {
@@ -107,7 +122,7 @@ impl Client {
         let (socket, _) =
             tokio_tungstenite::client_async_with_config(request, MaybeTlsStream::Plain(tcp), config).await?;
         let (sink, stream) = socket.split();
-        Ok(Self { sink, stream, pending: VecDeque::new(), next_request: 0 })
+        Ok(Self { sink, stream, pending: VecDeque::new(), id_prefix: random_u64(), next_request: 0 })
     }
 
     /// The next message from the server.
@@ -146,33 +161,54 @@ impl Client {
         Ok(())
     }
 
+    /// A request id no other client will choose.
+    pub fn request_id(&mut self) -> String {
+        self.next_request += 1;
+        format!("{:016x}-{}", self.id_prefix, self.next_request)
+    }
+
+    /// Sends a message that carries a request id and waits for the reply naming
+    /// it (an `error` for it included). Other messages that arrive meanwhile are
+    /// kept for `recv`.
+    pub async fn call(&mut self, message: ClientMessage) -> Result<ServerMessage, Error> {
+        let request_id = message.request_id().map(str::to_owned);
+        self.send(&message).await?;
+        let Some(request_id) = request_id else {
+            return Err(Error::Server { code: ErrorCode::InvalidMessage, message: "no requestId".into() });
+        };
+        loop {
+            let reply = self.read().await?;
+            if reply.request_id() == Some(request_id.as_str()) {
+                return Ok(reply);
+            }
+            self.pending.push_back(reply);
+        }
+    }
+
     /// Books `slot_id` for `patient` and waits for the server's answer. Other
     /// messages that arrive meanwhile are kept for `recv`.
     pub async fn book(&mut self, slot_id: SlotId, patient: Patient) -> Result<BookingReply, Error> {
-        self.next_request += 1;
-        let request_id = format!("req-{}", self.next_request);
-        self.send(&ClientMessage::Book { request_id: request_id.clone(), slot_id, patient }).await?;
-        loop {
-            match self.read().await? {
-                ServerMessage::BookingResult { request_id: id, ok, booking_code, reason }
-                    if id == request_id =>
-                {
-                    return Ok(match (ok, booking_code, reason) {
-                        (true, Some(code), _) => BookingReply::Booked(code),
-                        (_, _, Some(reason)) => BookingReply::Refused(reason),
-                        _ => {
-                            return Err(Error::Server {
-                                code: ErrorCode::Internal,
-                                message: "bookingResult without a code or a reason".into(),
-                            });
-                        }
-                    });
-                }
-                ServerMessage::Error { code, message, request_id: Some(id) } if id == request_id => {
-                    return Err(Error::Server { code, message });
-                }
-                other => self.pending.push_back(other),
+        let request_id = self.request_id();
+        self.book_as(request_id, slot_id, patient).await
+    }
+
+    /// Books with a chosen request id (a retry sends the same one again).
+    pub async fn book_as(
+        &mut self,
+        request_id: String,
+        slot_id: SlotId,
+        patient: Patient,
+    ) -> Result<BookingReply, Error> {
+        match self.call(ClientMessage::Book { request_id, slot_id, patient }).await? {
+            ServerMessage::BookingResult { ok: true, booking_code: Some(code), manage_token, .. } => {
+                Ok(BookingReply::Booked { code, manage_token })
             }
+            ServerMessage::BookingResult { reason: Some(reason), .. } => Ok(BookingReply::Refused(reason)),
+            ServerMessage::Error { code, message, .. } => Err(Error::Server { code, message }),
+            other => Err(Error::Server {
+                code: ErrorCode::Internal,
+                message: format!("unexpected answer to book: {other:?}"),
+            }),
         }
     }
 

@@ -217,8 +217,24 @@ pub struct Session {
 impl Session {
     /// Opens the page and waits until it is live.
     pub async fn open(&self, app: &App) -> Result<()> {
-        self.browser.goto(&app.url()).await?;
+        self.open_at(app, "").await
+    }
+
+    /// Opens a path of the app, such as `staff`, and waits until it is live.
+    pub async fn open_at(&self, app: &App, path: &str) -> Result<()> {
+        self.browser.goto(&format!("{}{path}", app.url())).await?;
         self.wait_live().await
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait_for(css, Duration::from_secs(5)).await?.click().await?;
+        Ok(())
+    }
+
+    /// The text of the element matching `css`, once it is there.
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.wait_for(css, Duration::from_secs(5)).await?.text().await?)
     }
 
     /// Waits until the connection indicator says live.
@@ -264,6 +280,13 @@ impl Session {
         button.attr("data-status").await?.context("slot without status")
     }
 
+    /// Logs in to the staff console at `/staff`.
+    pub async fn staff_login(&self, app: &App, token: &str) -> Result<()> {
+        self.open_at(app, "staff").await?;
+        self.wait_for("#staff-token", Duration::from_secs(5)).await?.send_keys(token).await?;
+        self.click("#staff-login").await
+    }
+
     /// Polls until the slot shows `status`; returns how long that took.
     pub async fn wait_slot_status(&self, slot: &str, status: &str, timeout: Duration) -> Result<Duration> {
         let started = Instant::now();
@@ -281,6 +304,11 @@ impl Session {
     /// Opens the booking dialog of `slot` and fills in the patient's details.
     pub async fn fill_booking(&self, slot: &str, name: &str, phone: &str) -> Result<()> {
         self.browser.find(Locator::Css(&slot_css(slot))).await?.click().await?;
+        self.fill_details(name, phone).await
+    }
+
+    /// Fills in the open booking form.
+    pub async fn fill_details(&self, name: &str, phone: &str) -> Result<()> {
         self.wait_for("#patient-name", Duration::from_secs(5)).await?.send_keys(name).await?;
         self.browser.find(Locator::Css("#patient-phone")).await?.send_keys(phone).await?;
         Ok(())

@@ -1,6 +1,7 @@
 //! The page in a real headless Chromium against the real server: live updates
-//! between two sessions, the race for one slot, reconnecting after a restart,
-//! the staff reset, and screenshots at desktop and phone widths.
+//! between two sessions, holds, the race for one slot, reconnecting after a
+//! restart, the manage link, the staff console and reset, and screenshots at
+//! desktop and phone widths.
 
 use std::time::Duration;
 
@@ -22,16 +23,27 @@ async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Resu
     ensure!(second.slot_status(&slot).await? == "free");
 
     first.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
+    let held_after = second.wait_slot_status(&slot, "held", Duration::from_secs(1)).await?;
     first.screenshot("desktop-booking-form").await?;
+    second.screenshot("desktop-other-session-sees-being-booked").await?;
+    ensure!(
+        !second.browser.find(Locator::Css(&slot_css(&slot))).await?.is_enabled().await?,
+        "a slot being booked cannot be chosen by anyone else"
+    );
     first.confirm().await?;
-    let code = first.wait_for("#booking-code", Duration::from_secs(5)).await?.text().await?;
+    let code = first.text("#booking-code").await?;
     let seen_after = second.wait_slot_status(&slot, "booked", Duration::from_secs(1)).await?;
 
     ensure!(code.len() == 9 && code.as_bytes()[4] == b'-', "booking code looks like XXXX-XXXX: {code}");
+    let link =
+        first.browser.find(Locator::Css("#manage-link")).await?.attr("href").await?.context("a link")?;
+    ensure!(link.contains("/manage#") && link.len() > 64, "a private manage link: {link}");
     first.screenshot("desktop-booked").await?;
     second.screenshot("desktop-other-session-sees-booking").await?;
-    eprintln!("the second session showed the booking {seen_after:?} after the first saw its code");
-    first.browser.find(Locator::Css("#close-dialog")).await?.click().await?;
+    eprintln!(
+        "the second session showed the hold after {held_after:?} and the booking {seen_after:?} after the code"
+    );
+    first.click("#close-dialog").await?;
     ensure!(first.slot_status(&slot).await? == "mine", "the booker's slot is marked as theirs");
     first.close().await?;
     second.close().await?;
@@ -39,35 +51,49 @@ async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Resu
 }
 
 #[tokio::test]
-async fn two_browsers_confirming_the_same_slot_at_once_get_exactly_one_booking() -> Result<()> {
+async fn two_browsers_choosing_the_same_slot_at_once_get_exactly_one_booking() -> Result<()> {
     require_browser!();
     let app = App::start().await?;
     let driver = Driver::start().await?;
     let (first, second, slot) = two_sessions_on_one_slot(&driver, &app).await?;
-    first.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
-    second.fill_booking(&slot, "Boris Orlov", "+7 915 000-11-22").await?;
+    let (a, b) = (
+        first.browser.find(Locator::Css(&slot_css(&slot))).await?,
+        second.browser.find(Locator::Css(&slot_css(&slot))).await?,
+    );
 
-    // A click may find the dialog already turned to "taken" when the other
-    // booking's update arrived first; either way that session must say so.
-    let _ = tokio::join!(first.confirm(), second.confirm());
+    // The slot is held for whoever's click arrives first; the other is told at
+    // once, or finds the slot already disabled.
+    let _ = tokio::join!(a.click(), b.click());
 
-    let mut booked = 0;
-    let mut told_taken = 0;
+    let mut with_form = Vec::new();
+    let mut told = 0;
     for (name, session) in [("first", &first), ("second", &second)] {
-        let outcome = session
-            .wait_for("#booking-code, #booking-taken", Duration::from_secs(5))
-            .await
-            .with_context(|| format!("the {name} session shows no outcome"))?;
-        match outcome.attr("id").await?.as_deref() {
-            Some("booking-code") => booked += 1,
-            Some("booking-taken") => {
-                told_taken += 1;
+        let shown = session.wait_for("#patient-name, #booking-taken", Duration::from_secs(3)).await;
+        match shown {
+            Ok(element) if element.attr("id").await?.as_deref() == Some("patient-name") => {
+                with_form.push(session)
+            }
+            Ok(_) => {
+                told += 1;
                 session.screenshot("desktop-lost-race").await?;
             }
-            other => panic!("unexpected outcome {other:?}"),
+            // Its click came after the other's hold had disabled the slot.
+            Err(_) => {
+                ensure!(session.slot_status(&slot).await? == "held", "the {name} session shows the hold")
+            }
         }
     }
-    ensure!((booked, told_taken) == (1, 1), "booked {booked}, told taken {told_taken}");
+    ensure!(with_form.len() == 1, "exactly one session gets the form, not {}", with_form.len());
+    let winner = with_form[0];
+    winner.fill_details("Anna Petrova", "+7 912 345-67-89").await?;
+    winner.confirm().await?;
+    winner.wait_for("#booking-code", Duration::from_secs(5)).await?;
+    for session in [&first, &second] {
+        if !std::ptr::eq(session, winner) {
+            session.wait_slot_status(&slot, "booked", Duration::from_secs(2)).await?;
+        }
+    }
+    eprintln!("told taken in the dialog: {told}");
     first.close().await?;
     second.close().await?;
     Ok(())
@@ -103,38 +129,106 @@ async fn the_page_reconnects_by_itself_after_a_server_restart_and_shows_the_new_
 }
 
 #[tokio::test]
-async fn staff_reset_reports_a_wrong_token_and_clears_bookings_with_the_right_one() -> Result<()> {
+async fn the_manage_link_shows_moves_and_cancels_the_appointment() -> Result<()> {
     require_browser!();
     let app = App::start().await?;
     let driver = Driver::start().await?;
-    let page = driver.session(PHONE.0, PHONE.1).await?;
-    page.open(&app).await?;
-    page.screenshot("phone-schedule").await?;
-    let (_, slot) = page.first_free_slot().await?;
-    page.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
-    page.screenshot("phone-booking-form").await?;
-    page.confirm().await?;
-    page.wait_for("#booking-code", Duration::from_secs(5)).await?;
-    page.screenshot("phone-booked").await?;
-    page.browser.find(Locator::Css("#close-dialog")).await?.click().await?;
+    let (patient, watcher, slot) = two_sessions_on_one_slot(&driver, &app).await?;
+    patient.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
+    patient.confirm().await?;
+    let link = patient
+        .wait_for("#manage-link", Duration::from_secs(5))
+        .await?
+        .attr("href")
+        .await?
+        .context("href")?;
+    patient.click("#close-dialog").await?;
 
-    page.browser.find(Locator::Css("#open-reset")).await?.click().await?;
-    page.wait_for("#admin-token", Duration::from_secs(2)).await?.send_keys("not-the-token").await?;
-    page.browser.find(Locator::Css("#confirm-reset")).await?.click().await?;
-    let problem = page.wait_for("#reset-problem", Duration::from_secs(5)).await?.text().await?;
-    ensure!(problem.contains("not valid"), "the wrong token is reported: {problem}");
-    page.screenshot("phone-reset-wrong-token").await?;
-    let confirm = page.browser.find(Locator::Css("#confirm-reset")).await?;
-    ensure!(confirm.is_enabled().await?, "the reset can be tried again");
-    ensure!(page.slot_status(&slot).await? == "mine", "nothing was reset");
+    // The link opened in another browser (say, on the patient's phone).
+    let phone = driver.session(PHONE.0, PHONE.1).await?;
+    phone.browser.goto(&link).await?;
+    phone.wait_live().await?;
+    let when = phone.text("#manage-when").await?;
+    ensure!(phone.text("#manage-status").await?.contains("Confirmed"), "the appointment stands");
+    phone.screenshot("phone-manage-link").await?;
 
-    let token = page.browser.find(Locator::Css("#admin-token")).await?;
+    phone.click("#start-reschedule").await?;
+    let (_, target) = phone.first_free_slot().await?;
+    phone.click(&slot_css(&target)).await?;
+    phone.click("#confirm-move").await?;
+    ensure!(phone.text("#manage-said").await?.contains("moved"), "the move is reported");
+    ensure!(phone.text("#manage-when").await? != when, "the appointment shows its new time");
+    watcher.wait_slot_status(&slot, "free", Duration::from_secs(2)).await?;
+    phone.screenshot("phone-manage-moved").await?;
+
+    phone.click("#start-cancel").await?;
+    phone.click("#confirm-cancel").await?;
+    phone.wait_for("#manage-status", Duration::from_secs(5)).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !phone.text("#manage-status").await?.contains("Cancelled") {
+        ensure!(std::time::Instant::now() < deadline, "the cancellation is shown");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    phone.screenshot("phone-manage-cancelled").await?;
+    watcher.wait_slot_status(&slot, "free", Duration::from_secs(1)).await?;
+    let mut wrong = link.clone();
+    wrong.push('0');
+    phone.browser.goto(&wrong).await?;
+    phone.wait_for("#manage-not-found", Duration::from_secs(5)).await?;
+    patient.close().await?;
+    watcher.close().await?;
+    phone.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_staff_console_shows_patients_and_cancels_blocks_and_resets() -> Result<()> {
+    require_browser!();
+    let app = App::start().await?;
+    let driver = Driver::start().await?;
+    let staff = driver.session(DESKTOP.0, DESKTOP.1).await?;
+    let patient = driver.session(PHONE.0, PHONE.1).await?;
+    patient.open(&app).await?;
+    patient.screenshot("phone-schedule").await?;
+    let (day, slot) = patient.first_free_slot().await?;
+    patient.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
+    patient.screenshot("phone-booking-form").await?;
+    patient.confirm().await?;
+    patient.wait_for("#booking-code", Duration::from_secs(5)).await?;
+    patient.screenshot("phone-booked").await?;
+    patient.click("#close-dialog").await?;
+
+    staff.staff_login(&app, "not-the-token").await?;
+    ensure!(staff.text("#staff-problem").await?.contains("not valid"), "a wrong token is reported");
+    staff.wait_for("#staff-token", Duration::from_secs(2)).await?.send_keys(ADMIN_TOKEN).await?;
+    staff.click("#staff-login").await?;
+    staff.wait_for("#staff-count", Duration::from_secs(5)).await?;
+    staff.choose_day(&day).await?;
+    let label = staff.text(&format!("{} .state", slot_css(&slot))).await?;
+    ensure!(label == "Anna Petrova", "staff see who booked: {label}");
+    staff.click(&slot_css(&slot)).await?;
+    ensure!(staff.text("#staff-patient").await? == "Anna Petrova");
+    staff.screenshot("desktop-staff-console").await?;
+
+    staff.click("#staff-cancel").await?;
+    patient.wait_slot_status(&slot, "free", Duration::from_secs(2)).await?;
+    staff.click(&slot_css(&slot)).await?;
+    staff.click("#staff-block").await?;
+    patient.wait_slot_status(&slot, "blocked", Duration::from_secs(2)).await?;
+    patient.screenshot("phone-blocked-slot").await?;
+
+    staff.click("#open-reset").await?;
+    staff.wait_for("#admin-token", Duration::from_secs(2)).await?.send_keys("not-the-token").await?;
+    staff.click("#confirm-reset").await?;
+    ensure!(staff.text("#reset-problem").await?.contains("not valid"), "the wrong reset token is reported");
+    staff.screenshot("desktop-reset-wrong-token").await?;
+    let token = staff.browser.find(Locator::Css("#admin-token")).await?;
     token.clear().await?;
     token.send_keys(ADMIN_TOKEN).await?;
-    page.browser.find(Locator::Css("#confirm-reset")).await?.click().await?;
-    let notice = page.wait_for("#notice", Duration::from_secs(5)).await?.text().await?;
-    ensure!(notice.contains("reset"), "{notice}");
-    page.wait_slot_status(&slot, "free", Duration::from_secs(2)).await?;
-    page.close().await?;
+    staff.click("#confirm-reset").await?;
+    ensure!(staff.text("#notice").await?.contains("reset"), "the reset is reported");
+    patient.wait_slot_status(&slot, "free", Duration::from_secs(2)).await?;
+    staff.close().await?;
+    patient.close().await?;
     Ok(())
 }

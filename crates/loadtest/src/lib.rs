@@ -183,7 +183,8 @@ pub async fn run(options: &Options) -> Result<Summary> {
     let ServerMessage::InitialState(schedule) = control.recv().await? else {
         bail!("the server did not start with initialState");
     };
-    let soon = protocol_now() + 120;
+    // Past the clinic's minimum notice, with two minutes to spare.
+    let soon = protocol_now() + i64::from(schedule.clinic.min_notice_minutes) * 60 + 120;
     let free: Vec<SlotId> = schedule
         .slots
         .iter()
@@ -269,7 +270,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
                 let started = Instant::now();
                 let reply = client.book(slot, patient(i)).await;
                 let took = started.elapsed().as_micros() as u32;
-                results.push((reply.ok().map(|r| matches!(r, BookingReply::Booked(_))), took));
+                results.push((reply.ok().map(|r| matches!(r, BookingReply::Booked { .. })), took));
             }
             results
         }));

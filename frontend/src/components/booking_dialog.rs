@@ -2,25 +2,17 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use protocol::{Patient, SlotId};
+use protocol::{BookingFailure, Patient, SlotId};
 
-use crate::state::Booking;
-use crate::{Ctx, request_id};
+use crate::state::{Booking, Hold};
+use crate::{Ctx, manage_url, request_id};
 
 /// Which slot, with whom, when — in words.
-fn describe(ctx: Ctx, slot: &SlotId) -> String {
+pub(crate) fn describe(ctx: Ctx, slot: &SlotId) -> String {
     ctx.layout.with_untracked(|l| {
-        for day in &l.days {
-            for (doctor, cells) in l.doctors.iter().zip(&day.columns) {
-                if let Some(cell) = cells.iter().find(|c| &c.id == slot) {
-                    return format!(
-                        "{} at {} with {} ({})",
-                        day.label, cell.time, doctor.name, doctor.specialty
-                    );
-                }
-            }
-        }
-        String::new()
+        l.describe(slot)
+            .map(|(day, time, doctor)| format!("{day} at {time} with {} ({})", doctor.name, doctor.specialty))
+            .unwrap_or_default()
     })
 }
 
@@ -48,7 +40,9 @@ pub(crate) fn BookingDialog() -> impl IntoView {
     let open = move || ctx.booking.with(|b| *b != Booking::Closed);
     let close = move || {
         local_problem.set(None);
-        ctx.booking.update(Booking::close);
+        if let Some(release) = ctx.booking.try_update(Booking::close).flatten() {
+            ctx.connection.send(release);
+        }
     };
     // Focus the first field whenever the form opens.
     Effect::new(move |_| {
@@ -73,12 +67,11 @@ pub(crate) fn BookingDialog() -> impl IntoView {
         if !ctx.connection.send(message) {
             ctx.booking.update(|b| {
                 if let Some(slot) = b.slot().cloned() {
-                    *b = Booking::Form {
+                    *b = Booking::Failed {
                         slot,
-                        problem: Some(
+                        message:
                             "Not connected, so nothing was sent. Please try again once the page is live."
                                 .into(),
-                        ),
                     };
                 }
             });
@@ -97,15 +90,26 @@ pub(crate) fn BookingDialog() -> impl IntoView {
             Booking::Closed => ().into_any(),
             Booking::Form { .. } | Booking::Sending { .. } => {
                 let sending = matches!(state, Booking::Sending { .. });
+                let held_until = match &state {
+                    Booking::Form { hold: Hold::Held { until_ms }, .. } if *until_ms > 0 => Some(*until_ms),
+                    _ => None,
+                };
                 let server_problem = match state {
                     Booking::Form { problem, .. } => problem,
                     _ => None,
+                };
+                let hold_note = move || {
+                    held_until.map(|until| {
+                        let left = ((until - ctx.now.get()) / 60_000).max(0) + 1;
+                        format!("This time is held for you for about {left} minute{}.", if left == 1 { "" } else { "s" })
+                    })
                 };
                 let problem = move || local_problem.get().map(str::to_owned).or_else(|| server_problem.clone());
                 let shows_problem = problem.clone();
                 view! {
                     <h2 id="dialog-title">"Book this appointment"</h2>
                     <p class="what">{what}</p>
+                    <p class="hint" id="hold-note">{hold_note}</p>
                     <form class="form" on:submit=submit novalidate>
                         <label for="patient-name">"Patient's full name"</label>
                         <input id="patient-name" name="name" autocomplete="name" maxlength="100" required
@@ -129,22 +133,43 @@ pub(crate) fn BookingDialog() -> impl IntoView {
                 }
                 .into_any()
             }
-            Booking::Booked { code, .. } => view! {
-                <h2 id="dialog-title" class="ok-title">"✓ You're booked"</h2>
-                <p class="what">{what}</p>
-                <p class="code-label">"Your booking code"</p>
-                <p class="code" id="booking-code">{code}</p>
-                <p class="hint">"Quote it to the clinic. This browser remembers it too: your slot shows as “Yours”."</p>
-                <div class="actions"><button type="button" class="primary" id="close-dialog" on:click=move |_| close()>"Done"</button></div>
+            Booking::Booked { code, token, .. } => {
+                let link = token.map(|t| manage_url(&t));
+                view! {
+                    <h2 id="dialog-title" class="ok-title">"✓ You're booked"</h2>
+                    <p class="what">{what}</p>
+                    <p class="code-label">"Your booking code"</p>
+                    <p class="code" id="booking-code">{code}</p>
+                    {link.map(|link| view! {
+                        <p class="code-label">"Your private link to cancel or reschedule"</p>
+                        <p class="manage-link"><a id="manage-link" href=link.clone()>{link.clone()}</a></p>
+                        <p class="hint">"Keep it to yourself: whoever has it can change this appointment."</p>
+                    })}
+                    <p class="hint">"Quote the code to the clinic. This browser remembers both: your slot shows as “Yours”."</p>
+                    <div class="actions"><button type="button" class="primary" id="close-dialog" on:click=move |_| close()>"Done"</button></div>
+                }
+                .into_any()
             }
-            .into_any(),
-            Booking::Taken { .. } => view! {
-                <h2 id="dialog-title" class="bad-title">"✕ This slot was just taken"</h2>
-                <p class="what">{what}</p>
-                <p class="taken" id="booking-taken" role="alert">"Someone else booked this slot a moment ago. Nothing was booked for you — please choose another time."</p>
-                <div class="actions"><button type="button" class="primary" id="close-dialog" on:click=move |_| close()>"Choose another time"</button></div>
+            Booking::Taken { reason, .. } => {
+                let (title, text) = match reason {
+                    BookingFailure::AlreadyBooked => (
+                        "✕ This slot was just taken",
+                        "Someone else booked this slot a moment ago. Nothing was booked for you — please choose another time.",
+                    ),
+                    BookingFailure::Held => (
+                        "✕ Someone else is booking this slot",
+                        "Another patient is filling in the form for this time right now. Please choose another time.",
+                    ),
+                    other => ("✕ This slot cannot be booked", other.describe()),
+                };
+                view! {
+                    <h2 id="dialog-title" class="bad-title">{title}</h2>
+                    <p class="what">{what}</p>
+                    <p class="taken" id="booking-taken" role="alert">{text}</p>
+                    <div class="actions"><button type="button" class="primary" id="close-dialog" on:click=move |_| close()>"Choose another time"</button></div>
+                }
+                .into_any()
             }
-            .into_any(),
             Booking::Failed { message, .. } => view! {
                 <h2 id="dialog-title" class="bad-title">"Booking not confirmed"</h2>
                 <p class="what">{what}</p>

@@ -3,9 +3,10 @@
 use leptos::prelude::*;
 use protocol::SlotStatus;
 
-use crate::Ctx;
 use crate::layout::Cell;
+use crate::manage::Step;
 use crate::state::Booking;
+use crate::{Ctx, Page, request_id};
 
 /// The doctors' columns for the chosen day.
 #[component]
@@ -51,32 +52,43 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Look {
     Free,
+    Held,
     Booked,
+    Blocked,
     Mine,
     Past,
+    TooSoon,
 }
 
 impl Look {
     fn name(self) -> &'static str {
         match self {
             Self::Free => "free",
+            Self::Held => "held",
             Self::Booked => "booked",
+            Self::Blocked => "blocked",
             Self::Mine => "mine",
             Self::Past => "past",
+            Self::TooSoon => "soon",
         }
     }
 
     fn label(self) -> &'static str {
         match self {
             Self::Free => "Free",
+            Self::Held => "Being booked",
             Self::Booked => "Booked",
+            Self::Blocked => "Unavailable",
             Self::Mine => "Yours ✓",
             Self::Past => "Past",
+            Self::TooSoon => "Call clinic",
         }
     }
 }
 
-/// One slot: free ones open the booking dialog, your own show their code.
+/// One slot. On the booking page a free one opens the booking dialog and your
+/// own shows its code; on a manage link a free one is a new time to move to; on
+/// the staff console every slot opens its details.
 #[component]
 fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -84,11 +96,15 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let look = {
         let id = id.clone();
         move || {
-            let past = cell.start_ms <= ctx.now.get();
+            let now = ctx.now.get();
+            let notice_ms = ctx.layout.with(|l| l.min_notice_minutes) as i64 * 60_000;
             ctx.board.with(|b| match b.status(&id) {
-                _ if b.is_mine(&id) => Look::Mine,
+                _ if b.is_mine(&id) && ctx.page == Page::Book => Look::Mine,
                 Some(SlotStatus::Booked) | None => Look::Booked,
-                Some(SlotStatus::Free) if past => Look::Past,
+                Some(SlotStatus::Held) => Look::Held,
+                Some(SlotStatus::Blocked) => Look::Blocked,
+                Some(SlotStatus::Free) if cell.start_ms <= now => Look::Past,
+                Some(SlotStatus::Free) if cell.start_ms <= now + notice_ms => Look::TooSoon,
                 Some(SlotStatus::Free) => Look::Free,
             })
         }
@@ -96,6 +112,14 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let flashing = {
         let id = id.clone();
         move || ctx.flash.with(|f| f.contains(&id))
+    };
+    let patient = {
+        let id = id.clone();
+        move || {
+            (ctx.page == Page::Staff)
+                .then(|| ctx.staff.with(|s| s.bookings.get(&id).map(|b| b.patient.name.clone())))
+                .flatten()
+        }
     };
     let look_class = look.clone();
     let class = move || {
@@ -109,20 +133,43 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let aria = move || format!("{time} with {doctor}: {}", look().label());
     let open = {
         let id = id.clone();
-        move |_| {
-            let code = ctx.board.with_untracked(|b| b.mine.get(&id).cloned());
-            match code {
-                Some(code) => ctx.booking.set(Booking::Booked { slot: id.clone(), code }),
-                None => ctx.booking.update(|b| b.open(id.clone())),
+        move |_| match ctx.page {
+            Page::Book => {
+                let mine = ctx.board.with_untracked(|b| b.mine.get(&id).cloned());
+                match mine {
+                    Some(mine) => ctx.booking.set(Booking::Booked {
+                        slot: id.clone(),
+                        code: mine.code,
+                        token: mine.token,
+                    }),
+                    None => {
+                        if let Some(hold) =
+                            ctx.booking.try_update(|b| b.open(id.clone(), request_id())).flatten()
+                        {
+                            ctx.connection.send(hold);
+                        }
+                    }
+                }
             }
+            Page::Manage => ctx.manage.update(|m| {
+                if let Some(m) = m {
+                    m.step(Step::ConfirmMove { to: id.clone() });
+                }
+            }),
+            Page::Staff => ctx.staff.update(|s| s.selected = Some(id.clone())),
         }
+    };
+    let enabled = move |look: Look| match ctx.page {
+        Page::Book => look == Look::Mine || (look == Look::Free && ctx.live()),
+        Page::Manage => look == Look::Free && ctx.live(),
+        Page::Staff => ctx.live() && look != Look::Past,
     };
     view! {
         <button type="button" class=class data-slot-id=id.0.clone() data-status=move || look_status().name()
-            disabled=move || { let l = look_disabled(); !(l == Look::Mine || (l == Look::Free && ctx.live())) }
+            disabled=move || !enabled(look_disabled())
             aria-label=aria on:click=open>
             <span class="time">{cell.time}</span>
-            <span class="state">{move || look_label().label()}</span>
+            <span class="state">{move || patient().unwrap_or_else(|| look_label().label().to_owned())}</span>
         </button>
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use client::Client;
 use protocol::{Patient, Schedule, ServerMessage, Slot, SlotStatus};
+use server::clinic::ClinicConfig;
 use server::{Limits, Server, Settings};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -38,6 +39,7 @@ pub struct TestApp {
 pub struct Options {
     pub limits: Limits,
     pub static_dir: PathBuf,
+    pub clinic: ClinicConfig,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
         Self {
             limits: Limits { write_timeout: Duration::from_secs(5), ..Limits::default() },
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
+            clinic: ClinicConfig::demo(),
         }
     }
 }
@@ -69,6 +72,7 @@ async fn start(
     let settings = Settings {
         static_dir: options.static_dir,
         limits: options.limits,
+        clinic: options.clinic,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
         ..Settings::local(database_url(data_dir.path()), ADMIN_TOKEN)
     };
@@ -130,7 +134,18 @@ impl TestApp {
 
     /// Starts a new server on this one's database after it was stopped.
     pub async fn restart(data_dir: Arc<tempfile::TempDir>) -> TestApp {
-        start(data_dir, Arc::new(Mutex::new(test_now())), Options::default()).await
+        Self::restart_with(data_dir, Options::default()).await
+    }
+
+    /// Starts a new server with other options on this one's database after it was
+    /// stopped.
+    pub async fn restart_with(data_dir: Arc<tempfile::TempDir>, options: Options) -> TestApp {
+        start(data_dir, Arc::new(Mutex::new(test_now())), options).await
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.now.lock().unwrap() += by;
     }
 }
 
@@ -153,13 +168,24 @@ pub fn patient() -> Patient {
     Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() }
 }
 
-/// The first slot that is free and has not started at `test_now()`.
+/// The next message that is an `update`, skipping others.
+pub async fn next_update(client: &mut Client) -> protocol::Slot {
+    loop {
+        if let ServerMessage::Update { slot, .. } = recv(client).await {
+            return slot;
+        }
+    }
+}
+
+/// The first slot that is free and bookable at `test_now()` (past the demo
+/// clinic's 30 minutes of minimum notice).
 pub fn free_future_slot(schedule: &Schedule) -> Slot {
     free_future_slots(schedule).next().expect("a free future slot").clone()
 }
 
 pub fn free_future_slots(schedule: &Schedule) -> impl Iterator<Item = &Slot> {
-    schedule.slots.iter().filter(|s| s.status == SlotStatus::Free && s.start > test_now())
+    let bookable_from = test_now() + chrono::Duration::hours(1);
+    schedule.slots.iter().filter(move |s| s.status == SlotStatus::Free && s.start > bookable_from)
 }
 
 /// A raw HTTP/1.1 GET; returns the status code and the body.
