@@ -140,8 +140,8 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the hold of a slot; `None` when there was none.
     fn release(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;
 
-    /// Ends every hold (at start-up: their holders' connections are gone); the
-    /// slots released are returned with the version.
+    /// Ends every hold (at start-up: their holders' connections are gone) and
+    /// returns the version.
     fn release_all(&self) -> impl Future<Output = Result<Version>> + Send;
 
     /// The booking whose manage secret hashes to `hash`.

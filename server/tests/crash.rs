@@ -1,0 +1,177 @@
+//! Crash safety: the server binary, as its own process, is killed with SIGKILL at
+//! random moments while clients book and cancel, and restarted on the same
+//! database each time. Every acknowledged booking must be there, every
+//! acknowledged cancellation must hold, nothing nobody asked for may appear, no
+//! slot may have two bookings, and the version must never go backwards.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use client::{BookingReply, Client};
+use protocol::{ClientMessage, Patient, ServerMessage, SlotId, SlotStatus};
+
+const ROUNDS: usize = 10;
+const CLIENTS: usize = 6;
+
+/// What the clients were told, over all rounds.
+#[derive(Default)]
+struct Ledger {
+    /// Slots somebody tried to book (acknowledged or not).
+    attempted: HashSet<SlotId>,
+    /// Acknowledged bookings: code → slot.
+    booked: HashMap<String, SlotId>,
+    /// Codes whose cancellation was acknowledged.
+    cancelled: HashSet<String>,
+    /// The highest version any client saw.
+    version: u64,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(dir: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite://{}/booking.db", dir.display()))
+        .env("BOOKING_ADMIN_TOKEN", "crash-test")
+        .env("BOOKING_STATIC_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts")
+}
+
+async fn connect(port: u16) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(client) = Client::connect(&format!("ws://127.0.0.1:{port}/ws")).await {
+            return client;
+        }
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn random(below: usize) -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    (std::collections::hash_map::RandomState::new().build_hasher().finish() % below as u64) as usize
+}
+
+/// One client's work until its connection dies: book free slots, and cancel
+/// about a third of its bookings through their manage links.
+async fn work(port: u16, ledger: Arc<Mutex<Ledger>>) {
+    let mut client = connect(port).await;
+    let Ok(ServerMessage::InitialState(schedule)) = client.recv().await else { return };
+    let now = chrono::Utc::now() + chrono::Duration::minutes(40);
+    let mut free: Vec<SlotId> = schedule
+        .slots
+        .iter()
+        .filter(|s| s.status == SlotStatus::Free && s.start > now)
+        .map(|s| s.id.clone())
+        .collect();
+    let patient = Patient { name: "Crash Test".into(), phone: "+7 900 000-00-00".into() };
+    loop {
+        if free.is_empty() {
+            return;
+        }
+        let slot = free.swap_remove(random(free.len()));
+        ledger.lock().unwrap().attempted.insert(slot.clone());
+        let (code, token) = match client.book(slot.clone(), patient.clone()).await {
+            Ok(BookingReply::Booked { code, manage_token: Some(token) }) => (code, token),
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        ledger.lock().unwrap().booked.insert(code.clone(), slot);
+        if random(3) == 0 {
+            let request_id = client.request_id();
+            match client.call(ClientMessage::Cancel { request_id, manage_token: token }).await {
+                Ok(ServerMessage::ActionResult { ok: true, .. }) => {
+                    ledger.lock().unwrap().cancelled.insert(code);
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        while let Ok(Ok(message)) = tokio::time::timeout(Duration::ZERO, client.recv()).await {
+            if let ServerMessage::Update { version, .. } = message {
+                let mut ledger = ledger.lock().unwrap();
+                ledger.version = ledger.version.max(version);
+            }
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    slot_id: String,
+    code: String,
+    cancelled: bool,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_bookings_survive_repeated_sigkills() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let mut kills = 0;
+    for _ in 0..ROUNDS {
+        let mut server = start(dir.path(), port);
+        let mut watcher = connect(port).await;
+        let Ok(ServerMessage::InitialState(state)) = watcher.recv().await else { panic!("no initialState") };
+        let seen = ledger.lock().unwrap().version;
+        assert!(state.version >= seen, "the version went back from {seen} to {}", state.version);
+        ledger.lock().unwrap().version = state.version;
+
+        let workers: Vec<_> = (0..CLIENTS).map(|_| tokio::spawn(work(port, ledger.clone()))).collect();
+        tokio::time::sleep(Duration::from_millis(150 + random(400) as u64)).await;
+        server.kill().expect("SIGKILL");
+        server.wait().unwrap();
+        kills += 1;
+        for worker in workers {
+            worker.await.unwrap();
+        }
+    }
+
+    // The final check, on the database the last server left behind.
+    let mut server = start(dir.path(), port);
+    let mut watcher = connect(port).await;
+    let Ok(ServerMessage::InitialState(state)) = watcher.recv().await else { panic!("no initialState") };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+    assert!(state.version >= ledger.version);
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}/booking.db", dir.path().display())).await.unwrap();
+    let rows: Vec<Row> =
+        sqlx::query_as("SELECT slot_id, code, cancelled_at IS NOT NULL AS cancelled FROM bookings")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let by_code: HashMap<&str, &Row> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
+    for (code, slot) in &ledger.booked {
+        let row = by_code.get(code.as_str()).unwrap_or_else(|| panic!("acknowledged booking {code} is lost"));
+        assert_eq!(row.slot_id, slot.0);
+        assert_eq!(row.cancelled, ledger.cancelled.contains(code), "cancellation of {code}");
+    }
+    let mut active = HashSet::new();
+    for row in rows.iter().filter(|r| !r.cancelled) {
+        assert!(ledger.attempted.contains(&SlotId(row.slot_id.clone())), "ghost booking of {}", row.slot_id);
+        assert!(active.insert(&row.slot_id), "{} is booked twice", row.slot_id);
+        let shown = state.slots.iter().find(|s| s.id.0 == row.slot_id).map(|s| s.status);
+        assert_eq!(shown, Some(SlotStatus::Booked), "the schedule shows {}", row.slot_id);
+    }
+    eprintln!(
+        "{kills} kills survived: {} acknowledged bookings, {} acknowledged cancellations, {} rows, version {}",
+        ledger.booked.len(),
+        ledger.cancelled.len(),
+        rows.len(),
+        state.version
+    );
+    assert_eq!(kills, ROUNDS);
+    assert!(ledger.booked.len() >= ROUNDS, "the clients got work done between kills");
+}
