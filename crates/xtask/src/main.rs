@@ -21,7 +21,8 @@ use xshell::Shell;
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
-    let rest: Vec<String> = args.collect();
+    // `cargo xtask run -- --flag` hands the `--` through; it only separates.
+    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
     let sh = Shell::new()?;
     sh.change_dir(root());
     match task.as_str() {
