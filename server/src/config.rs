@@ -42,4 +42,19 @@ pub struct Config {
     /// Seconds a client may take to accept one message before it is disconnected.
     #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = 10)]
     pub write_timeout_secs: u64,
+
+    /// Most WebSocket connections at once; more are refused with HTTP 503.
+    #[arg(long, env = "BOOKING_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Pages on other sites allowed to open `/ws` (comma-separated origins such as
+    /// `https://clinic.example`). A browser page of this server's own host is
+    /// always allowed, and so are clients that send no `Origin` (not browsers).
+    #[arg(long, env = "BOOKING_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Seconds without any frame from a client (the server pings every third of
+    /// it) before the connection is dropped as dead.
+    #[arg(long, env = "BOOKING_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
 }

@@ -45,12 +45,22 @@ pub struct Limits {
     pub outgoing_queue: usize,
     /// How long one send to a client may take.
     pub write_timeout: Duration,
+    /// Most WebSocket connections at once.
+    pub max_connections: usize,
+    /// How long a connection may stay silent (pings unanswered) before it is dropped.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
     /// The defaults of the command-line flags.
     fn default() -> Self {
-        Self { max_message_bytes: 16 * 1024, outgoing_queue: 256, write_timeout: Duration::from_secs(10) }
+        Self {
+            max_message_bytes: 16 * 1024,
+            outgoing_queue: 256,
+            write_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            idle_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -59,6 +69,8 @@ impl Default for Limits {
 pub struct AppState {
     engine: EngineHandle,
     next_connection: Arc<std::sync::atomic::AtomicU64>,
+    open_connections: Arc<std::sync::atomic::AtomicUsize>,
+    allowed_origins: Arc<[String]>,
     admin_token: Arc<str>,
     limits: Limits,
     static_dir: Arc<PathBuf>,
@@ -88,6 +100,8 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// Per-connection limits.
     pub limits: Limits,
+    /// Other sites' pages allowed to open `/ws`.
+    pub allowed_origins: Vec<String>,
     /// The source of `now`.
     pub clock: Clock,
 }
@@ -104,6 +118,7 @@ impl Settings {
             admin_token: admin_token.to_owned(),
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
             limits: Limits::default(),
+            allowed_origins: Vec::new(),
             clock: engine::system_clock(),
         }
     }
@@ -126,10 +141,13 @@ impl Settings {
             clinic,
             admin_token,
             static_dir: config.static_dir.clone(),
+            allowed_origins: config.allowed_origins.clone(),
             limits: Limits {
                 max_message_bytes: config.max_message_bytes,
                 outgoing_queue: config.outgoing_queue,
                 write_timeout: Duration::from_secs(config.write_timeout_secs.max(1)),
+                max_connections: config.max_connections,
+                idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
             },
             clock: engine::system_clock(),
         };
@@ -168,6 +186,8 @@ impl Server {
         let state = AppState {
             engine,
             next_connection: Arc::default(),
+            open_connections: Arc::default(),
+            allowed_origins: settings.allowed_origins.into(),
             admin_token: settings.admin_token.into(),
             limits: settings.limits,
             static_dir: Arc::new(settings.static_dir),

@@ -7,7 +7,9 @@
 //! the capacity of the largest frame it ever held, for as long as the connection
 //! lives.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -44,11 +46,42 @@ const BATCH: usize = 4096;
 /// Read buffer per connection; clients send little and rarely.
 const READ_BUFFER: usize = 2048;
 
+/// Counts a connection for as long as it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Whether a page of `origin` may open a connection: this server's own host, a
+/// configured origin, or no `Origin` at all (not a browser). This stops other
+/// sites' pages from using a visitor's browser against the server (cross-site
+/// WebSocket hijacking).
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let own = origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host));
+    own || allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
 /// Upgrades `GET /ws` to a WebSocket connection.
 pub async fn handler(State(state): State<AppState>, mut request: Request) -> Response {
     let Some(accept) = handshake_accept(request.method(), request.headers()) else {
         return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (RFC 6455)").into_response();
     };
+    if !origin_allowed(request.headers(), &state.allowed_origins) {
+        tracing::warn!(origin = ?request.headers().get(header::ORIGIN), "refused a page of another site");
+        return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
+    }
+    // Counted before the upgrade, so that a flood of handshakes cannot overshoot.
+    let open = state.open_connections.fetch_add(1, Ordering::AcqRel);
+    let counted = Counted(state.open_connections.clone());
+    if open >= state.limits.max_connections {
+        tracing::warn!(open, "refused a connection: at the limit");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again shortly").into_response();
+    }
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
         return (StatusCode::BAD_REQUEST, "this connection cannot be upgraded").into_response();
     };
@@ -59,6 +92,7 @@ pub async fn handler(State(state): State<AppState>, mut request: Request) -> Res
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
     tokio::spawn(async move {
+        let _counted = counted;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let socket =
@@ -122,6 +156,9 @@ where
     let snapshot = state.engine.snapshot();
     let mut version = snapshot.version();
     let mut shutdown = state.shutdown.clone();
+    let idle_timeout = state.limits.idle_timeout;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + idle_timeout / 3, idle_timeout / 3);
+    let mut last_heard = Instant::now();
 
     let end = 'conn: {
         if !send_fragmented(&mut sink, snapshot.frame(), write_timeout).await {
@@ -131,6 +168,7 @@ where
         loop {
             tokio::select! {
                 incoming = stream.next() => {
+                    last_heard = Instant::now();
                     let reply = match incoming {
                         Some(Ok(Message::Text(text))) => conn.handle_text(&text, &state).await,
                         Some(Ok(Message::Binary(_))) => Some(ServerMessage::Error {
@@ -198,6 +236,15 @@ where
                         break 'conn End::Gone;
                     }
                 },
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        tracing::debug!(conn = conn.id, "dropping a silent connection");
+                        break 'conn End::Close(GOING_AWAY, "idle timeout");
+                    }
+                    if !timed(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
+                        break 'conn End::Gone;
+                    }
+                }
                 () = stopping(&mut shutdown) => break 'conn End::Close(GOING_AWAY, "server stopping"),
             }
         }

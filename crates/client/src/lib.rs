@@ -65,6 +65,8 @@ pub struct ConnectOptions {
     pub local_ip: Option<IpAddr>,
     /// Small WebSocket buffers, for programs that hold many idle connections.
     pub small_buffers: bool,
+    /// An `Origin` header, as a browser page would send.
+    pub origin: Option<&'static str>,
 }
 
 /// The answer to a `book`.
@@ -107,7 +109,13 @@ impl Client {
 
     /// Connects to a `ws://…/ws` URL with the given options.
     pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self, Error> {
-        let request = url.into_client_request()?;
+        let mut request = url.into_client_request()?;
+        if let Some(origin) = options.origin {
+            let value = origin
+                .parse()
+                .map_err(|_| tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
+            request.headers_mut().insert("origin", value);
+        }
         let host = request.uri().host().unwrap_or("127.0.0.1").trim_matches(['[', ']']).to_owned();
         let port = request.uri().port_u16().unwrap_or(80);
         let server = tokio::net::lookup_host((host.as_str(), port))

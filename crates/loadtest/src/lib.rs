@@ -220,7 +220,9 @@ pub async fn run(options: &Options) -> Result<Summary> {
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.ok()?;
             let mut client =
-                Client::connect_with(&url, ConnectOptions { local_ip, small_buffers: true }).await.ok()?;
+                Client::connect_with(&url, ConnectOptions { local_ip, small_buffers: true, origin: None })
+                    .await
+                    .ok()?;
             match client.recv().await.ok()? {
                 ServerMessage::InitialState(s) => Some((client, s.version)),
                 _ => None,

@@ -40,6 +40,7 @@ pub struct Options {
     pub limits: Limits,
     pub static_dir: PathBuf,
     pub clinic: ClinicConfig,
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Options {
@@ -48,6 +49,7 @@ impl Default for Options {
             limits: Limits { write_timeout: Duration::from_secs(5), ..Limits::default() },
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
             clinic: ClinicConfig::demo(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -73,6 +75,7 @@ async fn start(
         static_dir: options.static_dir,
         limits: options.limits,
         clinic: options.clinic,
+        allowed_origins: options.allowed_origins,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
         ..Settings::local(database_url(data_dir.path()), ADMIN_TOKEN)
     };
