@@ -299,6 +299,8 @@ pub enum ErrorCode {
     BinaryFrame,
     /// The admin token was wrong or missing.
     Forbidden,
+    /// Too many messages, or too many wrong secrets; wait before trying again.
+    RateLimited,
     /// The server failed; the request may be retried.
     Internal,
 }

@@ -57,4 +57,14 @@ pub struct Config {
     /// it) before the connection is dropped as dead.
     #[arg(long, env = "BOOKING_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
+
+    /// Messages per second one connection may send on average (twice as many in
+    /// a burst); more get `rateLimited`, and keeping it up closes the connection.
+    #[arg(long, env = "BOOKING_MAX_MESSAGES_PER_SEC", default_value_t = 20)]
+    pub max_messages_per_sec: u32,
+
+    /// Wrong manage-link secrets or admin tokens one address may send per minute
+    /// before its further attempts are refused unchecked.
+    #[arg(long, env = "BOOKING_MAX_FAILED_SECRETS_PER_MIN", default_value_t = 10)]
+    pub max_failed_secrets_per_min: u32,
 }

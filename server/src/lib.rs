@@ -7,6 +7,7 @@ pub mod engine;
 mod error;
 mod http;
 pub mod hub;
+mod limits;
 pub mod secret;
 pub mod store;
 pub mod wire;
@@ -49,6 +50,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a connection may stay silent (pings unanswered) before it is dropped.
     pub idle_timeout: Duration,
+    /// Average messages per second one connection may send.
+    pub messages_per_sec: u32,
+    /// Wrong secrets one address may send per minute.
+    pub failed_secrets_per_min: u32,
 }
 
 impl Default for Limits {
@@ -60,6 +65,8 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             idle_timeout: Duration::from_secs(60),
+            messages_per_sec: 20,
+            failed_secrets_per_min: 10,
         }
     }
 }
@@ -70,6 +77,7 @@ pub struct AppState {
     engine: EngineHandle,
     next_connection: Arc<std::sync::atomic::AtomicU64>,
     open_connections: Arc<std::sync::atomic::AtomicUsize>,
+    guesses: Arc<limits::Guesses>,
     allowed_origins: Arc<[String]>,
     admin_token: Arc<str>,
     limits: Limits,
@@ -148,6 +156,8 @@ impl Settings {
                 write_timeout: Duration::from_secs(config.write_timeout_secs.max(1)),
                 max_connections: config.max_connections,
                 idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
+                messages_per_sec: config.max_messages_per_sec.max(1),
+                failed_secrets_per_min: config.max_failed_secrets_per_min,
             },
             clock: engine::system_clock(),
         };
@@ -187,6 +197,7 @@ impl Server {
             engine,
             next_connection: Arc::default(),
             open_connections: Arc::default(),
+            guesses: Arc::new(limits::Guesses::new(settings.limits.failed_secrets_per_min)),
             allowed_origins: settings.allowed_origins.into(),
             admin_token: settings.admin_token.into(),
             limits: settings.limits,
@@ -212,7 +223,7 @@ impl Server {
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let Self { listener, state, engine_task, store, stop } = self;
         let router = app(state);
-        axum::serve(listener, router)
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 signal.await;
                 let _ = stop.send(true);

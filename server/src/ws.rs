@@ -7,12 +7,13 @@
 //! the capacity of the largest frame it ever held, for as long as the connection
 //! lives.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -28,6 +29,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::engine::{BookOutcome, ConnId, StaffAction};
+use crate::limits::Bucket;
 use crate::{AppState, secret, wire};
 
 /// Close code for a client that fell too far behind its updates: it should
@@ -37,6 +39,8 @@ const TOO_SLOW: u16 = 1013;
 const TOO_BIG: u16 = 1009;
 /// Close code for a server going away.
 const GOING_AWAY: u16 = 1001;
+/// Close code for a client that breaks the rules (here: keeps flooding).
+const POLICY: u16 = 1008;
 
 /// Largest fragment of a long message, and the most update bytes gathered into
 /// one write; this bounds what a connection's write buffer ever holds.
@@ -67,7 +71,11 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 }
 
 /// Upgrades `GET /ws` to a WebSocket connection.
-pub async fn handler(State(state): State<AppState>, mut request: Request) -> Response {
+pub async fn handler(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
     let Some(accept) = handshake_accept(request.method(), request.headers()) else {
         return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (RFC 6455)").into_response();
     };
@@ -98,7 +106,7 @@ pub async fn handler(State(state): State<AppState>, mut request: Request) -> Res
                 let socket =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                         .await;
-                serve_connection(socket, state).await;
+                serve_connection(socket, state, peer.ip()).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
@@ -140,7 +148,7 @@ enum End {
 
 /// Serves one connection until it closes: first the current schedule, then every
 /// change, and an answer to each message the client sends.
-pub async fn serve_connection<S>(socket: S, state: AppState)
+pub async fn serve_connection<S>(socket: S, state: AppState, peer: IpAddr)
 where
     S: Sink<Message, Error = WsError> + Stream<Item = Result<Message, WsError>> + Unpin,
 {
@@ -148,8 +156,10 @@ where
     let write_timeout = state.limits.write_timeout;
     let mut conn = Conn {
         id: state.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        peer,
         staff_version: None,
     };
+    let mut bucket = Bucket::new(state.limits.messages_per_sec);
     // Subscribe before taking the snapshot: a change committed in between is then
     // both in the snapshot and in the queue, and the version check drops the copy.
     let mut updates = state.engine.subscribe();
@@ -169,6 +179,22 @@ where
             tokio::select! {
                 incoming = stream.next() => {
                     last_heard = Instant::now();
+                    let data = matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_))));
+                    if data && !bucket.take() {
+                        if bucket.abused() {
+                            tracing::warn!(%peer, "closing a connection that keeps flooding");
+                            break 'conn End::Close(POLICY, "too many messages");
+                        }
+                        let slow_down = ServerMessage::Error {
+                            code: ErrorCode::RateLimited,
+                            message: "Too many messages; slow down.".into(),
+                            request_id: None,
+                        };
+                        if !timed(write_timeout, sink.send(Message::Text(wire::encode(&slow_down)))).await {
+                            break 'conn End::Gone;
+                        }
+                        continue;
+                    }
                     let reply = match incoming {
                         Some(Ok(Message::Text(text))) => conn.handle_text(&text, &state).await,
                         Some(Ok(Message::Binary(_))) => Some(ServerMessage::Error {
@@ -296,6 +322,8 @@ async fn timed<F: Future<Output = Result<(), WsError>>>(timeout: Duration, opera
 /// One connection's own state.
 struct Conn {
     id: ConnId,
+    /// The peer's address, for limiting guesses of secrets.
+    peer: IpAddr,
     /// Set once the connection logged in as staff: the version its staff state
     /// was taken at; later staff updates are sent to it.
     staff_version: Option<Version>,
@@ -319,6 +347,41 @@ impl Conn {
     }
 
     async fn handle(
+        &mut self,
+        message: ClientMessage,
+        state: &AppState,
+    ) -> crate::Result<Option<ServerMessage>> {
+        let guessing = matches!(
+            message,
+            ClientMessage::Lookup { .. }
+                | ClientMessage::Cancel { .. }
+                | ClientMessage::Reschedule { .. }
+                | ClientMessage::Reset { .. }
+                | ClientMessage::StaffLogin { .. }
+        );
+        if guessing && !state.guesses.allowed(self.peer) {
+            tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
+            return Ok(Some(ServerMessage::Error {
+                code: ErrorCode::RateLimited,
+                message: "Too many wrong links or tokens from this address; try again in a minute.".into(),
+                request_id: message.request_id().map(str::to_owned),
+            }));
+        }
+        let reply = self.carry_out(message, state).await?;
+        let wrong_secret = match &reply {
+            Some(ServerMessage::ActionResult {
+                ok: false, reason: Some(BookingFailure::NotFound), ..
+            }) => guessing,
+            Some(ServerMessage::Error { code: ErrorCode::Forbidden, .. }) => guessing,
+            _ => false,
+        };
+        if wrong_secret {
+            state.guesses.failed(self.peer);
+        }
+        Ok(reply)
+    }
+
+    async fn carry_out(
         &mut self,
         message: ClientMessage,
         state: &AppState,

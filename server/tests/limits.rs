@@ -85,3 +85,81 @@ async fn a_peer_that_answers_no_ping_is_dropped_and_a_live_one_stays() {
     other.book(free_future_slot(&schedule).id, patient()).await.unwrap();
     assert!(matches!(recv(&mut live).await, protocol::ServerMessage::Update { .. }), "still connected");
 }
+
+#[tokio::test]
+async fn a_flood_gets_rate_limited_and_a_sustained_one_is_closed_with_1008() {
+    let mut options = Options::default();
+    options.limits.messages_per_sec = 5;
+    let app = spawn_with(options).await;
+    let (mut flooder, _) = app.connect_with_state().await;
+    let (mut bystander, schedule) = app.connect_with_state().await;
+
+    let junk = || client::tungstenite::Message::text("{\"type\":\"nothing\",\"payload\":{}}");
+    for _ in 0..10 {
+        flooder.send_raw(junk()).await.unwrap();
+    }
+    flooder.send_raw(junk()).await.unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..11 {
+        if let protocol::ServerMessage::Error { code, .. } = recv(&mut flooder).await {
+            codes.push(code);
+        }
+    }
+    assert_eq!(
+        codes.iter().filter(|c| **c == protocol::ErrorCode::UnknownType).count(),
+        10,
+        "the burst is served"
+    );
+    assert_eq!(codes.last(), Some(&protocol::ErrorCode::RateLimited));
+
+    let closed = loop {
+        if flooder.send_raw(junk()).await.is_err() {
+            break flooder.recv().await;
+        }
+        match tokio::time::timeout(Duration::from_millis(1), flooder.recv()).await {
+            Ok(Err(e)) => break Err(e),
+            _ => continue,
+        }
+    };
+    assert!(matches!(closed, Err(Error::Closed { code: Some(1008), .. })), "{closed:?}");
+    let reply = bystander.book(free_future_slot(&schedule).id, patient()).await.unwrap();
+    assert!(matches!(reply, client::BookingReply::Booked { .. }), "others are unaffected");
+}
+
+#[tokio::test]
+async fn guessing_manage_links_or_the_admin_token_is_stopped_for_the_address() {
+    let mut options = Options::default();
+    options.limits.failed_secrets_per_min = 5;
+    let app = spawn_with(options).await;
+    let (mut owner, schedule) = app.connect_with_state().await;
+    let token = match owner.book(free_future_slot(&schedule).id, patient()).await.unwrap() {
+        client::BookingReply::Booked { manage_token: Some(token), .. } => token,
+        other => panic!("{other:?}"),
+    };
+    let mut guesser = app.connect_ws().await;
+
+    for i in 0..5 {
+        let request_id = guesser.request_id();
+        let guess = format!("{:064x}", i);
+        let reply =
+            guesser.call(protocol::ClientMessage::Lookup { request_id, manage_token: guess }).await.unwrap();
+        assert!(matches!(reply, protocol::ServerMessage::ActionResult { ok: false, .. }), "{reply:?}");
+    }
+    // A new connection from the same address does not start afresh, and even
+    // the right secret is not checked for now.
+    let mut again = app.connect_ws().await;
+    let request_id = again.request_id();
+    let reply =
+        again.call(protocol::ClientMessage::Lookup { request_id, manage_token: token }).await.unwrap();
+    assert!(
+        matches!(reply, protocol::ServerMessage::Error { code: protocol::ErrorCode::RateLimited, .. }),
+        "{reply:?}"
+    );
+    again.reset("wrong").await.unwrap();
+    let reply = loop {
+        if let error @ protocol::ServerMessage::Error { .. } = recv(&mut again).await {
+            break error;
+        }
+    };
+    assert!(matches!(reply, protocol::ServerMessage::Error { code: protocol::ErrorCode::RateLimited, .. }));
+}
