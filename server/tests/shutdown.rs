@@ -2,24 +2,14 @@
 //! connections, answers what it was asked, closes every socket with 1001 and
 //! exits 0, with nothing lost.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use client::{BookingReply, Client, Error};
+use common::{free_port, start_binary};
 use protocol::{Patient, ServerMessage, SlotStatus};
-
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", format!("sqlite://{}/booking.db", dir.display()))
-        .env("BOOKING_ADMIN_TOKEN", "shutdown-test")
-        .env("BOOKING_STATIC_DIR", dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts")
-}
 
 async fn connect(port: u16) -> (Client, protocol::Schedule) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -53,9 +43,9 @@ async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
 #[tokio::test]
 async fn sigterm_and_sigint_close_every_socket_with_1001_and_exit_0_losing_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     for signal_name in ["TERM", "INT"] {
-        let mut server = start(dir.path(), port);
+        let mut server = start_binary(dir.path(), port);
         let (mut idle, state) = connect(port).await;
         let (mut booker, _) = connect(port).await;
         let later = chrono::Utc::now() + chrono::Duration::hours(1);
@@ -79,7 +69,7 @@ async fn sigterm_and_sigint_close_every_socket_with_1001_and_exit_0_losing_nothi
         assert_eq!(status.code(), Some(0), "SIG{signal_name}: {status:?}");
 
         let (outcome, slot) = in_flight.await.unwrap();
-        let mut again = start(dir.path(), port);
+        let mut again = start_binary(dir.path(), port);
         let (_, after) = connect(port).await;
         let shown = after.slots.iter().find(|s| s.id == slot).unwrap().status;
         if let Ok(BookingReply::Booked { .. }) = outcome {

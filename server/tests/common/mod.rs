@@ -218,3 +218,22 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// A free local port (taken and released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The server binary as a process of its own, on the database in `dir`.
+pub fn start_binary(dir: &Path, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database_url(dir))
+        .env("BOOKING_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("BOOKING_STATIC_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server binary starts")
+}
