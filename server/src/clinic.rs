@@ -389,6 +389,12 @@ mod tests {
     }
 
     #[test]
+    fn the_benchmark_clinic_stays_valid() {
+        let bench = ClinicConfig::parse(include_str!("../../bench/clinic.toml")).unwrap();
+        assert_eq!(bench.slots_from(date(2026, 11, 24)).len(), 20 * 7 * 96);
+    }
+
+    #[test]
     fn configuration_mistakes_are_reported() {
         for (from, to) in [
             ("\"09:00-13:00\", \"14:00-18:00\"]\ntue", "\"09:00-13:00\", \"12:00-18:00\"]\ntue"),

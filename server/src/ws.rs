@@ -171,7 +171,7 @@ where
     let mut last_heard = Instant::now();
 
     let end = 'conn: {
-        if !send_fragmented(&mut sink, snapshot.frame(), write_timeout).await {
+        if !Box::pin(send_fragmented(&mut sink, snapshot.frame(), write_timeout)).await {
             break 'conn End::Gone;
         }
         drop(snapshot);
@@ -196,7 +196,9 @@ where
                         continue;
                     }
                     let reply = match incoming {
-                        Some(Ok(Message::Text(text))) => conn.handle_text(&text, &state).await,
+                        // Boxed: an idle connection then does not carry the space of
+                        // a request's future for all its life.
+                        Some(Ok(Message::Text(text))) => Box::pin(conn.handle_text(&text, &state)).await,
                         Some(Ok(Message::Binary(_))) => Some(ServerMessage::Error {
                             code: ErrorCode::BinaryFrame,
                             message: "Binary frames are not supported; send JSON text frames.".into(),
@@ -236,7 +238,7 @@ where
                                         // A whole new schedule: out with what is gathered,
                                         // then the schedule in fragments.
                                         timed(write_timeout, sink.flush()).await
-                                            && send_fragmented(&mut sink, frame, write_timeout).await
+                                            && Box::pin(send_fragmented(&mut sink, frame, write_timeout)).await
                                     } else {
                                         timed(write_timeout, sink.feed(Message::Text(frame))).await
                                     };
