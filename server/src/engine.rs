@@ -162,6 +162,11 @@ impl EngineHandle {
         self.hub.subscribe()
     }
 
+    /// Marks a staff console as connected while the value lives.
+    pub fn staff_present(&self) -> crate::hub::StaffPresence {
+        self.hub.staff_present()
+    }
+
     /// The latest committed schedule.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.borrow().clone()
@@ -908,12 +913,13 @@ impl<S: Store> Engine<S> {
     /// its booking now.
     fn announce(&self, version: Version, at: usize) {
         let slot = Slot { status: self.states[at].status(), ..self.base.slots[at].clone() };
-        let staff = ServerMessage::StaffUpdate {
+        // Patient details are serialized only when somebody may receive them.
+        let staff = self.hub.has_staff().then(|| ServerMessage::StaffUpdate {
             version,
             slot_id: slot.id.clone(),
             booking: self.active.get(&at).map(|a| a.staff.clone()),
-        };
-        self.hub.publish(version, &ServerMessage::Update { version, slot }, Some(&staff));
+        });
+        self.hub.publish(version, &ServerMessage::Update { version, slot }, staff.as_ref());
     }
 }
 

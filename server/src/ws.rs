@@ -158,6 +158,7 @@ where
         id: state.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         peer,
         staff_version: None,
+        staff_presence: None,
     };
     let mut bucket = Bucket::new(state.limits.messages_per_sec);
     // Subscribe before taking the snapshot: a change committed in between is then
@@ -329,6 +330,8 @@ struct Conn {
     /// Set once the connection logged in as staff: the version its staff state
     /// was taken at; later staff updates are sent to it.
     staff_version: Option<Version>,
+    /// Keeps staff frames being made while this console is connected.
+    staff_presence: Option<crate::hub::StaffPresence>,
 }
 
 impl Conn {
@@ -454,6 +457,9 @@ impl Conn {
                 if !secret::same(&admin_token, &state.admin_token) {
                     tracing::warn!("staff login refused: wrong admin token");
                     return Ok(Some(forbidden(None)));
+                }
+                if self.staff_presence.is_none() {
+                    self.staff_presence = Some(engine.staff_present());
                 }
                 let (version, bookings) = engine.staff_state().await?;
                 self.staff_version = Some(version);
