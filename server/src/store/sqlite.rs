@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use protocol::{DoctorId, Patient, SlotId, Version};
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -57,6 +59,16 @@ async fn advance(tx: &mut Transaction<'_, Sqlite>, by: u64) -> Result<Version> {
     .fetch_one(&mut **tx)
     .await?;
     Ok(version as Version)
+}
+
+/// Runs one statement and, when it changed exactly one row, advances the version:
+/// a hold, release, block, unblock or cancellation happened once or not at all.
+async fn if_one_row<'q>(
+    tx: &mut Transaction<'_, Sqlite>,
+    statement: Query<'q, Sqlite, SqliteArguments<'q>>,
+) -> Result<Option<Version>> {
+    let changed = statement.execute(&mut **tx).await?.rows_affected();
+    Ok(if changed == 1 { Some(advance(tx, 1).await?) } else { None })
 }
 
 async fn current(tx: &mut Transaction<'_, Sqlite>) -> Result<Version> {
@@ -261,27 +273,22 @@ impl Store for SqliteStore {
 
     async fn hold(&self, slot: &SlotId, holder: &str, expires: DateTime<Utc>) -> Result<Option<Version>> {
         in_transaction!(self.pool, |tx| {
-            let added = sqlx::query(
-                "INSERT INTO holds (slot_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            if_one_row(
+                &mut tx,
+                sqlx::query(
+                    "INSERT INTO holds (slot_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(&slot.0)
+                .bind(holder)
+                .bind(expires.timestamp()),
             )
-            .bind(&slot.0)
-            .bind(holder)
-            .bind(expires.timestamp())
-            .execute(&mut *tx)
             .await?
-            .rows_affected();
-            if added == 1 { Some(advance(&mut tx, 1).await?) } else { None }
         })
     }
 
     async fn release(&self, slot: &SlotId) -> Result<Option<Version>> {
         in_transaction!(self.pool, |tx| {
-            let gone = sqlx::query("DELETE FROM holds WHERE slot_id = ?")
-                .bind(&slot.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if gone == 1 { Some(advance(&mut tx, 1).await?) } else { None }
+            if_one_row(&mut tx, sqlx::query("DELETE FROM holds WHERE slot_id = ?").bind(&slot.0)).await?
         })
     }
 
@@ -315,14 +322,13 @@ impl Store for SqliteStore {
 
     async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> Result<Option<Version>> {
         in_transaction!(self.pool, |tx| {
-            let done =
+            if_one_row(
+                &mut tx,
                 sqlx::query("UPDATE bookings SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL")
                     .bind(at.timestamp())
-                    .bind(booking)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if done == 1 { Some(advance(&mut tx, 1).await?) } else { None }
+                    .bind(booking),
+            )
+            .await?
         })
     }
 
@@ -347,25 +353,19 @@ impl Store for SqliteStore {
 
     async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> Result<Option<Version>> {
         in_transaction!(self.pool, |tx| {
-            let added =
+            if_one_row(
+                &mut tx,
                 sqlx::query("INSERT INTO blocks (slot_id, blocked_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
                     .bind(&slot.0)
-                    .bind(at.timestamp())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if added == 1 { Some(advance(&mut tx, 1).await?) } else { None }
+                    .bind(at.timestamp()),
+            )
+            .await?
         })
     }
 
     async fn unblock(&self, slot: &SlotId) -> Result<Option<Version>> {
         in_transaction!(self.pool, |tx| {
-            let gone = sqlx::query("DELETE FROM blocks WHERE slot_id = ?")
-                .bind(&slot.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if gone == 1 { Some(advance(&mut tx, 1).await?) } else { None }
+            if_one_row(&mut tx, sqlx::query("DELETE FROM blocks WHERE slot_id = ?").bind(&slot.0)).await?
         })
     }
 
