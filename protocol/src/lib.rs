@@ -7,6 +7,9 @@
 //! golden tests in `tests/golden.rs` pin those examples.
 
 mod domain;
+mod replica;
+
+pub use replica::{Applied, Replica};
 
 pub use domain::{
     BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, ManageToken, Patient, Schedule,
@@ -96,6 +99,14 @@ pub enum ClientMessage {
         /// The blocked slot.
         slot_id: SlotId,
     },
+    /// Say which schedule version this client holds, after it noticed missed
+    /// updates: the server answers with `resumed` and the updates after that
+    /// version, or with a fresh `initialState` when it no longer has them.
+    Hello {
+        /// The version of the last schedule change this client applied; 0 when it
+        /// has none.
+        last_version: Version,
+    },
 }
 
 impl ClientMessage {
@@ -113,6 +124,7 @@ impl ClientMessage {
         "staffCancel",
         "block",
         "unblock",
+        "hello",
     ];
 
     /// The client's request id, for messages that carry one.
@@ -126,7 +138,7 @@ impl ClientMessage {
             | Self::StaffCancel { request_id, .. }
             | Self::Block { request_id, .. }
             | Self::Unblock { request_id, .. } => Some(request_id),
-            Self::Reset { .. } | Self::Release { .. } | Self::StaffLogin { .. } => None,
+            Self::Reset { .. } | Self::Release { .. } | Self::StaffLogin { .. } | Self::Hello { .. } => None,
         }
     }
 }
@@ -138,6 +150,13 @@ pub enum ServerMessage {
     /// The whole schedule; sent on connect and to everyone after a reset.
     /// A client replaces all it knows with it.
     InitialState(Schedule),
+    /// The answer to a resuming client (`hello`, or `/ws?lastVersion=`) whose
+    /// version the server can still bring up to date: the `update`s after it
+    /// follow, up to `version`, and then the live ones.
+    Resumed {
+        /// The version the client holds once the updates that follow are applied.
+        version: Version,
+    },
     /// One slot changed; `version` is the schedule version after the change.
     Update {
         /// The schedule version this change produced.
@@ -236,6 +255,7 @@ impl ServerMessage {
             | Self::ActionResult { request_id, .. } => Some(request_id),
             Self::Error { request_id, .. } => request_id.as_deref(),
             Self::InitialState(_)
+            | Self::Resumed { .. }
             | Self::Update { .. }
             | Self::StaffState { .. }
             | Self::StaffUpdate { .. } => None,

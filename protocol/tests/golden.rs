@@ -154,6 +154,12 @@ fn error_example_round_trips() {
     );
 }
 
+#[test]
+fn resuming_examples_round_trip() {
+    assert_golden("`hello`", ClientMessage::Hello { last_version: 42 });
+    assert_golden("`resumed`", ServerMessage::Resumed { version: 45 });
+}
+
 fn token() -> String {
     "9f2c…c6d7".into()
 }
@@ -263,6 +269,7 @@ fn every_client_type_name_is_listed() {
         ClientMessage::StaffCancel { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Block { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Unblock { request_id: s(), slot_id: SlotId(s()) },
+        ClientMessage::Hello { last_version: 1 },
     ] {
         let json = serde_json::to_value(&msg).expect("encodes");
         let name = json["type"].as_str().expect("has a type");

@@ -12,8 +12,10 @@ pub struct Config {
     #[arg(long, env = "BOOKING_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Database to keep the schedule in; a missing SQLite file is created.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/booking.db")]
+    /// Database to keep the schedule in: `sqlite://PATH` (a missing file is
+    /// created) or `postgres://USER:PASSWORD@HOST/DATABASE`, which several server
+    /// instances can share.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/booking.db", hide_env_values = true)]
     pub database_url: String,
 
     /// Clinic configuration file (TOML); the built-in demo clinic when absent.
@@ -67,4 +69,9 @@ pub struct Config {
     /// before its further attempts are refused unchecked.
     #[arg(long, env = "BOOKING_MAX_FAILED_SECRETS_PER_MIN", default_value_t = 10)]
     pub max_failed_secrets_per_min: u32,
+
+    /// How many recent updates are kept for clients that reconnect, so that they
+    /// get only what they missed; a client further behind gets the whole schedule.
+    #[arg(long, env = "BOOKING_REPLAY_LOG", default_value_t = 4096)]
+    pub replay_log: usize,
 }

@@ -1,8 +1,11 @@
 //! The hub: fans every committed change out to all connections. A change is
-//! serialized once and every connection sends the same shared bytes.
+//! serialized once and every connection sends the same shared bytes. The last
+//! changes are also kept in a bounded log, so that a client that lost its
+//! connection can be brought up to date with only what it missed.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use protocol::{ServerMessage, Version};
 use tokio::sync::broadcast;
@@ -21,12 +24,69 @@ pub struct Broadcast {
     pub staff: Option<Utf8Bytes>,
 }
 
+/// What the log can do for a client that holds some version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    /// The `update` frames after that version, in order (none when it is current).
+    Updates(Vec<(Version, Utf8Bytes)>),
+    /// The log does not reach back that far (or the version is unknown here):
+    /// the client needs the whole schedule.
+    TooOld,
+}
+
+/// The last published updates, without gaps: they cover the versions after
+/// `floor`.
+#[derive(Debug)]
+struct Log {
+    floor: Version,
+    entries: VecDeque<(Version, Utf8Bytes)>,
+    capacity: usize,
+}
+
+impl Log {
+    fn last(&self) -> Version {
+        self.entries.back().map_or(self.floor, |(v, _)| *v)
+    }
+
+    /// Starts over: nothing before `version` can be replayed.
+    fn restart(&mut self, version: Version) {
+        self.entries.clear();
+        self.floor = version;
+    }
+
+    fn push(&mut self, version: Version, frame: Utf8Bytes) {
+        if version != self.last() + 1 {
+            // Never replay across a hole; whoever is behind it gets the schedule.
+            self.restart(version.saturating_sub(1));
+        }
+        if self.entries.len() == self.capacity
+            && let Some((oldest, _)) = self.entries.pop_front()
+        {
+            self.floor = oldest;
+        }
+        if self.capacity > 0 {
+            self.entries.push_back((version, frame));
+        } else {
+            self.floor = version;
+        }
+    }
+
+    fn replay(&self, after: Version) -> Replay {
+        if after < self.floor || after > self.last() {
+            return Replay::TooOld;
+        }
+        let skip = (after - self.floor) as usize;
+        Replay::Updates(self.entries.iter().skip(skip).cloned().collect())
+    }
+}
+
 /// The sending side of the fan-out.
 #[derive(Debug, Clone)]
 pub struct Hub {
     tx: broadcast::Sender<Broadcast>,
     /// How many staff consoles are connected; with none, no staff frame is made.
     staff: Arc<AtomicUsize>,
+    log: Arc<Mutex<Log>>,
 }
 
 /// Counts one staff console for as long as it is held.
@@ -41,9 +101,20 @@ impl Drop for StaffPresence {
 
 impl Hub {
     /// A hub whose connections may fall at most `queue` messages behind before
-    /// they are cut off.
-    pub fn new(queue: usize) -> Self {
-        Self { tx: broadcast::channel(queue.max(1)).0, staff: Arc::default() }
+    /// they are cut off, and which keeps the last `replay` updates for clients
+    /// that come back.
+    pub fn new(queue: usize, replay: usize) -> Self {
+        let log = Log { floor: 0, entries: VecDeque::with_capacity(replay.min(4096)), capacity: replay };
+        Self { tx: broadcast::channel(queue.max(1)).0, staff: Arc::default(), log: Arc::new(Mutex::new(log)) }
+    }
+
+    /// Sets the version the log starts from (the schedule's when it was loaded).
+    pub fn start_at(&self, version: Version) {
+        self.lock().restart(version);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A receiver of every change published from now on. Each connection's receiver
@@ -66,12 +137,81 @@ impl Hub {
         self.staff.load(Ordering::Acquire) > 0
     }
 
-    /// Serializes `message` (and `staff`, the staff consoles' version of it) once
-    /// and hands the bytes to every connection.
+    /// The updates after `version`, for a client that holds it. Subscribe first:
+    /// what is published meanwhile then arrives twice, and never not at all.
+    pub fn replay(&self, version: Version) -> Replay {
+        self.lock().replay(version)
+    }
+
+    /// Serializes the `update` `message` (and `staff`, the staff consoles' version
+    /// of it) once, keeps it for replay, and hands the bytes to every connection.
     pub fn publish(&self, version: Version, message: &ServerMessage, staff: Option<&ServerMessage>) {
         let frame = crate::wire::encode(message);
+        // Logged before it is sent: a connection that subscribes in between then
+        // finds it in the log, as the subscribe-then-replay order needs.
+        self.lock().push(version, frame.clone());
+        self.send(version, frame, staff);
+    }
+
+    /// Like `publish`, for a whole new schedule: updates before it can no longer
+    /// be replayed (whoever missed it needs it whole).
+    pub fn publish_all(&self, version: Version, message: &ServerMessage, staff: Option<&ServerMessage>) {
+        self.lock().restart(version);
+        self.send(version, crate::wire::encode(message), staff);
+    }
+
+    fn send(&self, version: Version, frame: Utf8Bytes, staff: Option<&ServerMessage>) {
         let staff = staff.map(crate::wire::encode);
         // Having no connection at all is not an error.
         let _ = self.tx.send(Broadcast { version, frame, staff });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(capacity: usize) -> Log {
+        Log { floor: 10, entries: VecDeque::new(), capacity }
+    }
+
+    fn versions(replay: Replay) -> Option<Vec<Version>> {
+        match replay {
+            Replay::Updates(updates) => Some(updates.into_iter().map(|(v, _)| v).collect()),
+            Replay::TooOld => None,
+        }
+    }
+
+    #[test]
+    fn the_log_replays_what_came_after_a_version_it_still_covers() {
+        let mut log = log(3);
+        for v in 11..=15 {
+            log.push(v, Utf8Bytes::from(v.to_string()));
+        }
+        assert_eq!(versions(log.replay(15)), Some(vec![]));
+        assert_eq!(versions(log.replay(12)), Some(vec![13, 14, 15]));
+        assert_eq!(versions(log.replay(13)), Some(vec![14, 15]));
+        assert_eq!(versions(log.replay(11)), None, "evicted");
+        assert_eq!(versions(log.replay(16)), None, "a version from elsewhere");
+    }
+
+    #[test]
+    fn the_log_never_replays_across_a_hole_or_a_new_schedule() {
+        let mut log = log(10);
+        log.push(11, "a".into());
+        log.push(13, "c".into());
+        assert_eq!(versions(log.replay(10)), None);
+        assert_eq!(versions(log.replay(12)), Some(vec![13]));
+        log.restart(20);
+        assert_eq!(versions(log.replay(13)), None);
+        assert_eq!(versions(log.replay(20)), Some(vec![]));
+    }
+
+    #[test]
+    fn a_log_of_no_capacity_only_knows_the_current_version() {
+        let mut log = log(0);
+        log.push(11, "a".into());
+        assert_eq!(versions(log.replay(11)), Some(vec![]));
+        assert_eq!(versions(log.replay(10)), None);
     }
 }

@@ -32,7 +32,7 @@ pub use error::{Error, Result};
 use clinic::ClinicConfig;
 use config::Config;
 use engine::EngineHandle;
-use store::SqliteStore;
+use store::SqlStore;
 
 /// Where the engine reads the current time; tests substitute their own.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -54,6 +54,9 @@ pub struct Limits {
     pub messages_per_sec: u32,
     /// Wrong secrets one address may send per minute.
     pub failed_secrets_per_min: u32,
+    /// How many recent updates are kept for clients that come back, so that they
+    /// get only what they missed instead of the whole schedule.
+    pub replay_log: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             messages_per_sec: 20,
             failed_secrets_per_min: 10,
+            replay_log: 4096,
         }
     }
 }
@@ -158,6 +162,7 @@ impl Settings {
                 idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
                 messages_per_sec: config.max_messages_per_sec.max(1),
                 failed_secrets_per_min: config.max_failed_secrets_per_min,
+                replay_log: config.replay_log,
             },
             clock: engine::system_clock(),
         };
@@ -170,27 +175,20 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     engine_task: JoinHandle<()>,
-    store: SqliteStore,
+    store: SqlStore,
     stop: watch::Sender<bool>,
 }
 
 impl Server {
     /// Opens the store, loads the schedule and binds the listening socket.
     pub async fn bind(settings: Settings) -> Result<Self> {
-        if !settings.database_url.starts_with("sqlite:") {
-            return Err(Error::Config(format!(
-                "unsupported database URL `{}`; use sqlite://PATH",
-                settings.database_url
-            )));
-        }
-        let store = SqliteStore::open(&settings.database_url).await?;
-        let (engine, engine_task) = engine::start(
-            store.clone(),
-            Arc::new(settings.clinic),
-            settings.clock,
-            settings.limits.outgoing_queue,
-        )
-        .await?;
+        let store = SqlStore::open(&settings.database_url).await?;
+        let options = engine::EngineOptions {
+            queue: settings.limits.outgoing_queue,
+            replay: settings.limits.replay_log,
+        };
+        let (engine, engine_task) =
+            engine::start(store.clone(), Arc::new(settings.clinic), settings.clock, options).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let (stop, shutdown) = watch::channel(false);
         let state = AppState {

@@ -130,7 +130,7 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     let sent = Arc::new(Mutex::new(Vec::new()));
     let slow = SlowPeer { delay: Duration::from_millis(100), sleeping: None, sent: sent.clone() };
     let slow_connection =
-        tokio::spawn(server::ws::serve_connection(slow, state, std::net::Ipv4Addr::LOCALHOST.into()));
+        tokio::spawn(server::ws::serve_connection(slow, state, std::net::Ipv4Addr::LOCALHOST.into(), None));
     let (mut booker, schedule) = app.connect_with_state().await;
     let (mut watcher, _) = app.connect_with_state().await;
 

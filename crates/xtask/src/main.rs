@@ -9,6 +9,7 @@
 //! ```
 
 mod frontend;
+mod postgres;
 mod run;
 mod setup;
 mod test;

@@ -1,14 +1,23 @@
 //! Durable storage of the schedule behind a narrow trait, so that the engine runs
-//! the same on SQLite (the embedded default) and on other databases.
+//! the same on SQLite (the embedded default) and on PostgreSQL (several server
+//! instances on one database).
+//!
+//! The database is the authority. Every change commits in one transaction that
+//! takes the next schedule version(s) and records what it did in the `changes`
+//! log, and the rules of the schedule (one booking per slot, holds and blocks
+//! keep others out) are checked inside that transaction, so an engine whose
+//! picture of the schedule is a moment out of date still cannot break them.
 
-mod sqlite;
+mod sql;
+mod writer;
 
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, SqlStore};
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use protocol::{DoctorId, Patient, SlotId, Version};
+use protocol::{BookingFailure, DoctorId, Patient, SlotId, Version};
+use tokio::sync::mpsc;
 
 use crate::Result;
 use crate::clinic::SlotDef;
@@ -87,6 +96,9 @@ pub struct NewBooking<'a> {
     pub patient: &'a Patient,
     /// The client's request id, for answering a retry with the same booking.
     pub request_id: &'a str,
+    /// The holder name of the booking connection: its own hold does not keep it
+    /// out, anybody else's does.
+    pub holder: &'a str,
     /// When the booking was made.
     pub at: DateTime<Utc>,
 }
@@ -94,55 +106,126 @@ pub struct NewBooking<'a> {
 /// Why one booking of a batch was not committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
-    /// An active booking already holds the slot (the database's constraint said so).
-    #[error("the slot is already booked")]
-    SlotTaken,
+    /// The schedule's rules refused it: booked, held by somebody else, blocked.
+    #[error("refused: {0:?}")]
+    Refused(BookingFailure),
     /// The booking code is in use; try again with another one.
     #[error("the booking code is in use")]
     CodeTaken,
 }
 
+/// One committed change, as the `changes` log keeps it: enough for another
+/// server instance to apply it to its own picture of the schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The version this change produced.
+    pub version: Version,
+    /// What changed.
+    pub what: Changed,
+}
+
+/// What one change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// One slot is now in this state; `booking` is its active booking when booked.
+    Slot {
+        /// The slot.
+        id: SlotId,
+        /// Its state after the change.
+        state: StoredState,
+        /// The booking that holds it, when `state` is `Booked`.
+        booking: Option<StoredBooking>,
+    },
+    /// Many slots changed at once (a reset, a new day, a new configuration): read
+    /// the whole schedule again.
+    Reload,
+}
+
+/// What the store tells an engine about changes committed by others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// A change with this version was committed.
+    Committed(Version),
+    /// Notifications may have been missed (the listening connection was lost and
+    /// is back): look for changes since the last one seen.
+    CatchUp,
+}
+
 /// The schedule's durable home. Every method that changes the schedule commits one
-/// transaction that also advances the version by one per changed slot, and returns
-/// the new version.
+/// transaction that advances the version by one per changed slot (one for a
+/// whole-schedule change), records each change in the log `changes_since` reads,
+/// and returns the new version.
 pub trait Store: Send + Sync + 'static {
-    /// The version, every slot starting at or after `from`, and their bookings.
+    /// Whether other processes may write to the same database (so that the engine
+    /// must listen for their changes).
+    fn shared(&self) -> bool;
+
+    /// The version, every slot starting at or after `from`, and their bookings,
+    /// all as of one instant.
     fn load(&self, from: DateTime<Utc>) -> impl Future<Output = Result<Loaded>> + Send;
 
+    /// The current version.
+    fn version(&self) -> impl Future<Output = Result<Version>> + Send;
+
+    /// The changes after `after`, in order, up to and including `upto` when given.
+    /// `None` when the log no longer reaches back that far (it is pruned), so the
+    /// reader must load the whole schedule instead.
+    fn changes_since(
+        &self,
+        after: Version,
+        upto: Option<Version>,
+    ) -> impl Future<Output = Result<Option<Vec<Change>>>> + Send;
+
+    /// Drops the logged changes up to `upto`.
+    fn prune_changes(&self, upto: Version) -> impl Future<Output = Result<()>> + Send;
+
+    /// Notifications of changes committed by others, when the database is shared.
+    fn listen(&self) -> impl Future<Output = Result<Option<mpsc::Receiver<Signal>>>> + Send;
+
     /// Adds the slots not yet stored and updates the times of unbooked ones. The
-    /// version advances when any slot was added or when `always_advance` asks for
-    /// it; the current version is returned.
+    /// version advances (one whole-schedule change) when any slot was added or
+    /// when `always_advance` asks for it; the current version is returned.
     fn add_slots(
         &self,
         slots: &[SlotDef],
         always_advance: bool,
     ) -> impl Future<Output = Result<Version>> + Send;
 
+    /// Ends the holds no live connection can own, at start-up: on a database of
+    /// this process alone every hold, on a shared one those past their expiry.
+    /// Returns the version.
+    fn release_orphaned_holds(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Version>> + Send;
+
     /// Commits a batch of bookings in one transaction (one durable write for all of
-    /// them), the database refusing a second active booking of a slot; a hold on a
-    /// booked slot ends with it. Each booking gets its own outcome; the versions
-    /// of those committed follow each other in the order given. An `Err` means
-    /// nothing was committed.
+    /// them). Each gets its own outcome: refused by the schedule's rules (a slot
+    /// booked, blocked, or held by somebody else; the database's unique index on
+    /// active bookings is the last word), or committed, which ends the slot's hold.
+    /// The versions of those committed follow each other in the order given. An
+    /// `Err` means nothing was committed.
     /// A committed booking's outcome is its version and its row id.
     fn book_many(
         &self,
         bookings: &[NewBooking<'_>],
     ) -> impl Future<Output = Result<Vec<Result<(Version, i64), BookError>>>> + Send;
 
-    /// Records a hold; `None` when the slot is held already.
+    /// Records a hold, unless the slot is booked, blocked or held.
     fn hold(
         &self,
         slot: &SlotId,
         holder: &str,
         expires: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
+
+    /// Ends `holder`'s hold of a slot; `None` when it had none.
+    fn release(&self, slot: &SlotId, holder: &str) -> impl Future<Output = Result<Option<Version>>> + Send;
+
+    /// Ends a slot's hold whoever holds it, if it expired by `now`; `None` when
+    /// there was no such hold.
+    fn expire(
+        &self,
+        slot: &SlotId,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
-
-    /// Ends the hold of a slot; `None` when there was none.
-    fn release(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;
-
-    /// Ends every hold (at start-up: their holders' connections are gone) and
-    /// returns the version.
-    fn release_all(&self) -> impl Future<Output = Result<Version>> + Send;
 
     /// The booking whose manage secret hashes to `hash`.
     fn booking_by_hash(&self, hash: &str) -> impl Future<Output = Result<Option<StoredBooking>>> + Send;
@@ -158,18 +241,23 @@ pub trait Store: Send + Sync + 'static {
     fn cancel(&self, booking: i64, at: DateTime<Utc>)
     -> impl Future<Output = Result<Option<Version>>> + Send;
 
-    /// Moves an active booking to another slot in one statement, so it ends on
+    /// Moves an active booking to another slot in one transaction, so it ends on
     /// exactly one of the two; the version advances by two (old slot, new slot).
-    /// `Err(SlotTaken)` when the target has an active booking.
+    /// Refused when the target is booked, blocked or held by somebody other than
+    /// `holder`, or the booking is no longer active (`Cancelled`).
     fn reschedule(
         &self,
         booking: i64,
         to: &SlotId,
-    ) -> impl Future<Output = Result<Result<Version, BookError>>> + Send;
+        holder: &str,
+    ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
 
-    /// Blocks a slot; `None` when it was blocked already.
-    fn block(&self, slot: &SlotId, at: DateTime<Utc>)
-    -> impl Future<Output = Result<Option<Version>>> + Send;
+    /// Blocks a slot, unless it is booked, held or blocked already.
+    fn block(
+        &self,
+        slot: &SlotId,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
 
     /// Unblocks a slot; `None` when it was not blocked.
     fn unblock(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;

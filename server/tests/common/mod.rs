@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,8 @@ pub struct Options {
     pub static_dir: PathBuf,
     pub clinic: ClinicConfig,
     pub allowed_origins: Vec<String>,
+    /// The port to listen on; any free one when `None`.
+    pub port: Option<u16>,
 }
 
 impl Default for Options {
@@ -50,6 +54,7 @@ impl Default for Options {
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
             clinic: ClinicConfig::demo(),
             allowed_origins: Vec::new(),
+            port: None,
         }
     }
 }
@@ -77,6 +82,7 @@ async fn start(
         clinic: options.clinic,
         allowed_origins: options.allowed_origins,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
+        listen: SocketAddr::from(([127, 0, 0, 1], options.port.unwrap_or(0))),
         ..Settings::local(database_url(data_dir.path()), ADMIN_TOKEN)
     };
     let server = Server::bind(settings).await.expect("server starts");

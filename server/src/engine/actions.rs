@@ -1,0 +1,262 @@
+//! Everything besides booking: holds and their expiry, the manage link's lookup,
+//! cancel and reschedule, staff actions, reset, the daily roll of the schedule,
+//! and keeping up with other instances.
+
+use chrono::{DateTime, Utc};
+use protocol::{BookingDetails, BookingFailure, BookingStatus, SlotId};
+
+use super::mirror::State;
+use super::{CHANGES_KEPT, ConnId, Engine, StaffAction};
+use crate::store::{Change, Changed, Store, StoredBooking, StoredState};
+use crate::{Result, secret};
+
+/// How long past its end another instance's hold is left for that instance to
+/// end, before any instance does (the other instance may have gone).
+const FOREIGN_HOLD_GRACE: chrono::Duration = chrono::Duration::seconds(5);
+
+type Outcome<T> = Result<Result<T, BookingFailure>>;
+
+/// A change of one slot to `state`.
+fn change(version: protocol::Version, slot: &SlotId, state: StoredState) -> Change {
+    Change { version, what: Changed::Slot { id: slot.clone(), state, booking: None } }
+}
+
+impl<S: Store> Engine<S> {
+    /// Why `conn` may not take the slot at `at` now, if it may not.
+    pub(super) fn refuse(&self, at: usize, conn: ConnId, now: DateTime<Utc>) -> Option<BookingFailure> {
+        let start = self.mirror.start(at);
+        if start <= now {
+            return Some(BookingFailure::Past);
+        }
+        if start <= now + chrono::Duration::minutes(i64::from(self.config.min_notice_minutes)) {
+            return Some(BookingFailure::TooSoon);
+        }
+        match self.mirror.state(at) {
+            State::Free => None,
+            State::Held { by: Some(by), .. } if by == conn => None,
+            State::Held { .. } => Some(BookingFailure::Held),
+            State::Booked => Some(BookingFailure::AlreadyBooked),
+            State::Blocked => Some(BookingFailure::Blocked),
+        }
+    }
+
+    pub(super) async fn hold(&mut self, conn: ConnId, slot: &SlotId) -> Outcome<DateTime<Utc>> {
+        let now = (self.clock)();
+        let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
+        if let Some(reason) = self.refuse(at, conn, now) {
+            return Ok(Err(reason));
+        }
+        if let State::Held { until, .. } = self.mirror.state(at) {
+            return Ok(Ok(until));
+        }
+        // One hold per connection: holding another slot lets go of the first.
+        if let Some(previous) = self.mirror.hold_of(conn) {
+            self.end_hold(previous).await?;
+        }
+        let until = now + chrono::Duration::seconds(i64::from(self.config.hold_seconds));
+        let holder = self.holder(conn);
+        match self.store.hold(slot, &holder, until).await? {
+            Ok(version) => {
+                self.advance(vec![change(version, slot, StoredState::Held { holder, expires: until })])
+                    .await?;
+                Ok(Ok(until))
+            }
+            Err(reason) => {
+                self.catch_up(None).await?;
+                Ok(Err(reason))
+            }
+        }
+    }
+
+    /// Ends this engine's hold of the slot at `at`; everyone sees it free again.
+    pub(super) async fn end_hold(&mut self, at: usize) -> Result<()> {
+        let State::Held { by: Some(by), .. } = self.mirror.state(at) else { return Ok(()) };
+        let slot = self.mirror.slot(at).id;
+        match self.store.release(&slot, &self.holder(by)).await? {
+            Some(version) => self.advance(vec![change(version, &slot, StoredState::Free)]).await,
+            // Somebody else ended it (another instance expired it): catch up.
+            None => self.catch_up(None).await,
+        }
+    }
+
+    /// Ends the holds whose time is up: this engine's own at once, another
+    /// instance's a little later, in case that instance is gone.
+    pub(super) async fn expire_holds(&mut self) -> Result<()> {
+        let now = (self.clock)();
+        for (at, by, until) in self.mirror.held() {
+            match by {
+                Some(_) if until <= now => self.end_hold(at).await?,
+                None if until + FOREIGN_HOLD_GRACE <= now => {
+                    let slot = self.mirror.slot(at).id;
+                    match self.store.expire(&slot, now).await? {
+                        Some(version) => {
+                            self.advance(vec![change(version, &slot, StoredState::Free)]).await?
+                        }
+                        None => self.catch_up(None).await?,
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The active booking behind a manage token, with its slot's index.
+    async fn find(&self, token: &str) -> Outcome<(StoredBooking, usize)> {
+        let Some(booking) = self.store.booking_by_hash(&secret::manage_hash(token)).await? else {
+            return Ok(Err(BookingFailure::NotFound));
+        };
+        let Some(at) = self.mirror.at(&booking.slot_id) else {
+            // Its slot is no longer in the schedule: its day is over.
+            return Ok(Err(BookingFailure::Past));
+        };
+        Ok(Ok((booking, at)))
+    }
+
+    fn details(&self, booking: StoredBooking, at: usize) -> BookingDetails {
+        BookingDetails {
+            code: booking.code,
+            slot: self.mirror.slot(at),
+            patient: booking.patient,
+            status: if booking.active { BookingStatus::Active } else { BookingStatus::Cancelled },
+        }
+    }
+
+    pub(super) async fn lookup(&self, token: &str) -> Outcome<BookingDetails> {
+        Ok(self.find(token).await?.map(|(booking, at)| self.details(booking, at)))
+    }
+
+    pub(super) async fn cancel(&mut self, token: &str) -> Outcome<()> {
+        let (booking, at) = match self.find(token).await? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if !booking.active {
+            return Ok(Err(BookingFailure::Cancelled));
+        }
+        if self.mirror.start(at) <= (self.clock)() {
+            return Ok(Err(BookingFailure::Past));
+        }
+        self.cancel_booking(booking.id, at).await
+    }
+
+    async fn cancel_booking(&mut self, id: i64, at: usize) -> Outcome<()> {
+        let slot = self.mirror.slot(at).id;
+        let Some(version) = self.store.cancel(id, (self.clock)()).await? else {
+            self.catch_up(None).await?;
+            return Ok(Err(BookingFailure::Cancelled));
+        };
+        self.advance(vec![change(version, &slot, StoredState::Free)]).await?;
+        tracing::info!(%slot, version, "cancelled");
+        Ok(Ok(()))
+    }
+
+    pub(super) async fn reschedule(
+        &mut self,
+        conn: ConnId,
+        token: &str,
+        target: &SlotId,
+    ) -> Outcome<BookingDetails> {
+        let now = (self.clock)();
+        let (booking, from) = match self.find(token).await? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if !booking.active {
+            return Ok(Err(BookingFailure::Cancelled));
+        }
+        if self.mirror.start(from) <= now {
+            return Ok(Err(BookingFailure::Past));
+        }
+        let Some(to) = self.mirror.at(target) else { return Ok(Err(BookingFailure::NotFound)) };
+        if let Some(reason) = self.refuse(to, conn, now) {
+            return Ok(Err(reason));
+        }
+        let version = match self.store.reschedule(booking.id, target, &self.holder(conn)).await? {
+            Ok(version) => version,
+            Err(reason) => {
+                self.catch_up(None).await?;
+                return Ok(Err(reason));
+            }
+        };
+        let moved = StoredBooking { slot_id: target.clone(), ..booking.clone() };
+        let booked =
+            Changed::Slot { id: target.clone(), state: StoredState::Booked, booking: Some(moved.clone()) };
+        self.advance(vec![
+            change(version - 1, &booking.slot_id, StoredState::Free),
+            Change { version, what: booked },
+        ])
+        .await?;
+        tracing::info!(from = %booking.slot_id, to = %target, version, "rescheduled");
+        let at = self.mirror.at(target).unwrap_or(to);
+        Ok(Ok(self.details(moved, at)))
+    }
+
+    pub(super) async fn staff(&mut self, action: StaffAction, slot: &SlotId) -> Outcome<()> {
+        let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
+        let now = (self.clock)();
+        let committed = match (action, self.mirror.state(at)) {
+            (StaffAction::Cancel, State::Booked) => {
+                let Some(id) = self.mirror.booking_id(at) else { return Ok(Err(BookingFailure::WrongState)) };
+                return self.cancel_booking(id, at).await;
+            }
+            (StaffAction::Block, State::Free) => {
+                self.store.block(slot, now).await?.map(|v| change(v, slot, StoredState::Blocked))
+            }
+            (StaffAction::Block, State::Held { .. }) => return Ok(Err(BookingFailure::Held)),
+            (StaffAction::Block, State::Booked) => return Ok(Err(BookingFailure::AlreadyBooked)),
+            (StaffAction::Unblock, State::Blocked) => self
+                .store
+                .unblock(slot)
+                .await?
+                .map(|v| change(v, slot, StoredState::Free))
+                .ok_or(BookingFailure::WrongState),
+            _ => return Ok(Err(BookingFailure::WrongState)),
+        };
+        match committed {
+            Ok(change) => {
+                let version = change.version;
+                self.advance(vec![change]).await?;
+                tracing::info!(%slot, ?action, version, "staff action");
+                Ok(Ok(()))
+            }
+            Err(reason) => {
+                self.catch_up(None).await?;
+                Ok(Err(reason))
+            }
+        }
+    }
+
+    pub(super) async fn reset(&mut self) -> Result<()> {
+        let now = (self.clock)();
+        self.first_day = self.config.local_date(now);
+        self.store.reset(&self.config.slots_from(self.first_day), now).await?;
+        self.answered.clear();
+        self.reload_and_announce().await?;
+        tracing::info!(version = self.mirror.version, "schedule reset");
+        Ok(())
+    }
+
+    /// When the clinic's local day has changed, adds the new last bookable day and
+    /// drops the past one from the schedule; everyone gets the new schedule.
+    pub(super) async fn roll_day(&mut self) -> Result<()> {
+        let today = self.config.local_date((self.clock)());
+        if today == self.first_day {
+            return Ok(());
+        }
+        self.first_day = today;
+        let version = self.store.add_slots(&self.config.slots_from(today), true).await?;
+        self.store.prune_changes(version.saturating_sub(CHANGES_KEPT)).await?;
+        self.reload_and_announce().await
+    }
+
+    /// Catches up when the database has moved on without a word to this engine
+    /// (a notification lost with its connection, unnoticed).
+    pub(super) async fn sync(&mut self) -> Result<()> {
+        let version = self.store.version().await?;
+        if version > self.mirror.version {
+            self.catch_up(Some(version)).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! The life of one connection: the schedule (or only what a returning client
+//! missed), then every change as it is published, an answer to each message,
+//! pings, and an orderly close.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use protocol::{ErrorCode, ServerMessage, Version};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+
+use super::requests::{Conn, Reply};
+use crate::hub::Replay;
+use crate::limits::Bucket;
+use crate::{AppState, wire};
+
+/// Close code for a client that fell too far behind its updates: it should
+/// reconnect and resume.
+const TOO_SLOW: u16 = 1013;
+/// Close code for a message over the size limit.
+const TOO_BIG: u16 = 1009;
+/// Close code for a server going away.
+const GOING_AWAY: u16 = 1001;
+/// Close code for a client that breaks the rules (here: keeps flooding).
+const POLICY: u16 = 1008;
+
+/// Largest fragment of a long message; this bounds what a connection's write
+/// buffer ever holds.
+const CHUNK: usize = 2048;
+/// The most update bytes gathered into one write when updates queue up.
+const BATCH: usize = 4096;
+
+/// Why a connection ends.
+enum End {
+    /// The peer closed or vanished; nothing more to send.
+    Gone,
+    /// The server ends it with this close frame.
+    Close(u16, &'static str),
+}
+
+/// Serves one connection until it closes. A client that comes back holding
+/// version `resume` gets `resumed` and only the updates it missed, when the hub
+/// still has them; anybody else gets the whole schedule first. Then every change,
+/// and an answer to each message the client sends.
+pub async fn serve_connection<S>(socket: S, state: AppState, peer: IpAddr, resume: Option<Version>)
+where
+    S: Sink<Message, Error = WsError> + Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    let (mut sink, mut stream) = socket.split();
+    let write_timeout = state.limits.write_timeout;
+    let mut conn = Conn::new(state.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed), peer);
+    let mut bucket = Bucket::new(state.limits.messages_per_sec);
+    // Subscribe before taking the snapshot or the replay: a change committed in
+    // between is then both there and in the queue, and the version check drops
+    // the copy.
+    let mut updates = state.engine.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let idle_timeout = state.limits.idle_timeout;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + idle_timeout / 3, idle_timeout / 3);
+    let mut last_heard = Instant::now();
+
+    let end = 'conn: {
+        let Some(mut version) = Box::pin(resync(&mut sink, &state, resume)).await else {
+            break 'conn End::Gone;
+        };
+        loop {
+            tokio::select! {
+                incoming = stream.next() => {
+                    last_heard = Instant::now();
+                    let data = matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_))));
+                    if data && !bucket.take() {
+                        if bucket.abused() {
+                            tracing::warn!(%peer, "closing a connection that keeps flooding");
+                            break 'conn End::Close(POLICY, "too many messages");
+                        }
+                        let slow_down = ServerMessage::Error {
+                            code: ErrorCode::RateLimited,
+                            message: "Too many messages; slow down.".into(),
+                            request_id: None,
+                        };
+                        if !timed(write_timeout, sink.send(Message::Text(wire::encode(&slow_down)))).await {
+                            break 'conn End::Gone;
+                        }
+                        continue;
+                    }
+                    let reply = match incoming {
+                        // Boxed: an idle connection then does not carry the space of
+                        // a request's future for all its life.
+                        Some(Ok(Message::Text(text))) => Box::pin(conn.handle_text(&text, &state)).await,
+                        Some(Ok(Message::Binary(_))) => Reply::Send(ServerMessage::Error {
+                            code: ErrorCode::BinaryFrame,
+                            message: "Binary frames are not supported; send JSON text frames.".into(),
+                            request_id: None,
+                        }),
+                        // The socket queues the pong itself; flushing sends it now.
+                        Some(Ok(Message::Ping(_))) => {
+                            if !timed(write_timeout, sink.flush()).await {
+                                break 'conn End::Gone;
+                            }
+                            Reply::Nothing
+                        }
+                        Some(Ok(Message::Pong(_) | Message::Frame(_))) => Reply::Nothing,
+                        Some(Ok(Message::Close(_))) | None => break 'conn End::Gone,
+                        Some(Err(WsError::Capacity(_))) => break 'conn End::Close(TOO_BIG, "message too large"),
+                        Some(Err(_)) => break 'conn End::Gone,
+                    };
+                    match reply {
+                        Reply::Nothing => {}
+                        Reply::Send(reply) => {
+                            if !timed(write_timeout, sink.send(Message::Text(wire::encode(&reply)))).await {
+                                break 'conn End::Gone;
+                            }
+                        }
+                        Reply::Resync(since) => match Box::pin(resync(&mut sink, &state, Some(since))).await {
+                            Some(resynced) => version = version.max(resynced),
+                            None => break 'conn End::Gone,
+                        },
+                    }
+                }
+                update = updates.recv() => {
+                    let mut next = update;
+                    let mut batched = 0;
+                    // Gather what is already queued into one write.
+                    loop {
+                        match next {
+                            Ok(update) if update.version <= version => {}
+                            Ok(update) => {
+                                version = update.version;
+                                let staff = update.staff.filter(|_| conn.receives_staff_frames(update.version));
+                                for frame in std::iter::once(update.frame).chain(staff) {
+                                    batched += frame.len();
+                                    let sent = if frame.len() > CHUNK {
+                                        // A whole new schedule: out with what is gathered,
+                                        // then the schedule in fragments.
+                                        timed(write_timeout, sink.flush()).await
+                                            && Box::pin(send_fragmented(&mut sink, frame, write_timeout)).await
+                                    } else {
+                                        timed(write_timeout, sink.feed(Message::Text(frame))).await
+                                    };
+                                    if !sent {
+                                        break 'conn End::Gone;
+                                    }
+                                }
+                            }
+                            Err(RecvError::Lagged(_)) => break 'conn End::Close(TOO_SLOW, "too slow; reconnect"),
+                            Err(RecvError::Closed) => break 'conn End::Close(GOING_AWAY, "server stopping"),
+                        }
+                        if batched >= BATCH {
+                            break;
+                        }
+                        next = match updates.try_recv() {
+                            Ok(update) => Ok(update),
+                            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                            Err(TryRecvError::Empty) => break,
+                        };
+                    }
+                    if !timed(write_timeout, sink.flush()).await {
+                        break 'conn End::Gone;
+                    }
+                },
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        tracing::debug!(conn = conn.id(), "dropping a silent connection");
+                        break 'conn End::Close(GOING_AWAY, "idle timeout");
+                    }
+                    if !timed(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
+                        break 'conn End::Gone;
+                    }
+                }
+                () = stopping(&mut shutdown) => break 'conn End::Close(GOING_AWAY, "server stopping"),
+            }
+        }
+    };
+    // Whatever this connection held is free for others again.
+    let _ = state.engine.gone(conn.id()).await;
+    if let End::Close(code, reason) = end {
+        let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
+        timed(write_timeout, sink.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+/// Brings a client that holds `since` (or nothing) up to date: `resumed` and the
+/// updates it missed when the hub still has them, otherwise the whole schedule.
+/// Returns the version the client holds afterwards; `None` when the socket failed.
+async fn resync<S>(sink: &mut S, state: &AppState, since: Option<Version>) -> Option<Version>
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let timeout = state.limits.write_timeout;
+    if let Some(since) = since
+        && let Replay::Updates(missed) = state.engine.replay(since)
+    {
+        let version = missed.last().map_or(since, |(v, _)| *v);
+        let resumed = wire::encode(&ServerMessage::Resumed { version });
+        let mut batched = 0;
+        for frame in std::iter::once(resumed).chain(missed.into_iter().map(|(_, frame)| frame)) {
+            batched += frame.len();
+            if !timed(timeout, sink.feed(Message::Text(frame))).await {
+                return None;
+            }
+            if batched >= BATCH {
+                batched = 0;
+                if !timed(timeout, sink.flush()).await {
+                    return None;
+                }
+            }
+        }
+        return timed(timeout, sink.flush()).await.then_some(version);
+    }
+    let snapshot = state.engine.snapshot();
+    send_fragmented(sink, snapshot.frame(), timeout).await.then(|| snapshot.version())
+}
+
+/// Sends one text message, as fragments of at most `CHUNK` bytes when it is
+/// longer, each fully written before the next, so the socket's write buffer never
+/// grows beyond one fragment.
+async fn send_fragmented<S>(sink: &mut S, text: Utf8Bytes, timeout: Duration) -> bool
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    if text.len() <= CHUNK {
+        return timed(timeout, sink.send(Message::Text(text))).await;
+    }
+    let bytes = Bytes::from(text);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + CHUNK).min(bytes.len());
+        let opcode = if start == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+        let frame = Frame::message(bytes.slice(start..end), opcode, end == bytes.len());
+        if !timed(timeout, sink.send(Message::Frame(frame))).await {
+            return false;
+        }
+        start = end;
+    }
+    true
+}
+
+/// Resolves once the server starts shutting down.
+async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    // An error means the server is gone altogether, which is stopping too.
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+/// Runs one socket operation; `false` when it failed or took longer than `timeout`
+/// (a peer that does not read).
+async fn timed<F: Future<Output = Result<(), WsError>>>(timeout: Duration, operation: F) -> bool {
+    matches!(tokio::time::timeout(timeout, operation).await, Ok(Ok(())))
+}

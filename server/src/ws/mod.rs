@@ -1,0 +1,142 @@
+//! The `/ws` endpoint. The handler only upgrades; `serve_connection` (in
+//! `connection`) is the whole life of one connection and is generic over the
+//! socket so it can be tested alone; `requests` carries out what a client asks.
+//!
+//! The upgrade is done here rather than by axum's extractor so that each
+//! connection gets small buffers (a few KiB instead of 128 KiB) and so that the
+//! large `initialState` can be sent as fragments: the socket's write buffer keeps
+//! the capacity of the largest frame it ever held, for as long as the connection
+//! lives.
+
+mod connection;
+mod requests;
+
+pub use connection::serve_connection;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use protocol::Version;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::AppState;
+
+/// Read buffer per connection; clients send little and rarely.
+const READ_BUFFER: usize = 2048;
+
+/// Counts a connection for as long as it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Whether a page of `origin` may open a connection: this server's own host, a
+/// configured origin, or no `Origin` at all (not a browser). This stops other
+/// sites' pages from using a visitor's browser against the server (cross-site
+/// WebSocket hijacking).
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let own = origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host));
+    own || allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// The version a reconnecting client says it holds: `/ws?lastVersion=42`.
+fn last_version(query: Option<&str>) -> Option<Version> {
+    query?.split('&').find_map(|pair| pair.strip_prefix("lastVersion=")?.parse().ok())
+}
+
+/// Upgrades `GET /ws` (or `/ws?lastVersion=N` for a client that comes back
+/// holding version N) to a WebSocket connection.
+pub async fn handler(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let Some(accept) = handshake_accept(request.method(), request.headers()) else {
+        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (RFC 6455)").into_response();
+    };
+    if !origin_allowed(request.headers(), &state.allowed_origins) {
+        tracing::warn!(origin = ?request.headers().get(header::ORIGIN), "refused a page of another site");
+        return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
+    }
+    // Counted before the upgrade, so that a flood of handshakes cannot overshoot.
+    let open = state.open_connections.fetch_add(1, Ordering::AcqRel);
+    let counted = Counted(state.open_connections.clone());
+    if open >= state.limits.max_connections {
+        tracing::warn!(open, "refused a connection: at the limit");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again shortly").into_response();
+    }
+    let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        return (StatusCode::BAD_REQUEST, "this connection cannot be upgraded").into_response();
+    };
+    let resume = last_version(request.uri().query());
+    let limit = state.limits.max_message_bytes;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    tokio::spawn(async move {
+        let _counted = counted;
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let socket =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                        .await;
+                serve_connection(socket, state, peer.ip(), resume).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        }
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// The `Sec-WebSocket-Accept` value for a valid upgrade request, or `None`.
+fn handshake_accept(method: &Method, headers: &HeaderMap) -> Option<String> {
+    let has = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
+    (method == Method::GET
+        && has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
+        && version_ok)
+        .then(|| derive_accept_key(key.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_a_client_holds_comes_from_the_query() {
+        assert_eq!(last_version(Some("lastVersion=42")), Some(42));
+        assert_eq!(last_version(Some("x=1&lastVersion=7")), Some(7));
+        assert_eq!(last_version(Some("lastVersion=-1")), None);
+        assert_eq!(last_version(Some("lastVersion=")), None);
+        assert_eq!(last_version(None), None);
+    }
+}

@@ -1,0 +1,219 @@
+//! What a client asks for, carried out: each message decoded, checked against the
+//! limits on secrets, handed to the engine, and answered.
+
+use std::net::IpAddr;
+
+use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, Version};
+
+use crate::engine::{BookOutcome, ConnId, StaffAction};
+use crate::{AppState, secret, wire};
+
+/// What to do after one message.
+pub(super) enum Reply {
+    /// Nothing to send.
+    Nothing,
+    /// Send this to the client.
+    Send(ServerMessage),
+    /// The client says it holds this version: bring it up to date.
+    Resync(Version),
+}
+
+/// One connection's own state.
+pub(super) struct Conn {
+    id: ConnId,
+    /// The peer's address, for limiting guesses of secrets.
+    peer: IpAddr,
+    /// Set once the connection logged in as staff: the version its staff state
+    /// was taken at; later staff updates are sent to it.
+    staff_version: Option<Version>,
+    /// Keeps staff frames being made while this console is connected.
+    staff_presence: Option<crate::hub::StaffPresence>,
+}
+
+impl Conn {
+    pub(super) fn new(id: ConnId, peer: IpAddr) -> Self {
+        Self { id, peer, staff_version: None, staff_presence: None }
+    }
+
+    pub(super) fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// Whether the staff frame of the change with `version` goes to this
+    /// connection: it is a staff console whose staff state is older.
+    pub(super) fn receives_staff_frames(&self, version: Version) -> bool {
+        self.staff_version.is_some_and(|v| version > v)
+    }
+
+    /// Carries out one text frame and says what to send back.
+    pub(super) async fn handle_text(&mut self, text: &str, state: &AppState) -> Reply {
+        let message = match wire::decode(text) {
+            Ok(ClientMessage::Hello { last_version }) => return Reply::Resync(last_version),
+            Ok(message) => message,
+            Err(rejection) => return Reply::Send(rejection.into_message()),
+        };
+        let request_id = message.request_id().map(str::to_owned);
+        match self.handle(message, state).await {
+            Ok(Some(reply)) => Reply::Send(reply),
+            Ok(None) => Reply::Nothing,
+            Err(e) => {
+                tracing::error!(error = %e, "request failed");
+                Reply::Send(ServerMessage::Error {
+                    code: e.code(),
+                    message: e.public_message().into(),
+                    request_id,
+                })
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        message: ClientMessage,
+        state: &AppState,
+    ) -> crate::Result<Option<ServerMessage>> {
+        let guessing = matches!(
+            message,
+            ClientMessage::Lookup { .. }
+                | ClientMessage::Cancel { .. }
+                | ClientMessage::Reschedule { .. }
+                | ClientMessage::Reset { .. }
+                | ClientMessage::StaffLogin { .. }
+        );
+        if guessing && !state.guesses.allowed(self.peer) {
+            tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
+            return Ok(Some(ServerMessage::Error {
+                code: ErrorCode::RateLimited,
+                message: "Too many wrong links or tokens from this address; try again in a minute.".into(),
+                request_id: message.request_id().map(str::to_owned),
+            }));
+        }
+        let reply = self.carry_out(message, state).await?;
+        let wrong_secret = match &reply {
+            Some(ServerMessage::ActionResult {
+                ok: false, reason: Some(BookingFailure::NotFound), ..
+            }) => guessing,
+            Some(ServerMessage::Error { code: ErrorCode::Forbidden, .. }) => guessing,
+            _ => false,
+        };
+        if wrong_secret {
+            state.guesses.failed(self.peer);
+        }
+        Ok(reply)
+    }
+
+    async fn carry_out(
+        &mut self,
+        message: ClientMessage,
+        state: &AppState,
+    ) -> crate::Result<Option<ServerMessage>> {
+        let engine = &state.engine;
+        let action = |request_id, result: Result<(), BookingFailure>| ServerMessage::ActionResult {
+            request_id,
+            ok: result.is_ok(),
+            reason: result.err(),
+        };
+        Ok(Some(match message {
+            ClientMessage::Book { request_id, slot_id, patient } => {
+                match engine.book(self.id, slot_id, patient, request_id.clone()).await? {
+                    BookOutcome::Booked(code, manage_token) => ServerMessage::BookingResult {
+                        request_id,
+                        ok: true,
+                        booking_code: Some(code),
+                        manage_token,
+                        reason: None,
+                    },
+                    BookOutcome::Refused(reason) => ServerMessage::BookingResult {
+                        request_id,
+                        ok: false,
+                        booking_code: None,
+                        manage_token: None,
+                        reason: Some(reason),
+                    },
+                }
+            }
+            ClientMessage::Hold { request_id, slot_id } => match engine.hold(self.id, slot_id).await? {
+                Ok(until) => {
+                    ServerMessage::HoldResult { request_id, ok: true, expires_at: Some(until), reason: None }
+                }
+                Err(reason) => ServerMessage::HoldResult {
+                    request_id,
+                    ok: false,
+                    expires_at: None,
+                    reason: Some(reason),
+                },
+            },
+            ClientMessage::Release { slot_id } => {
+                engine.release(self.id, slot_id).await?;
+                return Ok(None);
+            }
+            ClientMessage::Lookup { request_id, manage_token } => match engine.lookup(manage_token).await? {
+                Ok(booking) => ServerMessage::Booking { request_id, booking },
+                Err(reason) => action(request_id, Err(reason)),
+            },
+            ClientMessage::Cancel { request_id, manage_token } => {
+                action(request_id, engine.cancel(manage_token).await?)
+            }
+            ClientMessage::Reschedule { request_id, manage_token, slot_id } => {
+                match engine.reschedule(self.id, manage_token, slot_id).await? {
+                    Ok(booking) => ServerMessage::Booking { request_id, booking },
+                    Err(reason) => action(request_id, Err(reason)),
+                }
+            }
+            ClientMessage::Reset { admin_token } => {
+                if !secret::same(&admin_token, &state.admin_token) {
+                    tracing::warn!("reset refused: wrong admin token");
+                    return Ok(Some(forbidden(None)));
+                }
+                // Everyone, this client included, receives the new `initialState`.
+                engine.reset().await?;
+                return Ok(None);
+            }
+            ClientMessage::StaffLogin { admin_token } => {
+                if !secret::same(&admin_token, &state.admin_token) {
+                    tracing::warn!("staff login refused: wrong admin token");
+                    return Ok(Some(forbidden(None)));
+                }
+                if self.staff_presence.is_none() {
+                    self.staff_presence = Some(engine.staff_present());
+                }
+                let (version, bookings) = engine.staff_state().await?;
+                self.staff_version = Some(version);
+                ServerMessage::StaffState { version, bookings }
+            }
+            ClientMessage::StaffCancel { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::Cancel, request_id, slot_id).await?
+            }
+            ClientMessage::Block { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::Block, request_id, slot_id).await?
+            }
+            ClientMessage::Unblock { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::Unblock, request_id, slot_id).await?
+            }
+            // Answered by the connection itself, which holds the socket.
+            ClientMessage::Hello { .. } => return Ok(None),
+        }))
+    }
+
+    async fn staff_action(
+        &self,
+        state: &AppState,
+        kind: StaffAction,
+        request_id: String,
+        slot_id: protocol::SlotId,
+    ) -> crate::Result<ServerMessage> {
+        if self.staff_version.is_none() {
+            return Ok(forbidden(Some(request_id)));
+        }
+        let result = state.engine.staff(kind, slot_id).await?;
+        Ok(ServerMessage::ActionResult { request_id, ok: result.is_ok(), reason: result.err() })
+    }
+}
+
+fn forbidden(request_id: Option<String>) -> ServerMessage {
+    ServerMessage::Error {
+        code: ErrorCode::Forbidden,
+        message: "The admin token is not valid, or this connection has not logged in as staff.".into(),
+        request_id,
+    }
+}
