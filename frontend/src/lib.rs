@@ -88,13 +88,21 @@ pub fn App() -> impl IntoView {
     let connection_cell = StoredValue::new(None::<Connection>);
     let send = move |message| connection_cell.with_value(|c| c.is_some_and(|c| c.send(message)));
 
+    // Set while a connection has not yet said what it starts from.
+    let fresh = StoredValue::new(true);
     let on_message = move |message: ServerMessage| -> Next {
-        if !matches!(message, ServerMessage::InitialState(_) | ServerMessage::Update { .. }) {
+        if !matches!(
+            message,
+            ServerMessage::InitialState(_) | ServerMessage::Update { .. } | ServerMessage::Resumed { .. }
+        ) {
             handle_reply(&message, board, booking, reset, notice, manage, staff);
             return Next::Continue;
         }
-        if matches!(message, ServerMessage::InitialState(_)) {
-            // A fresh connection: ask again for what this page shows.
+        let first = fresh.get_value() && matches!(message, ServerMessage::Resumed { .. });
+        if first || matches!(message, ServerMessage::InitialState(_)) {
+            fresh.set_value(false);
+            // A fresh connection, or a whole new schedule: ask again for what
+            // this page shows.
             if let Some(lookup) = manage.try_update(|m| m.as_mut().map(|m| m.lookup(request_id()))).flatten()
             {
                 send(lookup);
@@ -157,11 +165,12 @@ pub fn App() -> impl IntoView {
                 }
                 Next::Continue
             }
-            Applied::Stale | Applied::Reply(_) => Next::Continue,
-            Applied::Gap => Next::Resync,
+            Applied::Resumed | Applied::Stale | Applied::Other(_) => Next::Continue,
+            Applied::Gap(version) => Next::Hello(version),
         }
     };
     let on_drop = move || {
+        fresh.set_value(true);
         booking.update(Booking::on_disconnect);
         reset.update(Reset::on_disconnect);
         manage.update(|m| {
@@ -171,7 +180,8 @@ pub fn App() -> impl IntoView {
         });
         staff.update(StaffDesk::on_disconnect);
     };
-    let connection = ws::connect(on_message, on_drop);
+    let holds = move || board.with_untracked(Board::version);
+    let connection = ws::connect(on_message, on_drop, holds);
     connection_cell.set_value(Some(connection));
     provide_context(Ctx {
         page,

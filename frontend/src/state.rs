@@ -2,11 +2,12 @@
 //! it, the booking dialog's flow, and the staff reset flow. No browser APIs here,
 //! so all of it is unit-tested natively.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+pub use protocol::Applied;
 use protocol::{
-    BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, Schedule, ServerMessage,
-    Slot, SlotId, SlotStatus, Version,
+    BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, Replica, Schedule,
+    ServerMessage, SlotId, SlotStatus, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -22,47 +23,25 @@ pub struct Mine {
 /// The schedule as this page knows it, and the bookings made from this browser.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Board {
-    schedule: Option<Schedule>,
-    index: HashMap<SlotId, usize>,
+    replica: Replica,
     /// Bookings made from this browser, by slot.
     pub mine: BTreeMap<SlotId, Mine>,
-}
-
-/// What applying one server message did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Applied {
-    /// The whole schedule was replaced.
-    Replaced,
-    /// One slot changed.
-    Changed(Slot),
-    /// An update this page already has; nothing changed.
-    Stale,
-    /// Updates were missed: the page must resync before showing anything as current.
-    Gap,
-    /// Not a schedule change; the message is handed back for whoever waits for it.
-    Reply(ServerMessage),
 }
 
 impl Board {
     /// The schedule, once the first `initialState` has arrived.
     pub fn schedule(&self) -> Option<&Schedule> {
-        self.schedule.as_ref()
+        self.replica.schedule()
     }
 
     /// The version of the schedule shown.
     pub fn version(&self) -> Option<Version> {
-        self.schedule.as_ref().map(|s| s.version)
-    }
-
-    /// One slot by id.
-    pub fn slot(&self, id: &SlotId) -> Option<&Slot> {
-        let schedule = self.schedule.as_ref()?;
-        self.index.get(id).map(|&i| &schedule.slots[i])
+        self.replica.version()
     }
 
     /// The slot's status, if the slot is known.
     pub fn status(&self, id: &SlotId) -> Option<SlotStatus> {
-        self.slot(id).map(|s| s.status)
+        self.replica.status(id)
     }
 
     /// Whether this browser booked the slot.
@@ -70,52 +49,22 @@ impl Board {
         self.mine.contains_key(id)
     }
 
-    /// Applies one server message in version order.
+    /// Applies one server message in version order (see `Replica::apply`), and
+    /// forgets bookings of ours whose slot is no longer booked (cleared by staff
+    /// or a reset, or cancelled).
     pub fn apply(&mut self, message: ServerMessage) -> Applied {
-        match message {
-            ServerMessage::InitialState(schedule) => {
-                self.index = schedule.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-                // A booking of ours whose slot is no longer booked was cleared
-                // (by staff or a reset); forget it.
-                self.mine.retain(|id, _| {
-                    self.index.get(id).is_some_and(|&i| schedule.slots[i].status == SlotStatus::Booked)
-                });
-                self.schedule = Some(schedule);
-                Applied::Replaced
+        let applied = self.replica.apply(message);
+        match &applied {
+            Applied::Replaced => {
+                let replica = &self.replica;
+                self.mine.retain(|id, _| replica.status(id) == Some(SlotStatus::Booked));
             }
-            ServerMessage::Update { version, slot } => {
-                let Some(current) = self.version() else { return Applied::Gap };
-                if version <= current {
-                    return Applied::Stale;
-                }
-                if version != current + 1 {
-                    return Applied::Gap;
-                }
-                let schedule = self.schedule.as_mut().expect("a version implies a schedule");
-                schedule.version = version;
-                match self.index.get(&slot.id) {
-                    Some(&i) => schedule.slots[i] = slot.clone(),
-                    None => {
-                        schedule.slots.push(slot.clone());
-                        schedule.slots.sort_by_key(|s| s.start);
-                        self.index =
-                            schedule.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-                    }
-                }
-                if slot.status == SlotStatus::Free {
-                    self.mine.remove(&slot.id);
-                }
-                Applied::Changed(slot)
+            Applied::Changed(slot) if slot.status == SlotStatus::Free => {
+                self.mine.remove(&slot.id);
             }
-            other => Applied::Reply(other),
+            _ => {}
         }
-    }
-
-    /// Forgets the schedule, so nothing is shown as current until the next
-    /// `initialState`; the bookings made here are kept.
-    pub fn forget_schedule(&mut self) {
-        self.schedule = None;
-        self.index.clear();
+        applied
     }
 }
 
@@ -355,7 +304,7 @@ impl Reset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{Clinic, Doctor, DoctorId};
+    use protocol::{Clinic, Doctor, DoctorId, Slot};
 
     fn slot(id: &str, status: SlotStatus) -> Slot {
         Slot {
@@ -393,7 +342,7 @@ mod tests {
 
     #[test]
     fn an_update_before_any_initial_state_asks_for_a_resync() {
-        assert_eq!(Board::default().apply(update(1, "a", SlotStatus::Booked)), Applied::Gap);
+        assert_eq!(Board::default().apply(update(1, "a", SlotStatus::Booked)), Applied::Gap(0));
     }
 
     #[test]
@@ -416,11 +365,22 @@ mod tests {
     }
 
     #[test]
-    fn a_version_gap_asks_for_a_resync_and_changes_nothing() {
+    fn a_version_gap_asks_for_the_missed_updates_and_changes_nothing() {
         let mut board = board();
-        let before = board.clone();
-        assert_eq!(board.apply(update(12, "a", SlotStatus::Booked)), Applied::Gap);
-        assert_eq!(board, before);
+        assert_eq!(board.apply(update(12, "a", SlotStatus::Booked)), Applied::Gap(10));
+        assert_eq!(board.version(), Some(10));
+        assert_eq!(board.status(&SlotId("a".into())), Some(SlotStatus::Free));
+        assert_eq!(board.apply(ServerMessage::Resumed { version: 12 }), Applied::Resumed);
+        assert!(matches!(board.apply(update(11, "b", SlotStatus::Held)), Applied::Changed(_)));
+        assert!(matches!(board.apply(update(12, "a", SlotStatus::Booked)), Applied::Changed(_)));
+    }
+
+    #[test]
+    fn a_booking_of_mine_whose_slot_turns_free_is_forgotten() {
+        let mut board = board();
+        board.mine.insert(SlotId("a".into()), Mine { code: "CODE-AAAA".into(), token: None });
+        board.apply(update(11, "a", SlotStatus::Free));
+        assert!(!board.is_mine(&SlotId("a".into())));
     }
 
     #[test]
@@ -439,7 +399,7 @@ mod tests {
     fn other_messages_are_handed_back() {
         let mut board = board();
         let reply = ServerMessage::Error { code: ErrorCode::Internal, message: "x".into(), request_id: None };
-        assert_eq!(board.apply(reply.clone()), Applied::Reply(reply));
+        assert_eq!(board.apply(reply.clone()), Applied::Other(reply));
     }
 
     fn patient() -> Patient {

@@ -1,5 +1,6 @@
 //! The typed connection to the server: protocol messages in and out over one
-//! WebSocket, reconnecting by itself with backoff.
+//! WebSocket, reconnecting by itself with backoff and resuming from the version
+//! the page holds, so that a short drop costs only the updates missed.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use futures::{SinkExt, StreamExt, stream};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use leptos::prelude::*;
-use protocol::{ClientMessage, ServerMessage};
+use protocol::{ClientMessage, ServerMessage, Version};
 
 /// The state of the link to the server, as the header shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +29,9 @@ pub enum Link {
 pub enum Next {
     /// Go on.
     Continue,
-    /// Drop this connection and start afresh (updates were missed).
-    Resync,
+    /// Updates were missed: tell the server the page holds this version, so
+    /// that it sends what is missing.
+    Hello(Version),
 }
 
 /// A handle for sending; cheap to copy into event handlers.
@@ -48,19 +50,26 @@ impl Connection {
     }
 }
 
-/// Connects to `/ws` of the page's own host and keeps reconnecting. Each message
-/// goes to `on_message`; `on_drop` runs whenever a connection ends.
+/// Connects to `/ws` of the page's own host and keeps reconnecting, each time
+/// saying which version `holds` reports (so the server sends only what was
+/// missed). Each message goes to `on_message`; `on_drop` runs whenever a
+/// connection ends.
 pub fn connect(
     on_message: impl Fn(ServerMessage) -> Next + 'static,
     on_drop: impl Fn() + 'static,
+    holds: impl Fn() -> Option<Version> + 'static,
 ) -> Connection {
     let (tx, mut rx) = mpsc::unbounded::<ClientMessage>();
     let link = RwSignal::new(Link::Connecting);
     let connection = Connection { outgoing: StoredValue::new(tx), link };
     leptos::task::spawn_local(async move {
-        let url = socket_url();
+        let base = socket_url();
         let mut attempt: u32 = 0;
         loop {
+            let url = match holds() {
+                Some(version) => format!("{base}?lastVersion={version}"),
+                None => base.clone(),
+            };
             if let Ok(socket) = WebSocket::open(&url) {
                 let (mut sink, incoming) = socket.split();
                 enum Event {
@@ -77,12 +86,19 @@ pub fn connect(
                                 leptos::logging::warn!("ignored an undecodable message");
                                 continue;
                             };
-                            if matches!(message, ServerMessage::InitialState(_)) {
+                            if matches!(
+                                message,
+                                ServerMessage::InitialState(_) | ServerMessage::Resumed { .. }
+                            ) {
                                 attempt = 0;
                                 link.set(Link::Live);
                             }
-                            if on_message(message) == Next::Resync {
-                                break;
+                            if let Next::Hello(version) = on_message(message) {
+                                let hello = ClientMessage::Hello { last_version: version };
+                                let Ok(text) = serde_json::to_string(&hello) else { continue };
+                                if sink.send(Message::Text(text)).await.is_err() {
+                                    break;
+                                }
                             }
                         }
                         Event::In(Ok(Message::Bytes(_))) => {}

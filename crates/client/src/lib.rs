@@ -11,6 +11,15 @@
 //! println!("{reply:?}");
 //! # Ok(()) }
 //! ```
+//!
+//! `Follower` keeps a live copy of the schedule: it applies updates in version
+//! order, asks for what it missed when it sees a gap, and when its connection
+//! drops it reconnects (to the next server, when given several) and resumes from
+//! the version it holds.
+
+mod follower;
+
+pub use follower::{Followed, Follower};
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +28,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
     BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, ServerMessage, SlotId,
+    Version,
 };
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -105,6 +115,13 @@ impl Client {
     /// Connects to a `ws://…/ws` URL.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// Connects as a client that holds schedule `version`: the server answers with
+    /// `resumed` and the updates after it, or with a fresh `initialState` when it
+    /// no longer has them.
+    pub async fn connect_resuming(url: &str, version: Version) -> Result<Self, Error> {
+        Self::connect_with(&resuming_url(url, version), ConnectOptions::default()).await
     }
 
     /// Connects to a `ws://…/ws` URL with the given options.
@@ -220,6 +237,12 @@ impl Client {
         }
     }
 
+    /// Tells the server this client holds `version` (after it noticed missed
+    /// updates); the answer comes through `recv`.
+    pub async fn hello(&mut self, version: Version) -> Result<(), Error> {
+        self.send(&ClientMessage::Hello { last_version: version }).await
+    }
+
     /// Asks the server to reset the schedule. A refusal comes back through `recv`
     /// as an `error`; success as an `initialState`.
     pub async fn reset(&mut self, admin_token: &str) -> Result<(), Error> {
@@ -248,6 +271,12 @@ impl Client {
     }
 }
 
+/// `url` with the version a returning client holds.
+fn resuming_url(url: &str, version: Version) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}lastVersion={version}")
+}
+
 async fn connect_tcp(server: SocketAddr, local_ip: Option<IpAddr>) -> std::io::Result<TcpStream> {
     let socket = if server.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     if let Some(ip) = local_ip {
@@ -262,5 +291,16 @@ fn closed(frame: Option<CloseFrame>) -> Error {
     match frame {
         Some(f) => Error::Closed { code: Some(f.code.into()), reason: f.reason.to_string() },
         None => Error::Closed { code: None, reason: String::new() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resuming_url_carries_the_version() {
+        assert_eq!(resuming_url("ws://h/ws", 7), "ws://h/ws?lastVersion=7");
+        assert_eq!(resuming_url("ws://h/ws?a=b", 7), "ws://h/ws?a=b&lastVersion=7");
     }
 }

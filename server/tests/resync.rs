@@ -1,0 +1,157 @@
+//! Coming back: a client that lost its connection says which version it holds
+//! and gets only the updates it missed, while the server still has them, and the
+//! whole schedule otherwise; a client that notices a gap asks on the open
+//! connection; and `client::Follower` keeps an exact copy through all of it.
+
+mod common;
+
+use std::time::Duration;
+
+use client::{BookingReply, Client, Followed, Follower};
+use common::*;
+use protocol::{ServerMessage, SlotId, Version};
+
+/// Books `n` free future slots through `booker`; their ids.
+async fn book_some(booker: &mut Client, schedule: &protocol::Schedule, skip: usize, n: usize) -> Vec<SlotId> {
+    let slots: Vec<SlotId> = free_future_slots(schedule).skip(skip).take(n).map(|s| s.id.clone()).collect();
+    for slot in &slots {
+        let reply = booker.book(slot.clone(), patient()).await.unwrap();
+        assert!(matches!(reply, BookingReply::Booked { .. }), "{reply:?}");
+    }
+    slots
+}
+
+/// The versions of the `update`s that arrive until the connection goes quiet.
+async fn updates_until_quiet(client: &mut Client) -> Vec<(Version, SlotId)> {
+    let mut seen = Vec::new();
+    while let Ok(message) = tokio::time::timeout(Duration::from_millis(300), client.recv()).await {
+        match message.unwrap() {
+            ServerMessage::Update { version, slot } => seen.push((version, slot.id)),
+            other => panic!("expected only updates, got {other:?}"),
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_returning_client_gets_resumed_and_exactly_the_updates_it_missed() {
+    let app = spawn_app().await;
+    let (away, schedule) = app.connect_with_state().await;
+    let held = schedule.version;
+    drop(away);
+    let (mut booker, _) = app.connect_with_state().await;
+    let booked = book_some(&mut booker, &schedule, 0, 3).await;
+
+    let mut back = Client::connect_resuming(&app.ws_url(), held).await.unwrap();
+
+    assert_eq!(recv(&mut back).await, ServerMessage::Resumed { version: held + 3 });
+    let expected: Vec<(Version, SlotId)> = (held + 1..).zip(booked).collect();
+    assert_eq!(updates_until_quiet(&mut back).await, expected);
+}
+
+#[tokio::test]
+async fn a_client_that_is_up_to_date_gets_resumed_and_nothing_else() {
+    let app = spawn_app().await;
+    let (_, schedule) = app.connect_with_state().await;
+
+    let mut back = Client::connect_resuming(&app.ws_url(), schedule.version).await.unwrap();
+
+    assert_eq!(recv(&mut back).await, ServerMessage::Resumed { version: schedule.version });
+    assert_silent(&mut back, Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn a_client_further_behind_than_the_log_gets_the_whole_schedule() {
+    let mut options = Options::default();
+    options.limits.replay_log = 2;
+    let app = spawn_with(options).await;
+    let (_, schedule) = app.connect_with_state().await;
+    let (mut booker, _) = app.connect_with_state().await;
+    book_some(&mut booker, &schedule, 0, 3).await;
+
+    let mut back = Client::connect_resuming(&app.ws_url(), schedule.version).await.unwrap();
+
+    let ServerMessage::InitialState(fresh) = recv(&mut back).await else { panic!("expected the schedule") };
+    assert_eq!(fresh.version, schedule.version + 3);
+    let mut recent = Client::connect_resuming(&app.ws_url(), schedule.version + 1).await.unwrap();
+    assert_eq!(recv(&mut recent).await, ServerMessage::Resumed { version: schedule.version + 3 });
+}
+
+#[tokio::test]
+async fn a_reset_or_a_version_this_server_never_had_means_the_whole_schedule() {
+    let app = spawn_app().await;
+    let (mut staff, schedule) = app.connect_with_state().await;
+
+    for bogus in
+        [format!("{}/ws?lastVersion={}", app.ws_url().trim_end_matches("/ws"), schedule.version + 1000)]
+            .into_iter()
+            .chain([format!("{}?lastVersion=not-a-number", app.ws_url())])
+    {
+        let mut client = Client::connect(&bogus).await.unwrap();
+        assert!(matches!(recv(&mut client).await, ServerMessage::InitialState(_)), "for {bogus}");
+    }
+    staff.reset(ADMIN_TOKEN).await.unwrap();
+    let ServerMessage::InitialState(after_reset) = recv(&mut staff).await else { panic!("a new schedule") };
+
+    let mut back = Client::connect_resuming(&app.ws_url(), schedule.version).await.unwrap();
+
+    let ServerMessage::InitialState(fresh) = recv(&mut back).await else { panic!("expected the schedule") };
+    assert_eq!(fresh.version, after_reset.version);
+}
+
+#[tokio::test]
+async fn hello_on_an_open_connection_replays_what_the_client_says_it_missed() {
+    let app = spawn_app().await;
+    let (mut client, schedule) = app.connect_with_state().await;
+    let (mut booker, _) = app.connect_with_state().await;
+    let booked = book_some(&mut booker, &schedule, 0, 2).await;
+    assert_eq!(updates_until_quiet(&mut client).await.len(), 2);
+
+    client.hello(schedule.version).await.unwrap();
+
+    assert_eq!(recv(&mut client).await, ServerMessage::Resumed { version: schedule.version + 2 });
+    let expected: Vec<(Version, SlotId)> = (schedule.version + 1..).zip(booked).collect();
+    assert_eq!(updates_until_quiet(&mut client).await, expected);
+}
+
+/// Reads from `follower` until it holds `version`.
+async fn follow_to(follower: &mut Follower, version: Version) -> Vec<Followed> {
+    let mut seen = Vec::new();
+    while follower.version() < version {
+        let next = tokio::time::timeout(Duration::from_secs(10), follower.next()).await;
+        seen.push(next.expect("the follower keeps up").expect("follows"));
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_follower_keeps_an_exact_copy_when_dropped_and_across_a_restart() {
+    let port = free_port();
+    let mut options = Options { port: Some(port), ..Options::default() };
+    options.limits.idle_timeout = Duration::from_millis(600);
+    let app = spawn_with(options.clone()).await;
+    let mut follower = Follower::connect(&[&app.ws_url()]).await.unwrap();
+    let schedule = follower.schedule().clone();
+
+    // Not reading (so answering no ping) for longer than the idle timeout: the
+    // server drops the follower, which comes back for what it missed.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (mut booker, _) = app.connect_with_state().await;
+    book_some(&mut booker, &schedule, 0, 5).await;
+    let seen = follow_to(&mut follower, schedule.version + 5).await;
+    assert_eq!(follower.reconnects(), 1, "dropped once and back");
+    assert!(seen.contains(&Followed::Resumed), "resumed, not sent everything again: {seen:?}");
+    assert!(!seen.contains(&Followed::Replaced), "{seen:?}");
+    drop(booker);
+
+    let dir = app.stop().await;
+    let app = TestApp::restart_with(dir, options).await;
+    let (mut booker, _) = app.connect_with_state().await;
+    book_some(&mut booker, &schedule, 5, 2).await;
+    follow_to(&mut follower, schedule.version + 7).await;
+
+    let (_, body) = http_get(app.addr, "/api/schedule").await;
+    let served: protocol::Schedule = serde_json::from_str(&body).unwrap();
+    assert_eq!(follower.schedule(), &served, "the copy is exact");
+    assert_eq!(follower.reconnects(), 2);
+}
