@@ -1,0 +1,509 @@
+//! Model-based test of the booking engine: random sequences of book, retry, hold,
+//! release, disconnect, cancel, reschedule, staff actions, hold expiry and reset
+//! from several clients, each checked against a small reference model of the
+//! rules. After every step the engine's answer must be the model's, the
+//! database must hold at most one active booking per slot, versions must rise by
+//! exactly one per change, and the schedule rebuilt from the broadcasts alone
+//! must equal the engine's snapshot, the database and the model.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use common::postgres::TestDatabase;
+use proptest::prelude::*;
+use protocol::{Applied, BookingFailure, Patient, Replica, ServerMessage, SlotId, SlotStatus, Version};
+use server::clinic::ClinicConfig;
+use server::engine::{BookOutcome, EngineHandle, EngineOptions, StaffAction};
+use server::store::{SqlStore, Store, StoredState};
+
+/// Two doctors, mornings only, two days: 32 slots, the first of them already
+/// past and one inside the minimum notice at the test's clock.
+const CLINIC: &str = r#"
+name = "Model Clinic"
+time_zone = "Europe/Moscow"
+horizon_days = 2
+min_notice_minutes = 30
+hold_seconds = 120
+slot_minutes = 30
+[hours]
+mon = ["09:00-13:00"]
+tue = ["09:00-13:00"]
+wed = ["09:00-13:00"]
+thu = ["09:00-13:00"]
+fri = ["09:00-13:00"]
+sat = ["09:00-13:00"]
+sun = ["09:00-13:00"]
+[[doctors]]
+id = "a"
+name = "A"
+specialty = "A"
+[[doctors]]
+id = "b"
+name = "B"
+specialty = "B"
+"#;
+
+const CLIENTS: u8 = 4;
+const HOLD: i64 = 120;
+const NOTICE: i64 = 30;
+
+/// One step of a run. Slot and booking numbers are taken modulo what exists,
+/// with one number past the end meaning "no such slot / a made-up link".
+#[derive(Debug, Clone)]
+enum Op {
+    Book { client: u8, slot: u8, valid: bool },
+    Retry { client: u8 },
+    Hold { client: u8, slot: u8 },
+    Release { client: u8, slot: u8 },
+    Leave { client: u8 },
+    Cancel { booking: u8 },
+    Reschedule { client: u8, booking: u8, slot: u8 },
+    Staff { action: u8, slot: u8 },
+    Expire,
+    Reset,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let client = 0..CLIENTS;
+    prop_oneof![
+        6 => (client.clone(), any::<u8>(), prop::bool::weighted(0.9))
+            .prop_map(|(client, slot, valid)| Op::Book { client, slot, valid }),
+        1 => client.clone().prop_map(|client| Op::Retry { client }),
+        5 => (client.clone(), any::<u8>()).prop_map(|(client, slot)| Op::Hold { client, slot }),
+        2 => (client.clone(), any::<u8>()).prop_map(|(client, slot)| Op::Release { client, slot }),
+        1 => client.clone().prop_map(|client| Op::Leave { client }),
+        2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
+        2 => (client, any::<u8>(), any::<u8>())
+            .prop_map(|(client, booking, slot)| Op::Reschedule { client, booking, slot }),
+        3 => (0..3u8, any::<u8>()).prop_map(|(action, slot)| Op::Staff { action, slot }),
+        1 => Just(Op::Expire),
+        1 => Just(Op::Reset),
+    ]
+}
+
+/// A slot in the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Free,
+    Held { conn: u64, until: DateTime<Utc> },
+    Booked(usize),
+    Blocked,
+}
+
+impl Cell {
+    fn status(self) -> SlotStatus {
+        match self {
+            Self::Free => SlotStatus::Free,
+            Self::Held { .. } => SlotStatus::Held,
+            Self::Booked(_) => SlotStatus::Booked,
+            Self::Blocked => SlotStatus::Blocked,
+        }
+    }
+}
+
+/// A booking in the model.
+#[derive(Debug, Clone)]
+struct Booking {
+    slot: usize,
+    active: bool,
+    token: String,
+    code: String,
+}
+
+/// What the rules say the schedule is.
+#[derive(Debug, Clone)]
+struct Model {
+    now: DateTime<Utc>,
+    starts: Vec<DateTime<Utc>>,
+    cells: Vec<Cell>,
+    bookings: Vec<Booking>,
+    /// Answers kept for retries: request id → slot and answer.
+    answers: HashMap<String, (usize, BookOutcome)>,
+}
+
+impl Model {
+    fn refuse(&self, slot: usize, conn: u64) -> Option<BookingFailure> {
+        let start = self.starts[slot];
+        if start <= self.now {
+            return Some(BookingFailure::Past);
+        }
+        if start <= self.now + Duration::minutes(NOTICE) {
+            return Some(BookingFailure::TooSoon);
+        }
+        match self.cells[slot] {
+            Cell::Free => None,
+            Cell::Held { conn: c, .. } if c == conn => None,
+            Cell::Held { .. } => Some(BookingFailure::Held),
+            Cell::Booked(_) => Some(BookingFailure::AlreadyBooked),
+            Cell::Blocked => Some(BookingFailure::Blocked),
+        }
+    }
+
+    fn hold_of(&self, conn: u64) -> Option<usize> {
+        self.cells.iter().position(|c| matches!(c, Cell::Held { conn: c, .. } if *c == conn))
+    }
+
+    fn end_hold_of(&mut self, conn: u64) {
+        if let Some(slot) = self.hold_of(conn) {
+            self.cells[slot] = Cell::Free;
+        }
+    }
+
+    fn statuses(&self) -> Vec<SlotStatus> {
+        self.cells.iter().map(|c| c.status()).collect()
+    }
+
+    /// The active bookings as (slot, code).
+    fn active(&self) -> BTreeSet<(usize, String)> {
+        self.bookings.iter().filter(|b| b.active).map(|b| (b.slot, b.code.clone())).collect()
+    }
+}
+
+/// A running engine with what the test watches it through.
+struct Rig {
+    engine: EngineHandle,
+    clock: Arc<Mutex<DateTime<Utc>>>,
+    updates: tokio::sync::broadcast::Receiver<server::hub::Broadcast>,
+    replica: Replica,
+    reader: SqlStore,
+    ids: Vec<SlotId>,
+    /// Each client's connection now (a client that leaves comes back as another).
+    conns: Vec<u64>,
+    /// Each client's last `book`: request id, slot number, whether valid.
+    last_book: Vec<Option<(String, Option<usize>, bool)>>,
+    requests: u64,
+}
+
+fn test_now() -> DateTime<Utc> {
+    "2026-11-24T07:10:00Z".parse().unwrap()
+}
+
+async fn rig(url: &str) -> (Rig, Model) {
+    let clock = Arc::new(Mutex::new(test_now()));
+    let clock_now = clock.clone();
+    let config = Arc::new(ClinicConfig::parse(CLINIC).unwrap());
+    let store = SqlStore::open(url).await.unwrap();
+    let options = EngineOptions { queue: 100_000, replay: 64 };
+    let (engine, _task) =
+        server::engine::start(store, config, Arc::new(move || *clock_now.lock().unwrap()), options)
+            .await
+            .unwrap();
+    let updates = engine.subscribe();
+    let snapshot = engine.snapshot();
+    let schedule = snapshot.schedule().clone();
+    let starts = schedule.slots.iter().map(|s| s.start).collect();
+    let ids: Vec<SlotId> = schedule.slots.iter().map(|s| s.id.clone()).collect();
+    let cells = vec![Cell::Free; ids.len()];
+    let mut replica = Replica::default();
+    replica.apply(ServerMessage::InitialState(schedule));
+    let reader = SqlStore::open(url).await.unwrap();
+    let rig = Rig {
+        engine,
+        clock,
+        updates,
+        replica,
+        reader,
+        ids,
+        conns: (0..u64::from(CLIENTS)).collect(),
+        last_book: vec![None; CLIENTS as usize],
+        requests: 0,
+    };
+    let model = Model { now: test_now(), starts, cells, bookings: Vec::new(), answers: HashMap::new() };
+    (rig, model)
+}
+
+fn patient(valid: bool) -> Patient {
+    Patient { name: if valid { "Anna".into() } else { String::new() }, phone: "+7 912 345-67-89".into() }
+}
+
+impl Rig {
+    /// A slot number taken modulo the slots, with one number left over for a
+    /// slot that does not exist.
+    fn slot(&self, n: u8) -> Option<usize> {
+        let n = usize::from(n) % (self.ids.len() + 1);
+        (n < self.ids.len()).then_some(n)
+    }
+
+    fn slot_id(&self, slot: Option<usize>) -> SlotId {
+        slot.map_or_else(|| SlotId("no-such-slot".into()), |s| self.ids[s].clone())
+    }
+
+    /// A booking's manage token, or a made-up one.
+    fn token(model: &Model, n: u8) -> (Option<usize>, String) {
+        let n = usize::from(n) % (model.bookings.len() + 1);
+        match model.bookings.get(n) {
+            Some(b) => (Some(n), b.token.clone()),
+            None => (None, "0".repeat(64)),
+        }
+    }
+
+    async fn book(
+        &mut self,
+        model: &mut Model,
+        client: usize,
+        request_id: String,
+        slot: Option<usize>,
+        valid: bool,
+    ) {
+        let conn = self.conns[client];
+        let got =
+            self.engine.book(conn, self.slot_id(slot), patient(valid), request_id.clone()).await.unwrap();
+        let expected = match slot.and_then(|s| model.answers.get(&request_id).filter(|(at, _)| *at == s)) {
+            Some((_, answer)) => answer.clone(),
+            None => {
+                let refusal = if !valid {
+                    Some(BookingFailure::InvalidPatient)
+                } else {
+                    slot.map_or(Some(BookingFailure::NotFound), |s| model.refuse(s, conn))
+                };
+                let outcome = match (refusal, &got, slot) {
+                    (Some(reason), ..) => BookOutcome::Refused(reason),
+                    (None, BookOutcome::Booked(code, Some(token)), Some(s)) => {
+                        model.cells[s] = Cell::Booked(model.bookings.len());
+                        model.bookings.push(Booking {
+                            slot: s,
+                            active: true,
+                            token: token.clone(),
+                            code: code.clone(),
+                        });
+                        // Booking ends the booker's hold on any other slot.
+                        model.end_hold_of(conn);
+                        got.clone()
+                    }
+                    (None, other, _) => panic!("the model books, the engine answered {other:?}"),
+                };
+                if let Some(s) = slot {
+                    model.answers.insert(request_id, (s, outcome.clone()));
+                }
+                outcome
+            }
+        };
+        assert_eq!(got, expected);
+    }
+
+    async fn step(&mut self, model: &mut Model, op: &Op) {
+        match *op {
+            Op::Book { client, slot, valid } => {
+                self.requests += 1;
+                let request_id = format!("r-{}", self.requests);
+                let slot = self.slot(slot);
+                self.last_book[usize::from(client)] = Some((request_id.clone(), slot, valid));
+                self.book(model, usize::from(client), request_id, slot, valid).await;
+            }
+            Op::Retry { client } => {
+                if let Some((request_id, slot, valid)) = self.last_book[usize::from(client)].clone() {
+                    self.book(model, usize::from(client), request_id, slot, valid).await;
+                }
+            }
+            Op::Hold { client, slot } => {
+                let conn = self.conns[usize::from(client)];
+                let slot = self.slot(slot);
+                let got = self.engine.hold(conn, self.slot_id(slot)).await.unwrap();
+                let expected = match slot {
+                    None => Err(BookingFailure::NotFound),
+                    Some(s) => match (model.refuse(s, conn), model.cells[s]) {
+                        (Some(reason), _) => Err(reason),
+                        (None, Cell::Held { until, .. }) => Ok(until),
+                        (None, _) => {
+                            model.end_hold_of(conn);
+                            let until = model.now + Duration::seconds(HOLD);
+                            model.cells[s] = Cell::Held { conn, until };
+                            Ok(until)
+                        }
+                    },
+                };
+                assert_eq!(got, expected);
+            }
+            Op::Release { client, slot } => {
+                let conn = self.conns[usize::from(client)];
+                let slot = self.slot(slot);
+                self.engine.release(conn, self.slot_id(slot)).await.unwrap();
+                if let Some(s) = slot
+                    && matches!(model.cells[s], Cell::Held { conn: c, .. } if c == conn)
+                {
+                    model.cells[s] = Cell::Free;
+                }
+            }
+            Op::Leave { client } => {
+                let conn = self.conns[usize::from(client)];
+                self.engine.gone(conn).await.unwrap();
+                model.end_hold_of(conn);
+                self.conns[usize::from(client)] = conn + u64::from(CLIENTS);
+            }
+            Op::Cancel { booking } => {
+                let (index, token) = Self::token(model, booking);
+                let got = self.engine.cancel(token).await.unwrap();
+                let expected = match index.map(|i| model.bookings[i].clone()) {
+                    None => Err(BookingFailure::NotFound),
+                    Some(b) if !b.active => Err(BookingFailure::Cancelled),
+                    Some(b) if model.starts[b.slot] <= model.now => Err(BookingFailure::Past),
+                    Some(b) => {
+                        model.cells[b.slot] = Cell::Free;
+                        model.bookings[index.unwrap()].active = false;
+                        Ok(())
+                    }
+                };
+                assert_eq!(got, expected);
+            }
+            Op::Reschedule { client, booking, slot } => {
+                let conn = self.conns[usize::from(client)];
+                let (index, token) = Self::token(model, booking);
+                let target = self.slot(slot);
+                let got = self.engine.reschedule(conn, token, self.slot_id(target)).await.unwrap();
+                let expected = match index.map(|i| model.bookings[i].clone()) {
+                    None => Err(BookingFailure::NotFound),
+                    Some(b) if !b.active => Err(BookingFailure::Cancelled),
+                    Some(b) if model.starts[b.slot] <= model.now => Err(BookingFailure::Past),
+                    Some(b) => match target {
+                        None => Err(BookingFailure::NotFound),
+                        Some(t) => match model.refuse(t, conn) {
+                            Some(reason) => Err(reason),
+                            None => {
+                                let i = index.unwrap();
+                                model.cells[b.slot] = Cell::Free;
+                                model.cells[t] = Cell::Booked(i);
+                                model.bookings[i].slot = t;
+                                Ok(self.ids[t].clone())
+                            }
+                        },
+                    },
+                };
+                assert_eq!(got.map(|details| details.slot.id), expected);
+            }
+            Op::Staff { action, slot } => {
+                let slot = self.slot(slot);
+                let action =
+                    [StaffAction::Cancel, StaffAction::Block, StaffAction::Unblock][usize::from(action)];
+                let got = self.engine.staff(action, self.slot_id(slot)).await.unwrap();
+                let expected = match slot {
+                    None => Err(BookingFailure::NotFound),
+                    Some(s) => match (action, model.cells[s]) {
+                        (StaffAction::Cancel, Cell::Booked(b)) => {
+                            model.bookings[b].active = false;
+                            model.cells[s] = Cell::Free;
+                            Ok(())
+                        }
+                        (StaffAction::Block, Cell::Free) => {
+                            model.cells[s] = Cell::Blocked;
+                            Ok(())
+                        }
+                        (StaffAction::Block, Cell::Held { .. }) => Err(BookingFailure::Held),
+                        (StaffAction::Block, Cell::Booked(_)) => Err(BookingFailure::AlreadyBooked),
+                        (StaffAction::Unblock, Cell::Blocked) => {
+                            model.cells[s] = Cell::Free;
+                            Ok(())
+                        }
+                        _ => Err(BookingFailure::WrongState),
+                    },
+                };
+                assert_eq!(got, expected);
+            }
+            Op::Expire => {
+                model.now += Duration::seconds(HOLD + 1);
+                *self.clock.lock().unwrap() = model.now;
+                self.engine.tick().await.unwrap();
+                for cell in &mut model.cells {
+                    if matches!(cell, Cell::Held { until, .. } if *until <= model.now) {
+                        *cell = Cell::Free;
+                    }
+                }
+            }
+            Op::Reset => {
+                self.engine.reset().await.unwrap();
+                model.cells.fill(Cell::Free);
+                model.bookings.iter_mut().for_each(|b| b.active = false);
+                model.answers.clear();
+            }
+        }
+    }
+
+    /// Everything that must agree after a step; returns the version.
+    async fn check(&mut self, model: &Model) -> Version {
+        // A round trip through the engine: every command sent before is done.
+        let (version, staff) = self.engine.staff_state().await.unwrap();
+        while let Ok(broadcast) = self.updates.try_recv() {
+            let message: ServerMessage = serde_json::from_str(broadcast.frame.as_str()).unwrap();
+            match self.replica.apply(message) {
+                Applied::Changed(_) | Applied::Replaced => {}
+                other => panic!("a broadcast out of order: {other:?}"),
+            }
+        }
+        let snapshot = self.engine.snapshot();
+        let statuses: Vec<SlotStatus> = snapshot.schedule().slots.iter().map(|s| s.status).collect();
+        let replica = self.replica.schedule().expect("a schedule");
+        let rebuilt: Vec<SlotStatus> = replica.slots.iter().map(|s| s.status).collect();
+        assert_eq!(statuses, model.statuses(), "the engine's snapshot against the model");
+        assert_eq!(rebuilt, statuses, "the schedule rebuilt from broadcasts against the snapshot");
+        assert_eq!((replica.version, snapshot.version()), (version, version));
+        let staff: BTreeSet<(usize, String)> = staff
+            .into_iter()
+            .map(|b| (self.ids.iter().position(|id| *id == b.slot_id).unwrap(), b.code))
+            .collect();
+        assert_eq!(staff, model.active(), "staff's bookings against the model");
+        let loaded = self.reader.load(test_now() - Duration::days(1)).await.unwrap();
+        assert_eq!(loaded.version, version, "the database's version");
+        let mut active = BTreeSet::new();
+        for booking in &loaded.bookings {
+            assert!(active.insert(booking.slot_id.clone()), "two active bookings of {}", booking.slot_id);
+        }
+        let stored: Vec<SlotStatus> = loaded
+            .slots
+            .iter()
+            .map(|s| match s.state {
+                StoredState::Free => SlotStatus::Free,
+                StoredState::Held { .. } => SlotStatus::Held,
+                StoredState::Booked => SlotStatus::Booked,
+                StoredState::Blocked => SlotStatus::Blocked,
+            })
+            .collect();
+        assert_eq!(stored, model.statuses(), "the database against the model");
+        version
+    }
+}
+
+async fn run(url: &str, ops: &[Op]) {
+    let (mut rig, mut model) = rig(url).await;
+    let mut version = rig.check(&model).await;
+    for op in ops {
+        let before = model.cells.clone();
+        rig.step(&mut model, op).await;
+        let after = rig.check(&model).await;
+        let changed = before != model.cells || matches!(op, Op::Reset);
+        assert_eq!(after > version, changed, "after {op:?}: a version for a change, and only for one");
+        version = after;
+    }
+}
+
+fn cases(n: u32) -> ProptestConfig {
+    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+proptest! {
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn the_engine_on_sqlite_follows_the_model(ops in prop::collection::vec(op(), 1..60)) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            run(&format!("sqlite://{}/model.db", dir.path().display()), &ops).await;
+        });
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(16))]
+
+    #[test]
+    fn the_engine_on_postgres_follows_the_model(ops in prop::collection::vec(op(), 1..60)) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            if let Some(db) = TestDatabase::create("the_engine_on_postgres_follows_the_model").await {
+                run(&db.url, &ops).await;
+            }
+        });
+    }
+}
