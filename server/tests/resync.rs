@@ -114,16 +114,6 @@ async fn hello_on_an_open_connection_replays_what_the_client_says_it_missed() {
     assert_eq!(updates_until_quiet(&mut client).await, expected);
 }
 
-/// Reads from `follower` until it holds `version`.
-async fn follow_to(follower: &mut Follower, version: Version) -> Vec<Followed> {
-    let mut seen = Vec::new();
-    while follower.version() < version {
-        let next = tokio::time::timeout(Duration::from_secs(10), follower.next()).await;
-        seen.push(next.expect("the follower keeps up").expect("follows"));
-    }
-    seen
-}
-
 #[tokio::test]
 async fn a_follower_keeps_an_exact_copy_when_dropped_and_across_a_restart() {
     let port = free_port();

@@ -467,7 +467,10 @@ impl Store for SqlStore {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }
-        let options = PgConnectOptions::from_str(&self.url)?.application_name("booking-listener");
+        // Named after the process, so that an operator can tell the listening
+        // connection of each instance apart in pg_stat_activity.
+        let name = format!("booking-listener-{}", std::process::id());
+        let options = PgConnectOptions::from_str(&self.url)?.application_name(&name);
         let (signals, receiver) = mpsc::channel(64);
         // The first subscription is made here, so that a server that starts
         // cannot miss a change made right after.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod instance;
 pub mod postgres;
 
 use std::net::SocketAddr;
@@ -242,4 +243,14 @@ pub fn start_binary(dir: &Path, port: u16) -> std::process::Child {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the server binary starts")
+}
+
+/// Reads from `follower` until it holds `version`; what it saw on the way.
+pub async fn follow_to(follower: &mut client::Follower, version: protocol::Version) -> Vec<client::Followed> {
+    let mut seen = Vec::new();
+    while follower.version() < version {
+        let next = tokio::time::timeout(Duration::from_secs(10), follower.next()).await;
+        seen.push(next.expect("the follower keeps up").expect("follows"));
+    }
+    seen
 }

@@ -1,0 +1,321 @@
+//! Several server instances on one PostgreSQL, as separate processes: a change
+//! made through one reaches the clients of every other, the database decides
+//! races between instances, killing an instance loses nothing and its clients
+//! carry on with another, and an instance whose listening connection is cut
+//! catches up without its clients missing an update.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use client::{BookingReply, Client, Followed, Follower};
+use common::instance::Instance;
+use common::postgres::TestDatabase;
+use common::{ADMIN_TOKEN, follow_to, free_port, http_get, patient};
+use protocol::{BookingFailure, ClientMessage, Schedule, ServerMessage, Slot, SlotId, SlotStatus, Version};
+
+/// Two instances on a fresh database, or `None` when there is no PostgreSQL.
+async fn two_instances(test: &str) -> Option<(TestDatabase, tempfile::TempDir, Instance, Instance)> {
+    let db = TestDatabase::create(test).await?;
+    let logs = tempfile::tempdir().unwrap();
+    let a = Instance::start(&db.url, free_port(), logs.path());
+    a.connect().await;
+    let b = Instance::start(&db.url, free_port(), logs.path());
+    b.connect().await;
+    Some((db, logs, a, b))
+}
+
+/// Free slots far enough ahead to be bookable now.
+fn bookable(schedule: &Schedule) -> Vec<SlotId> {
+    let from = chrono::Utc::now() + chrono::Duration::hours(1);
+    schedule
+        .slots
+        .iter()
+        .filter(|s| s.status == SlotStatus::Free && s.start > from)
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// The next `update`, within a few seconds.
+async fn next_update(client: &mut Client) -> (Version, Slot) {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), client.recv()).await;
+        if let ServerMessage::Update { version, slot } = message.expect("an update in time").unwrap() {
+            return (version, slot);
+        }
+    }
+}
+
+async fn call(client: &mut Client, make: impl FnOnce(String) -> ClientMessage) -> ServerMessage {
+    let request_id = client.request_id();
+    client.call(make(request_id)).await.unwrap()
+}
+
+async fn served_schedule(instance: &Instance) -> Schedule {
+    let (status, body) = http_get(([127, 0, 0, 1], instance.port).into(), "/api/schedule").await;
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn a_booking_through_one_instance_reaches_the_clients_of_the_other() {
+    let Some((_db, _logs, a, b)) = two_instances("a_booking_through_one_instance_reaches…").await else {
+        return;
+    };
+    let (mut on_a, schedule) = a.connect().await;
+    let (mut on_b, schedule_b) = b.connect().await;
+    assert_eq!(schedule.version, schedule_b.version, "both serve the same schedule");
+    let slot = bookable(&schedule)[0].clone();
+
+    let reply = on_a.book(slot.clone(), patient()).await.unwrap();
+
+    assert!(matches!(reply, BookingReply::Booked { .. }), "{reply:?}");
+    let (version, seen) = next_update(&mut on_b).await;
+    assert_eq!((version, &seen.id, seen.status), (schedule.version + 1, &slot, SlotStatus::Booked));
+    assert_eq!(next_update(&mut on_a).await.0, version, "the same version on both instances");
+}
+
+#[tokio::test]
+async fn two_hundred_clients_split_across_two_instances_race_for_one_slot_and_one_wins() {
+    let Some((_db, _logs, a, b)) = two_instances("two_hundred_clients…").await else { return };
+    let mut clients = Vec::new();
+    for i in 0..200 {
+        clients.push(if i % 2 == 0 { a.connect().await.0 } else { b.connect().await.0 });
+    }
+    let slot = bookable(&served_schedule(&a).await)[3].clone();
+    let start = Arc::new(tokio::sync::Barrier::new(clients.len()));
+
+    let racers: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            let (slot, start) = (slot.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let reply = client.book(slot, patient()).await.unwrap();
+                (reply, next_update(&mut client).await)
+            })
+        })
+        .collect();
+
+    let mut winners = 0;
+    let mut updates = HashMap::new();
+    for racer in racers {
+        let (reply, (version, seen)) = racer.await.unwrap();
+        match reply {
+            BookingReply::Booked { .. } => winners += 1,
+            BookingReply::Refused(reason) => assert_eq!(reason, BookingFailure::AlreadyBooked),
+        }
+        *updates.entry((version, seen.id, seen.status)).or_insert(0) += 1;
+    }
+    assert_eq!(winners, 1, "exactly one of 200 wins");
+    assert_eq!(updates.len(), 1, "everyone saw the same single update: {updates:?}");
+    assert_eq!(updates.values().sum::<i32>(), 200);
+}
+
+#[tokio::test]
+async fn holds_cancels_and_staff_actions_propagate_across_instances() {
+    let Some((_db, _logs, a, b)) = two_instances("holds_cancels_and_staff_actions…").await else { return };
+    let (mut holder, schedule) = a.connect().await;
+    let (mut watcher_a, _) = a.connect().await;
+    let (mut other, _) = b.connect().await;
+    let (mut staff, _) = b.connect().await;
+    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), staff.recv()).await.unwrap().unwrap() {
+            ServerMessage::StaffState { .. } => break,
+            ServerMessage::Error { message, .. } => panic!("staff login: {message}"),
+            _ => {}
+        }
+    }
+    let slots = bookable(&schedule);
+    let (x, y) = (slots[0].clone(), slots[1].clone());
+
+    // A hold on A keeps B's clients out, and B's staff see it.
+    let reply = call(&mut holder, |request_id| ClientMessage::Hold { request_id, slot_id: x.clone() }).await;
+    assert!(matches!(reply, ServerMessage::HoldResult { ok: true, .. }), "{reply:?}");
+    assert_eq!(next_update(&mut other).await.1.status, SlotStatus::Held);
+    let refused = call(&mut other, |request_id| ClientMessage::Hold { request_id, slot_id: x.clone() }).await;
+    assert!(matches!(
+        refused,
+        ServerMessage::HoldResult { ok: false, reason: Some(BookingFailure::Held), .. }
+    ));
+    assert_eq!(other.book(x.clone(), patient()).await.unwrap(), BookingReply::Refused(BookingFailure::Held));
+
+    // The holder books; B's staff get the patient with the update.
+    let BookingReply::Booked { manage_token: Some(token), .. } =
+        holder.book(x.clone(), patient()).await.unwrap()
+    else {
+        panic!("the holder books")
+    };
+    assert_eq!(next_update(&mut other).await.1.status, SlotStatus::Booked);
+    let staff_update = loop {
+        match tokio::time::timeout(Duration::from_secs(5), staff.recv()).await.unwrap().unwrap() {
+            ServerMessage::StaffUpdate { slot_id, booking: Some(booking), .. } if slot_id == x => {
+                break booking;
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(staff_update.patient, patient());
+
+    // The manage link works through the other instance.
+    let cancelled =
+        call(&mut other, |request_id| ClientMessage::Cancel { request_id, manage_token: token }).await;
+    assert!(matches!(cancelled, ServerMessage::ActionResult { ok: true, .. }), "{cancelled:?}");
+    let seen = loop {
+        let (_, slot) = next_update(&mut watcher_a).await;
+        if slot.id == x && slot.status == SlotStatus::Free {
+            break slot;
+        }
+    };
+    assert_eq!(seen.id, x);
+
+    // Staff on B block a slot: A's clients see it and cannot book it.
+    let blocked =
+        call(&mut staff, |request_id| ClientMessage::Block { request_id, slot_id: y.clone() }).await;
+    assert!(matches!(blocked, ServerMessage::ActionResult { ok: true, .. }), "{blocked:?}");
+    loop {
+        let (_, slot) = next_update(&mut watcher_a).await;
+        if slot.id == y {
+            assert_eq!(slot.status, SlotStatus::Blocked);
+            break;
+        }
+    }
+    assert_eq!(
+        holder.book(y.clone(), patient()).await.unwrap(),
+        BookingReply::Refused(BookingFailure::Blocked)
+    );
+    let unblocked =
+        call(&mut staff, |request_id| ClientMessage::Unblock { request_id, slot_id: y.clone() }).await;
+    assert!(matches!(unblocked, ServerMessage::ActionResult { ok: true, .. }));
+    assert!(matches!(holder.book(y, patient()).await.unwrap(), BookingReply::Booked { .. }));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut a_now, mut b_now) = (served_schedule(&a).await, served_schedule(&b).await);
+    while a_now != b_now {
+        assert!(Instant::now() < deadline, "the instances agree");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        (a_now, b_now) = (served_schedule(&a).await, served_schedule(&b).await);
+    }
+}
+
+/// Books the given slots one after another through `instance`'s clients,
+/// reconnecting when needed; the codes acknowledged, and whether any request got
+/// an error from a live connection.
+async fn keep_booking(url: String, slots: Vec<SlotId>, pause: Duration) -> (Vec<(String, SlotId)>, usize) {
+    let mut booked = Vec::new();
+    let mut failures = 0;
+    let Ok(mut client) = Client::connect(&url).await else { return (booked, 1) };
+    for slot in slots {
+        match client.book(slot.clone(), patient()).await {
+            Ok(BookingReply::Booked { code, .. }) => booked.push((code, slot)),
+            Ok(BookingReply::Refused(_)) => {}
+            Err(_) => {
+                failures += 1;
+                break;
+            }
+        }
+        tokio::time::sleep(pause).await;
+    }
+    (booked, failures)
+}
+
+#[tokio::test]
+async fn killing_an_instance_loses_no_acknowledged_booking_and_its_clients_carry_on_with_the_other() {
+    let Some((db, _logs, mut a, b)) = two_instances("killing_an_instance…").await else { return };
+    let schedule = served_schedule(&a).await;
+    let slots = bookable(&schedule);
+    let (for_a, for_b): (Vec<_>, Vec<_>) =
+        slots.iter().take(120).cloned().enumerate().partition(|(i, _)| i % 2 == 0);
+    let for_a: Vec<SlotId> = for_a.into_iter().map(|(_, s)| s).collect();
+    let for_b: Vec<SlotId> = for_b.into_iter().map(|(_, s)| s).collect();
+    let mut followers = Vec::new();
+    for _ in 0..5 {
+        followers.push(Follower::connect(&[&a.ws_url(), &b.ws_url()]).await.unwrap());
+    }
+    assert!(followers.iter().all(|f| f.url() == a.ws_url()));
+
+    let on_a = tokio::spawn(keep_booking(a.ws_url(), for_a, Duration::from_millis(5)));
+    let on_b = tokio::spawn(keep_booking(b.ws_url(), for_b, Duration::from_millis(10)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.kill();
+    let (booked_a, _) = on_a.await.unwrap();
+    let (booked_b, failures_b) = on_b.await.unwrap();
+
+    assert_eq!(failures_b, 0, "B kept serving throughout");
+    assert!(!booked_a.is_empty() && !booked_b.is_empty(), "both took bookings before the kill");
+    let final_schedule = served_schedule(&b).await;
+    let mut resumed = 0;
+    for follower in &mut followers {
+        let seen = follow_to(follower, final_schedule.version).await;
+        assert_eq!(follower.url(), b.ws_url(), "moved to the other instance");
+        assert_eq!(follower.schedule(), &final_schedule, "the copy is exact");
+        resumed += usize::from(seen.contains(&Followed::Resumed));
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let active: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, slot_id FROM bookings WHERE cancelled_at IS NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    let active: HashMap<String, String> = active.into_iter().collect();
+    for (code, slot) in booked_a.iter().chain(&booked_b) {
+        assert_eq!(active.get(code), Some(&slot.0), "acknowledged booking {code} is there");
+    }
+    eprintln!(
+        "killed A after {} bookings through A and {} through B; {resumed} of 5 followers resumed on B",
+        booked_a.len(),
+        booked_b.len()
+    );
+}
+
+/// The pid of `instance`'s listening connection in PostgreSQL, once it has one.
+async fn listener_backend(pool: &sqlx::PgPool, instance: &Instance) -> i32 {
+    let name = format!("booking-listener-{}", instance.pid());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pid: Option<i32> =
+            sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&name)
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        if let Some(pid) = pid {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "the listener of {name} is back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_instance_whose_listening_connection_is_cut_catches_up_and_its_clients_miss_nothing() {
+    let Some((db, _logs, a, b)) = two_instances("an_instance_whose_listening…").await else { return };
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut follower = Follower::connect(&[&a.ws_url()]).await.unwrap();
+    let (mut booker, schedule) = b.connect().await;
+    let mut slots = bookable(&schedule).into_iter();
+
+    for _ in 0..3 {
+        let backend = listener_backend(&pool, &a).await;
+        let cut: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(backend)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(cut);
+        for slot in slots.by_ref().take(10) {
+            assert!(matches!(booker.book(slot, patient()).await.unwrap(), BookingReply::Booked { .. }));
+        }
+        let version = served_schedule(&b).await.version;
+        let seen = follow_to(&mut follower, version).await;
+        assert!(seen.iter().all(|s| matches!(s, Followed::Changed(_))), "every update, in order: {seen:?}");
+        assert_eq!(seen.len(), 10);
+        assert_ne!(listener_backend(&pool, &a).await, backend, "a new listening connection");
+    }
+    assert_eq!(follower.reconnects(), 0, "the clients' connections were never touched");
+    assert_eq!(follower.schedule(), &served_schedule(&a).await);
+    pool.close().await;
+}
