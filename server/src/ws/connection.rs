@@ -33,6 +33,8 @@ const POLICY: u16 = 1008;
 const CHUNK: usize = 2048;
 /// The most update bytes gathered into one write when updates queue up.
 const BATCH: usize = 4096;
+/// How long the server waits for the peer's answer to its close frame.
+const CLOSING: Duration = Duration::from_secs(1);
 
 /// Why a connection ends.
 enum End {
@@ -180,7 +182,23 @@ where
     let _ = state.engine.gone(conn.id()).await;
     if let End::Close(code, reason) = end {
         let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
-        timed(write_timeout, sink.send(Message::Close(Some(frame)))).await;
+        if timed(write_timeout, sink.send(Message::Close(Some(frame)))).await {
+            // The closing handshake: wait briefly for the peer's close, reading
+            // and dropping what it still sends. Closing the socket with unread
+            // data would reset it, and the peer would never see why it was closed.
+            let _ = tokio::time::timeout(CLOSING, async {
+                loop {
+                    match stream.next().await {
+                        Some(Ok(Message::Close(_))) => break,
+                        Some(Ok(_)) => {}
+                        // Unreadable now (the peer broke the protocol, or left):
+                        // give it the time to read the close frame all the same.
+                        Some(Err(_)) | None => std::future::pending::<()>().await,
+                    }
+                }
+            })
+            .await;
+        }
     }
 }
 
