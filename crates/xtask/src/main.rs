@@ -5,10 +5,13 @@
 //! cargo xtask setup      install the wasm target, trunk and wasm-bindgen-cli when missing
 //! cargo xtask frontend   set up, then build the page into frontend/dist (release, offline)
 //! cargo xtask run [ARGS] build the page, then run the server (release) with ARGS
-//! cargo xtask test       build the page, then run every test of the workspace
+//! cargo xtask test       build the page, then run every test of the workspace,
+//!                        then fuzz each target for a minute
+//! cargo xtask fuzz [SECS] fuzz each target for SECS seconds (60)
 //! ```
 
 mod frontend;
+mod fuzz;
 mod postgres;
 mod run;
 mod setup;
@@ -31,8 +34,15 @@ fn main() -> Result<()> {
         "frontend" => frontend::run(&sh),
         "run" => run::run(&sh, &rest),
         "test" => test::run(&sh, &rest),
+        "fuzz" => {
+            let seconds = rest
+                .first()
+                .map_or(Ok(60), |s| s.parse())
+                .map_err(|_| anyhow::anyhow!("SECS is a number"))?;
+            fuzz::run(&sh, seconds)
+        }
         _ => {
-            eprintln!("usage: cargo xtask <setup|frontend|run|test> [ARGS]");
+            eprintln!("usage: cargo xtask <setup|frontend|run|test|fuzz> [ARGS]");
             bail!("unknown task `{task}`")
         }
     }

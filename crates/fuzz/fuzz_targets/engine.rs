@@ -1,0 +1,243 @@
+//! Sessions of messages fed through a connection to a live engine on a real
+//! database: every kind of request with fuzzed slots, patients, secrets and
+//! versions, mixed with raw text. Nothing may panic or hang, every reply must be
+//! a protocol message, none may be an internal error, and the database must
+//! never hold two active bookings of one slot.
+
+#![no_main]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use arbitrary::Arbitrary;
+use futures_util::{Sink, Stream};
+use libfuzzer_sys::fuzz_target;
+use protocol::{ClientMessage, ErrorCode, Patient, ServerMessage, SlotId};
+use server::store::{SqlStore, Store};
+use server::{AppState, Limits, Server, Settings};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+const ADMIN_TOKEN: &str = "fuzz-admin-token";
+
+/// A socket in memory: frames in from the fuzzer, frames out to it.
+struct Socket {
+    incoming: mpsc::UnboundedReceiver<Message>,
+    outgoing: mpsc::UnboundedSender<Message>,
+}
+
+impl Stream for Socket {
+    type Item = Result<Message, WsError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.incoming.poll_recv(cx).map(|m| m.map(Ok))
+    }
+}
+
+impl Sink<Message> for Socket {
+    type Error = WsError;
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
+        let _ = self.outgoing.send(item);
+        Ok(())
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The server every session talks to, made once per fuzzing process.
+struct World {
+    runtime: tokio::runtime::Runtime,
+    state: AppState,
+    reader: SqlStore,
+    slots: Vec<SlotId>,
+    tokens: Vec<String>,
+    _server: Server,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        // A panic anywhere, in the engine's task too, is a finding.
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("{info}");
+            std::process::abort();
+        }));
+        // In memory when possible: the fuzzer wants speed, not durability.
+        let dir = tempfile::Builder::new()
+            .tempdir_in(if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" })
+            .unwrap();
+        let url = format!("sqlite://{}/fuzz.db", dir.path().display());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (server, reader) = runtime.block_on(async {
+            let settings = Settings {
+                limits: Limits {
+                    messages_per_sec: 1_000_000,
+                    failed_secrets_per_min: u32::MAX,
+                    ..Limits::default()
+                },
+                ..Settings::local(url.clone(), ADMIN_TOKEN)
+            };
+            (Server::bind(settings).await.unwrap(), SqlStore::open(&url).await.unwrap())
+        });
+        let state = server.state();
+        let from = chrono::Utc::now() + chrono::Duration::hours(1);
+        let schedule = runtime.block_on(converse(&state, None, Vec::new()));
+        let Some(ServerMessage::InitialState(schedule)) = schedule.into_iter().next() else {
+            panic!("no schedule")
+        };
+        let slots: Vec<SlotId> = schedule.slots.iter().map(|s| s.id.clone()).collect();
+        // A few real bookings, so that sessions can use real manage links.
+        let bookable = schedule.slots.iter().filter(|s| s.start > from).take(4);
+        let frames = bookable
+            .enumerate()
+            .map(|(i, s)| {
+                let patient = Patient { name: "Fuzz".into(), phone: "+7 900 000-00-00".into() };
+                text(&ClientMessage::Book { request_id: format!("seed-{i}"), slot_id: s.id.clone(), patient })
+            })
+            .collect();
+        let tokens = runtime
+            .block_on(converse(&state, None, frames))
+            .into_iter()
+            .filter_map(|m| match m {
+                ServerMessage::BookingResult { manage_token: Some(token), .. } => Some(token),
+                _ => None,
+            })
+            .collect();
+        World { runtime, state, reader, slots, tokens, _server: server, _dir: dir }
+    })
+}
+
+fn text(message: &ClientMessage) -> Message {
+    Message::text(serde_json::to_string(message).unwrap())
+}
+
+/// Runs one connection through `frames` and returns everything it was sent.
+async fn converse(state: &AppState, resume: Option<u64>, frames: Vec<Message>) -> Vec<ServerMessage> {
+    let (to_server, incoming) = mpsc::unbounded_channel();
+    let (outgoing, mut from_server) = mpsc::unbounded_channel();
+    for frame in frames {
+        to_server.send(frame).unwrap();
+    }
+    drop(to_server);
+    let peer = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    let connection = server::ws::serve_connection(Socket { incoming, outgoing }, state.clone(), peer, resume);
+    tokio::time::timeout(Duration::from_secs(20), connection).await.expect("a session never hangs");
+    let mut sent = Vec::new();
+    let mut fragments = String::new();
+    while let Ok(message) = from_server.try_recv() {
+        let text = match message {
+            Message::Text(text) => text.as_str().to_owned(),
+            // The whole schedule goes out in fragments.
+            Message::Frame(frame) => {
+                fragments.push_str(std::str::from_utf8(frame.payload()).expect("UTF-8 fragments"));
+                if !frame.header().is_final {
+                    continue;
+                }
+                std::mem::take(&mut fragments)
+            }
+            _ => continue,
+        };
+        let message: ServerMessage = serde_json::from_str(&text).expect("every reply is a protocol message");
+        if let ServerMessage::Error { code: ErrorCode::Internal, message, .. } = &message {
+            panic!("an internal error: {message}");
+        }
+        sent.push(message);
+    }
+    sent
+}
+
+#[derive(Debug, Arbitrary)]
+enum Action {
+    Raw(String),
+    Book { slot: u8, name: String, phone: String, request: u8 },
+    Hold { slot: u8, request: u8 },
+    Release { slot: u8 },
+    Lookup { token: u8, request: u8 },
+    Cancel { token: u8, request: u8 },
+    Reschedule { token: u8, slot: u8, request: u8 },
+    StaffLogin { right: bool },
+    StaffCancel { slot: u8 },
+    Block { slot: u8 },
+    Unblock { slot: u8 },
+    Reset { right: bool },
+    Hello { last_version: u64 },
+}
+
+#[derive(Debug, Arbitrary)]
+struct Session {
+    resume: Option<u64>,
+    actions: Vec<Action>,
+}
+
+impl World {
+    fn slot(&self, n: u8) -> SlotId {
+        let n = usize::from(n) % (self.slots.len() + 1);
+        self.slots.get(n).cloned().unwrap_or_else(|| SlotId(format!("made-up-{n}")))
+    }
+
+    fn token(&self, n: u8) -> String {
+        let n = usize::from(n) % (self.tokens.len() + 1);
+        self.tokens.get(n).cloned().unwrap_or_else(|| format!("{n:064x}"))
+    }
+
+    fn frame(&self, action: Action) -> Message {
+        let id = |n: u8| format!("q-{n}");
+        let admin = |right: bool| if right { ADMIN_TOKEN.to_owned() } else { "wrong".to_owned() };
+        text(&match action {
+            Action::Raw(raw) => return Message::text(raw),
+            Action::Book { slot, name, phone, request } => ClientMessage::Book {
+                request_id: id(request),
+                slot_id: self.slot(slot),
+                patient: Patient { name, phone },
+            },
+            Action::Hold { slot, request } => {
+                ClientMessage::Hold { request_id: id(request), slot_id: self.slot(slot) }
+            }
+            Action::Release { slot } => ClientMessage::Release { slot_id: self.slot(slot) },
+            Action::Lookup { token, request } => {
+                ClientMessage::Lookup { request_id: id(request), manage_token: self.token(token) }
+            }
+            Action::Cancel { token, request } => {
+                ClientMessage::Cancel { request_id: id(request), manage_token: self.token(token) }
+            }
+            Action::Reschedule { token, slot, request } => ClientMessage::Reschedule {
+                request_id: id(request),
+                manage_token: self.token(token),
+                slot_id: self.slot(slot),
+            },
+            Action::StaffLogin { right } => ClientMessage::StaffLogin { admin_token: admin(right) },
+            Action::StaffCancel { slot } => {
+                ClientMessage::StaffCancel { request_id: id(0), slot_id: self.slot(slot) }
+            }
+            Action::Block { slot } => ClientMessage::Block { request_id: id(0), slot_id: self.slot(slot) },
+            Action::Unblock { slot } => {
+                ClientMessage::Unblock { request_id: id(0), slot_id: self.slot(slot) }
+            }
+            Action::Reset { right } => ClientMessage::Reset { admin_token: admin(right) },
+            Action::Hello { last_version } => ClientMessage::Hello { last_version },
+        })
+    }
+}
+
+fuzz_target!(|session: Session| {
+    let world = world();
+    let frames: Vec<Message> = session.actions.into_iter().take(32).map(|a| world.frame(a)).collect();
+    world.runtime.block_on(async {
+        converse(&world.state, session.resume, frames).await;
+        let loaded = world.reader.load(chrono::Utc::now() - chrono::Duration::days(1)).await.unwrap();
+        let mut booked = std::collections::HashSet::new();
+        for booking in &loaded.bookings {
+            assert!(booked.insert(&booking.slot_id), "two active bookings of {}", booking.slot_id);
+        }
+    });
+});
