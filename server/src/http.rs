@@ -1,5 +1,7 @@
 //! The plain HTTP surface: health, the schedule snapshot, and the built frontend.
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -10,6 +12,7 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
+use crate::store::Store;
 
 /// What `/` shows when the frontend has not been built.
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Booking</title>\
@@ -23,12 +26,28 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/api/schedule", get(schedule)).fallback(frontend)
 }
 
+/// How long the health check waits for the database.
+const DATABASE_CHECK: Duration = Duration::from_secs(2);
+
+/// Healthy when the database answers: a load balancer then sends clients only to
+/// instances that can book. The version is the schedule this instance serves.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let version = state.engine.snapshot().version();
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(serde_json::json!({ "status": "ok", "version": version })),
-    )
+    let problem = match tokio::time::timeout(DATABASE_CHECK, state.store.version()).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("no answer within {DATABASE_CHECK:?}")),
+    };
+    let (status, body) = match problem {
+        None => (StatusCode::OK, serde_json::json!({ "status": "ok", "version": version })),
+        Some(problem) => {
+            tracing::warn!(%problem, "health check: the database is unavailable");
+            let body =
+                serde_json::json!({ "status": "unavailable", "version": version, "reason": "database" });
+            (StatusCode::SERVICE_UNAVAILABLE, body)
+        }
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body))
 }
 
 /// The same schedule a new WebSocket client receives in `initialState`.

@@ -79,6 +79,7 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct AppState {
     engine: EngineHandle,
+    store: SqlStore,
     next_connection: Arc<std::sync::atomic::AtomicU64>,
     open_connections: Arc<std::sync::atomic::AtomicUsize>,
     guesses: Arc<limits::Guesses>,
@@ -193,6 +194,7 @@ impl Server {
         let (stop, shutdown) = watch::channel(false);
         let state = AppState {
             engine,
+            store: store.clone(),
             next_connection: Arc::default(),
             open_connections: Arc::default(),
             guesses: Arc::new(limits::Guesses::new(settings.limits.failed_secrets_per_min)),

@@ -1,8 +1,9 @@
 //! Crash safety: the server binary, as its own process, is killed with SIGKILL at
-//! random moments while clients book and cancel, and restarted on the same
+//! random moments while clients hold, book and cancel, and restarted on the same
 //! database each time. Every acknowledged booking must be there, every
 //! acknowledged cancellation must hold, nothing nobody asked for may appear, no
-//! slot may have two bookings, and the version must never go backwards.
+//! slot may have two bookings, no hold may outlive the process that made it, and
+//! the version must never go backwards.
 
 mod common;
 
@@ -48,8 +49,9 @@ fn random(below: usize) -> usize {
     (std::collections::hash_map::RandomState::new().build_hasher().finish() % below as u64) as usize
 }
 
-/// One client's work until its connection dies: book free slots, and cancel
-/// about a third of its bookings through their manage links.
+/// One client's work until its connection dies: hold a free slot (as the page
+/// does when the form opens), book it, and cancel about a third of its bookings
+/// through their manage links.
 async fn work(port: u16, ledger: Arc<Mutex<Ledger>>) {
     let mut client = connect(port).await;
     let Ok(ServerMessage::InitialState(schedule)) = client.recv().await else { return };
@@ -67,6 +69,12 @@ async fn work(port: u16, ledger: Arc<Mutex<Ledger>>) {
         }
         let slot = free.swap_remove(random(free.len()));
         ledger.lock().unwrap().attempted.insert(slot.clone());
+        let request_id = client.request_id();
+        match client.call(ClientMessage::Hold { request_id, slot_id: slot.clone() }).await {
+            Ok(ServerMessage::HoldResult { ok: true, .. }) => {}
+            Ok(_) => continue,
+            Err(_) => return,
+        }
         let (code, token) = match client.book(slot.clone(), patient.clone()).await {
             Ok(BookingReply::Booked { code, manage_token: Some(token) }) => (code, token),
             Ok(_) => continue,
@@ -152,6 +160,9 @@ async fn acknowledged_bookings_survive_repeated_sigkills() {
             assert!(ledger.cancel_attempted.contains(code), "{code} was cancelled unasked");
         }
     }
+    let held: Vec<&SlotId> =
+        state.slots.iter().filter(|s| s.status == SlotStatus::Held).map(|s| &s.id).collect();
+    assert!(held.is_empty(), "holds outlived the process that made them: {held:?}");
     let mut active = HashSet::new();
     for row in rows.iter().filter(|r| !r.cancelled) {
         assert!(ledger.attempted.contains(&SlotId(row.slot_id.clone())), "ghost booking of {}", row.slot_id);

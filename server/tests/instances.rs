@@ -319,3 +319,43 @@ async fn an_instance_whose_listening_connection_is_cut_catches_up_and_its_client
     assert_eq!(follower.schedule(), &served_schedule(&a).await);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn an_instance_that_loses_its_database_says_so_and_recovers_when_it_is_back() {
+    let Some(db) = TestDatabase::create("an_instance_that_loses_its_database…").await else { return };
+    let logs = tempfile::tempdir().unwrap();
+    let a = Instance::start(&db.url, free_port(), logs.path());
+    let (mut client, schedule) = a.connect().await;
+    let admin = sqlx::PgPool::connect(db.admin_url()).await.unwrap();
+    let health = || async { http_get(([127, 0, 0, 1], a.port).into(), "/healthz").await };
+    assert_eq!(health().await.0, 200);
+
+    // The database refuses new connections and drops the instance's.
+    let name = db.name();
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).execute(&admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(name)
+        .execute(&admin)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (status, body) = loop {
+        let (status, body) = health().await;
+        if status != 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("unavailable"), "{body}");
+
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).execute(&admin).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health().await.0 != 200 {
+        assert!(Instant::now() < deadline, "healthy again once the database is back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = client.book(bookable(&schedule)[0].clone(), patient()).await.unwrap();
+    assert!(matches!(reply, BookingReply::Booked { .. }), "books again: {reply:?}");
+    admin.close().await;
+}

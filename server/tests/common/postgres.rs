@@ -17,6 +17,17 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL of the server's maintenance database, for acting on this one from
+    /// outside.
+    pub fn admin_url(&self) -> &str {
+        &self.admin
+    }
+
     /// A new empty database, or `None` when no PostgreSQL server was given.
     pub async fn create(test: &str) -> Option<Self> {
         let Ok(admin) = std::env::var(ENV) else {
