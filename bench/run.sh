@@ -22,3 +22,22 @@ run capacity-19k --clients 19000 --bookings 10 --rate 2 --bookers 1
 run throughput-1k --server-config bench/clinic.toml --clients 1000 --bookings 10000 --rate 0 --bookers 64
 # The same with no listeners besides the 64 booking connections.
 run throughput-0 --server-config bench/clinic.toml --clients 0 --bookings 10000 --rate 0 --bookers 64
+
+# PostgreSQL, when BOOKING_BENCH_POSTGRES names a role that may create databases
+# (such as postgres://booking:booking@127.0.0.1:5432/postgres): each run gets a
+# fresh database `bench`.
+if [[ -n "${BOOKING_BENCH_POSTGRES:-}" ]]; then
+    fresh() {
+        psql "$BOOKING_BENCH_POSTGRES" -qc "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+    }
+    db="${BOOKING_BENCH_POSTGRES%/*}/bench"
+    # One instance: durable bookings per second on PostgreSQL.
+    fresh; run pg-throughput-0 --database-url "$db" --server-config bench/clinic.toml \
+        --clients 0 --bookings 10000 --rate 0 --bookers 64
+    # Two instances: bookings through the first reach 5,000 clients of the second.
+    fresh; run pg-cross-fanout-5k --database-url "$db" --instances 2 --clients 5000 --bookings 60 --rate 2 --bookers 1
+    # Two instances: 500 bookings/s through the first, fanned out to 1,000 clients
+    # of the second.
+    fresh; run pg-cross-1k-500 --database-url "$db" --instances 2 --server-config bench/clinic.toml \
+        --clients 1000 --bookings 4000 --rate 500 --bookers 32
+fi

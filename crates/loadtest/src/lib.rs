@@ -19,8 +19,12 @@ use tokio::sync::{Semaphore, watch};
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The server's WebSocket URL.
+    /// The server's WebSocket URL: the bookers book there.
     pub url: String,
+    /// Where the listeners connect, in turn; empty means `url`. With several
+    /// instances on one database, listeners on the others measure the fan-out
+    /// across instances.
+    pub listen_urls: Vec<String>,
     /// The server's process id, for reading its memory; `None` skips that.
     pub server_pid: Option<u32>,
     /// Idle connections that only listen.
@@ -213,8 +217,10 @@ pub async fn run(options: &Options) -> Result<Summary> {
     let permits = Arc::new(Semaphore::new(options.connect_concurrency.max(1)));
     let connect_started = Instant::now();
     let mut opening = Vec::with_capacity(options.clients);
+    let listen_urls =
+        if options.listen_urls.is_empty() { vec![options.url.clone()] } else { options.listen_urls.clone() };
     for i in 0..options.clients {
-        let url = options.url.clone();
+        let url = listen_urls[i % listen_urls.len()].clone();
         let permits = permits.clone();
         let local_ip = Some(source(i, options.sources));
         opening.push(tokio::spawn(async move {

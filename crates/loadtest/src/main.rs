@@ -1,6 +1,8 @@
 //! `loadtest`: runs the load generator against a running server (`--url`), or
-//! starts the server binary itself on a fresh database (`--server-bin`), and prints
-//! one summary line (and, with `--json`, writes it as JSON).
+//! starts the server binary itself (`--server-bin`) on a fresh SQLite database or
+//! on a given PostgreSQL one, as several instances when asked (`--instances`:
+//! bookers use the first, listeners the others), and prints one summary line
+//! (and, with `--json`, writes it as JSON).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -24,6 +26,14 @@ struct Args {
     /// Clinic configuration for the started server.
     #[arg(long, requires = "server_bin")]
     server_config: Option<PathBuf>,
+    /// Database for the started servers (an empty PostgreSQL database, say);
+    /// a fresh SQLite file when absent.
+    #[arg(long, requires = "server_bin")]
+    database_url: Option<String>,
+    /// How many server instances to start on that database; with more than one,
+    /// the bookers use the first and the listeners the others.
+    #[arg(long, default_value_t = 1, requires = "server_bin")]
+    instances: usize,
     /// Process id of the server behind --url, for its memory.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -69,13 +79,19 @@ impl Drop for Spawned {
     }
 }
 
-fn spawn_server(bin: &PathBuf, config: Option<&PathBuf>) -> Result<(Spawned, String)> {
+fn spawn_server(
+    bin: &PathBuf,
+    config: Option<&PathBuf>,
+    database: Option<&str>,
+) -> Result<(Spawned, String)> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let data = tempfile::tempdir()?;
+    let database =
+        database.map_or_else(|| format!("sqlite://{}/booking.db", data.path().display()), str::to_owned);
     let mut command = Command::new(bin);
     command
         .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", format!("sqlite://{}/booking.db", data.path().display()))
+        .env("DATABASE_URL", database)
         .env("BOOKING_ADMIN_TOKEN", "loadtest")
         .env("BOOKING_STATIC_DIR", data.path())
         .env("RUST_LOG", "warn")
@@ -109,17 +125,33 @@ async fn main() -> Result<()> {
             args.clients
         );
     }
-    let (spawned, url, pid) = match (&args.server_bin, &args.url) {
+    if args.instances > 1 && args.database_url.is_none() {
+        bail!("several instances need a shared database: give --database-url postgres://…");
+    }
+    let mut spawned = Vec::new();
+    let mut urls = Vec::new();
+    let pid = match (&args.server_bin, &args.url) {
         (Some(bin), _) => {
-            let (spawned, url) = spawn_server(bin, args.server_config.as_ref())?;
-            let pid = spawned.child.id();
-            (Some(spawned), url, Some(pid))
+            for _ in 0..args.instances.max(1) {
+                let (server, url) =
+                    spawn_server(bin, args.server_config.as_ref(), args.database_url.as_deref())?;
+                spawned.push(server);
+                urls.push(url);
+            }
+            // The memory and CPU figures are those of the instance the listeners
+            // use: the first one alone, or the second of several.
+            Some(spawned[usize::from(args.instances > 1)].child.id())
         }
-        (None, Some(url)) => (None, url.clone(), args.server_pid),
+        (None, Some(url)) => {
+            urls.push(url.clone());
+            args.server_pid
+        }
         (None, None) => bail!("give --url of a running server or --server-bin to start one"),
     };
+    let url = urls[0].clone();
     let options = Options {
         url,
+        listen_urls: urls.get(1..).map(<[String]>::to_vec).unwrap_or_default(),
         server_pid: pid,
         clients: args.clients,
         sources: args.sources,

@@ -21,6 +21,7 @@ async fn two_hundred_clients_see_every_booking() {
 
     let summary = run(&Options {
         url,
+        listen_urls: Vec::new(),
         server_pid: Some(std::process::id()),
         clients: 200,
         sources: 2,
