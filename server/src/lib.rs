@@ -75,9 +75,21 @@ impl Default for Limits {
     }
 }
 
-/// What every request handler and connection shares.
+/// What every request handler and connection shares. Cloning it copies one
+/// pointer: each connection holds a clone for its whole life.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of `AppState`.
+pub struct Shared {
     engine: EngineHandle,
     store: SqlStore,
     next_connection: Arc<std::sync::atomic::AtomicU64>,
@@ -192,7 +204,7 @@ impl Server {
             engine::start(store.clone(), Arc::new(settings.clinic), settings.clock, options).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let (stop, shutdown) = watch::channel(false);
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             engine,
             store: store.clone(),
             next_connection: Arc::default(),
@@ -203,7 +215,7 @@ impl Server {
             limits: settings.limits,
             static_dir: Arc::new(settings.static_dir),
             shutdown,
-        };
+        }));
         Ok(Self { listener, state, engine_task, store, stop })
     }
 
