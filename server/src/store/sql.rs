@@ -813,3 +813,23 @@ async fn listen(options: PgConnectOptions, first: PgListener, signals: mpsc::Sen
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_leaves_in_a_message() {
+        assert_eq!(redacted("postgres://booking:s3cret@db/booking"), "postgres://booking:***@db/booking");
+        assert_eq!(redacted("postgres://booking@db/booking"), "postgres://booking@db/booking");
+        assert_eq!(redacted("sqlite://data/booking.db"), "sqlite://data/booking.db");
+        let refused = Backend::of("mysql://root:s3cret@db/x").unwrap_err().to_string();
+        assert!(!refused.contains("s3cret"), "{refused}");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_across_rows() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(list(3), "$1, $2, $3");
+    }
+}
