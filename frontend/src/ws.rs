@@ -40,6 +40,9 @@ pub struct Connection {
     outgoing: StoredValue<mpsc::UnboundedSender<ClientMessage>>,
     /// The link's state.
     pub link: RwSignal<Link>,
+    /// How the current connection caught up: `schedule` (the whole schedule was
+    /// sent) or `resumed` (only what was missed); empty before the first one.
+    pub synced: RwSignal<&'static str>,
 }
 
 impl Connection {
@@ -61,7 +64,8 @@ pub fn connect(
 ) -> Connection {
     let (tx, mut rx) = mpsc::unbounded::<ClientMessage>();
     let link = RwSignal::new(Link::Connecting);
-    let connection = Connection { outgoing: StoredValue::new(tx), link };
+    let synced = RwSignal::new("");
+    let connection = Connection { outgoing: StoredValue::new(tx), link, synced };
     leptos::task::spawn_local(async move {
         let base = socket_url();
         let mut attempt: u32 = 0;
@@ -86,11 +90,14 @@ pub fn connect(
                                 leptos::logging::warn!("ignored an undecodable message");
                                 continue;
                             };
-                            if matches!(
-                                message,
-                                ServerMessage::InitialState(_) | ServerMessage::Resumed { .. }
-                            ) {
+                            let caught_up = match message {
+                                ServerMessage::InitialState(_) => Some("schedule"),
+                                ServerMessage::Resumed { .. } => Some("resumed"),
+                                _ => None,
+                            };
+                            if let Some(how) = caught_up {
                                 attempt = 0;
+                                synced.set(how);
                                 link.set(Link::Live);
                             }
                             if let Next::Hello(version) = on_message(message) {

@@ -100,7 +100,7 @@ async fn two_browsers_choosing_the_same_slot_at_once_get_exactly_one_booking() -
 }
 
 #[tokio::test]
-async fn the_page_reconnects_by_itself_after_a_server_restart_and_shows_the_new_state() -> Result<()> {
+async fn the_page_reconnects_by_itself_after_a_server_restart_and_resumes_from_its_version() -> Result<()> {
     require_browser!();
     let mut app = App::start().await?;
     let driver = Driver::start().await?;
@@ -124,6 +124,8 @@ async fn the_page_reconnects_by_itself_after_a_server_restart_and_shows_the_new_
     page.wait_live().await?;
     page.wait_slot_status(&slot, "booked", Duration::from_secs(5)).await?;
     ensure!(page.browser.find(Locator::Css("#stale-banner")).await.is_err(), "no stale banner once live");
+    let synced = page.browser.find(Locator::Css("#connection")).await?.attr("data-synced").await?;
+    ensure!(synced.as_deref() == Some("resumed"), "the page resumed from its version: {synced:?}");
     page.close().await?;
     Ok(())
 }

@@ -100,7 +100,10 @@ pub(crate) fn BookingDialog() -> impl IntoView {
                 };
                 let hold_note = move || {
                     held_until.map(|until| {
-                        let left = ((until - ctx.now.get()) / 60_000).max(0) + 1;
+                        // `now` ticks only every 20 seconds: it says when to redraw,
+                        // the clock says how long is left (rounded up).
+                        let _tick = ctx.now.get();
+                        let left = (((until - crate::time::now_ms()).max(0) + 59_999) / 60_000).max(1);
                         format!("This time is held for you for about {left} minute{}.", if left == 1 { "" } else { "s" })
                     })
                 };

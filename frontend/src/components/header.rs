@@ -35,7 +35,8 @@ pub(crate) fn Header() -> impl IntoView {
                     <p class="zone">"All times in " <strong>{zone}</strong> " time"</p>
                 </Show>
             </div>
-            <p class="link" id="connection" data-state=state role="status" aria-live="polite">
+            <p class="link" id="connection" data-state=state data-synced=move || ctx.connection.synced.get()
+                role="status" aria-live="polite">
                 <span class="dot" aria-hidden="true"></span>
                 <span>{label}</span>
             </p>
