@@ -359,3 +359,58 @@ async fn an_instance_that_loses_its_database_says_so_and_recovers_when_it_is_bac
     assert!(matches!(reply, BookingReply::Booked { .. }), "books again: {reply:?}");
     admin.close().await;
 }
+
+#[tokio::test]
+async fn retries_moves_and_staff_cancels_work_through_either_instance() {
+    let Some((_db, _logs, a, b)) = two_instances("retries_moves_and_staff_cancels…").await else { return };
+    let (mut on_a, schedule) = a.connect().await;
+    let (mut on_b, _) = b.connect().await;
+    let (mut watcher_a, _) = a.connect().await;
+    let slots = bookable(&schedule);
+    let (x, y) = (slots[0].clone(), slots[1].clone());
+
+    let request_id = on_a.request_id();
+    let BookingReply::Booked { code, manage_token: Some(token) } =
+        on_a.book_as(request_id.clone(), x.clone(), patient()).await.unwrap()
+    else {
+        panic!("booked through A")
+    };
+    // The same request again, through the other instance (the page reconnected
+    // there before it saw the answer): the same booking, nothing new.
+    next_update(&mut on_b).await;
+    let again = on_b.book_as(request_id, x.clone(), patient()).await.unwrap();
+    assert_eq!(again, BookingReply::Booked { code: code.clone(), manage_token: None });
+
+    // Moved through B: A's clients see the old slot free and the new one booked,
+    // one version after the other.
+    let moved = call(&mut on_b, |request_id| ClientMessage::Reschedule {
+        request_id,
+        manage_token: token,
+        slot_id: y.clone(),
+    })
+    .await;
+    let ServerMessage::Booking { booking, .. } = moved else { panic!("moved: {moved:?}") };
+    assert_eq!((booking.code, booking.slot.id.clone()), (code, y.clone()));
+    let (first_version, first) = loop {
+        let (version, slot) = next_update(&mut watcher_a).await;
+        if slot.id == x && slot.status == SlotStatus::Free {
+            break (version, slot);
+        }
+    };
+    let (second_version, second) = next_update(&mut watcher_a).await;
+    assert_eq!((first.id, second.id.clone(), second.status), (x, y.clone(), SlotStatus::Booked));
+    assert_eq!(second_version, first_version + 1);
+
+    // Staff on A cancel it; B's clients see the slot free.
+    let mut staff = a.connect().await.0;
+    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    let cancelled =
+        call(&mut staff, |request_id| ClientMessage::StaffCancel { request_id, slot_id: y.clone() }).await;
+    assert!(matches!(cancelled, ServerMessage::ActionResult { ok: true, .. }), "{cancelled:?}");
+    loop {
+        let (_, slot) = next_update(&mut on_b).await;
+        if slot.id == y && slot.status == SlotStatus::Free {
+            break;
+        }
+    }
+}

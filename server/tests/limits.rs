@@ -163,3 +163,44 @@ async fn guessing_manage_links_or_the_admin_token_is_stopped_for_the_address() {
     };
     assert!(matches!(reply, protocol::ServerMessage::Error { code: protocol::ErrorCode::RateLimited, .. }));
 }
+
+#[tokio::test]
+async fn moving_a_booking_to_a_slot_that_does_not_exist_is_not_counted_as_a_guess() {
+    let mut options = Options::default();
+    options.limits.failed_secrets_per_min = 2;
+    let app = spawn_with(options).await;
+    let (mut owner, schedule) = app.connect_with_state().await;
+    let token = match owner.book(free_future_slot(&schedule).id, patient()).await.unwrap() {
+        client::BookingReply::Booked { manage_token: Some(token), .. } => token,
+        other => panic!("{other:?}"),
+    };
+
+    for _ in 0..5 {
+        let request_id = owner.request_id();
+        let manage_token = token.clone();
+        let slot_id = protocol::SlotId("therapist-19990101-0900".into());
+        let reply = owner
+            .call(protocol::ClientMessage::Reschedule { request_id, manage_token, slot_id })
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                reply,
+                protocol::ServerMessage::ActionResult {
+                    ok: false,
+                    reason: Some(protocol::BookingFailure::NotFound),
+                    ..
+                }
+            ),
+            "{reply:?}"
+        );
+    }
+
+    let request_id = owner.request_id();
+    let reply =
+        owner.call(protocol::ClientMessage::Lookup { request_id, manage_token: token }).await.unwrap();
+    assert!(
+        matches!(reply, protocol::ServerMessage::Booking { .. }),
+        "the patient is not locked out: {reply:?}"
+    );
+}

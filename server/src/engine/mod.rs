@@ -65,6 +65,11 @@ impl Snapshot {
         self.version
     }
 
+    /// Whether the schedule has this slot.
+    pub fn has_slot(&self, id: &SlotId) -> bool {
+        self.base.slots.iter().any(|s| &s.id == id)
+    }
+
     /// The schedule itself.
     pub fn schedule(&self) -> &Schedule {
         self.schedule.get_or_init(|| Schedule {

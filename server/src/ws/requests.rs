@@ -72,14 +72,16 @@ impl Conn {
         message: ClientMessage,
         state: &AppState,
     ) -> crate::Result<Option<ServerMessage>> {
-        let guessing = matches!(
-            message,
+        let guessing = match &message {
             ClientMessage::Lookup { .. }
-                | ClientMessage::Cancel { .. }
-                | ClientMessage::Reschedule { .. }
-                | ClientMessage::Reset { .. }
-                | ClientMessage::StaffLogin { .. }
-        );
+            | ClientMessage::Cancel { .. }
+            | ClientMessage::Reset { .. }
+            | ClientMessage::StaffLogin { .. } => true,
+            // A move to a slot that does not exist fails whatever the secret, and
+            // says nothing about it: a mistyped slot is not a guess.
+            ClientMessage::Reschedule { slot_id, .. } => state.engine.snapshot().has_slot(slot_id),
+            _ => false,
+        };
         if guessing && !state.guesses.allowed(self.peer) {
             tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
             return Ok(Some(ServerMessage::Error {
