@@ -153,11 +153,12 @@ impl Hub {
         self.send(version, frame, staff);
     }
 
-    /// Like `publish`, for a whole new schedule: updates before it can no longer
-    /// be replayed (whoever missed it needs it whole).
-    pub fn publish_all(&self, version: Version, message: &ServerMessage, staff: Option<&ServerMessage>) {
+    /// Like `publish`, for a whole new schedule, already serialized as the
+    /// `initialState` `frame`: updates before it can no longer be replayed
+    /// (whoever missed it needs it whole).
+    pub fn publish_all(&self, version: Version, frame: Utf8Bytes, staff: Option<&ServerMessage>) {
         self.lock().restart(version);
-        self.send(version, crate::wire::encode(message), staff);
+        self.send(version, frame, staff);
     }
 
     fn send(&self, version: Version, frame: Utf8Bytes, staff: Option<&ServerMessage>) {

@@ -92,7 +92,7 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     engine: EngineHandle,
     store: SqlStore,
-    next_connection: Arc<std::sync::atomic::AtomicU64>,
+    next_connection: std::sync::atomic::AtomicU64,
     open_connections: Arc<std::sync::atomic::AtomicUsize>,
     guesses: Arc<limits::Guesses>,
     allowed_origins: Arc<[String]>,
@@ -207,7 +207,7 @@ impl Server {
         let state = AppState(Arc::new(Shared {
             engine,
             store: store.clone(),
-            next_connection: Arc::default(),
+            next_connection: Default::default(),
             open_connections: Arc::default(),
             guesses: Arc::new(limits::Guesses::new(settings.limits.failed_secrets_per_min)),
             allowed_origins: settings.allowed_origins.into(),

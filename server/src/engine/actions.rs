@@ -71,7 +71,7 @@ impl<S: Store> Engine<S> {
     /// Ends this engine's hold of the slot at `at`; everyone sees it free again.
     pub(super) async fn end_hold(&mut self, at: usize) -> Result<()> {
         let State::Held { by: Some(by), .. } = self.mirror.state(at) else { return Ok(()) };
-        let slot = self.mirror.slot(at).id;
+        let slot = self.mirror.id(at).clone();
         match self.store.release(&slot, &self.holder(by)).await? {
             Some(version) => self.advance(vec![change(version, &slot, StoredState::Free)]).await,
             // Somebody else ended it (another instance expired it): catch up.
@@ -87,7 +87,7 @@ impl<S: Store> Engine<S> {
             match by {
                 Some(_) if until <= now => self.end_hold(at).await?,
                 None if until + FOREIGN_HOLD_GRACE <= now => {
-                    let slot = self.mirror.slot(at).id;
+                    let slot = self.mirror.id(at).clone();
                     match self.store.expire(&slot, now).await? {
                         Some(version) => {
                             self.advance(vec![change(version, &slot, StoredState::Free)]).await?
@@ -141,7 +141,7 @@ impl<S: Store> Engine<S> {
     }
 
     async fn cancel_booking(&mut self, id: i64, at: usize) -> Outcome<()> {
-        let slot = self.mirror.slot(at).id;
+        let slot = self.mirror.id(at).clone();
         let Some(version) = self.store.cancel(id, (self.clock)()).await? else {
             self.catch_up(None).await?;
             return Ok(Err(BookingFailure::Cancelled));

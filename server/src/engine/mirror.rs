@@ -94,6 +94,11 @@ impl Mirror {
         self.states[at]
     }
 
+    /// The id of the slot at `at`.
+    pub(super) fn id(&self, at: usize) -> &SlotId {
+        &self.base.slots[at].id
+    }
+
     /// The slot at `at` with its current status.
     pub(super) fn slot(&self, at: usize) -> Slot {
         Slot { status: self.states[at].status(), ..self.base.slots[at].clone() }

@@ -451,11 +451,8 @@ impl<S: Store> Engine<S> {
             version: self.mirror.version,
             bookings: self.mirror.staff_bookings(),
         };
-        self.hub.publish_all(
-            snapshot.version(),
-            &ServerMessage::InitialState(snapshot.schedule().clone()),
-            Some(&staff),
-        );
+        // The snapshot's frame is what new connections get too: serialized once.
+        self.hub.publish_all(snapshot.version(), snapshot.frame(), Some(&staff));
     }
 }
 

@@ -211,19 +211,31 @@ impl Occupancy {
     }
 }
 
-const OCCUPANCY: &str = "SELECT s.id,
-        CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.cancelled_at IS NULL)
+/// What holds each slot `s` (with its hold `h`): whether it has an active
+/// booking, whether it is blocked, and who holds it. Integers rather than
+/// booleans, which the `Any` driver cannot read from SQLite.
+const SLOT_STATE: &str =
+    "CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.cancelled_at IS NULL)
              THEN 1 ELSE 0 END AS booked,
         CASE WHEN EXISTS (SELECT 1 FROM blocks k WHERE k.slot_id = s.id) THEN 1 ELSE 0 END AS blocked,
-        h.holder
-     FROM slots s LEFT JOIN holds h ON h.slot_id = s.id";
+        h.holder";
+
+/// The version now, read through `executor`.
+async fn current_version<'e>(executor: impl sqlx::Executor<'e, Database = Any>) -> Result<Version> {
+    let version: i64 =
+        sqlx::query_scalar("SELECT version FROM schedule_version WHERE id = 1").fetch_one(executor).await?;
+    Ok(version as Version)
+}
 
 /// The occupancy of each of `slots` that exists, by id.
 async fn occupancy(conn: &mut AnyConnection, slots: &[&SlotId]) -> Result<HashMap<String, Occupancy>> {
     if slots.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!("{OCCUPANCY} WHERE s.id IN ({})", list(slots.len()));
+    let sql = format!(
+        "SELECT s.id, {SLOT_STATE} FROM slots s LEFT JOIN holds h ON h.slot_id = s.id WHERE s.id IN ({})",
+        list(slots.len())
+    );
     let mut query = sqlx::query_as::<_, Occupancy>(&sql);
     for slot in slots {
         query = query.bind(slot.0.as_str());
@@ -388,18 +400,12 @@ impl Store for SqlStore {
 
     async fn load(&self, from: DateTime<Utc>) -> Result<Loaded> {
         let mut tx = self.snapshot().await?;
-        let version: i64 = sqlx::query_scalar("SELECT version FROM schedule_version WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows: Vec<SlotRow> = sqlx::query_as(
-            "SELECT s.id, s.doctor_id, s.start_at, s.end_at,
-                    CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.cancelled_at IS NULL)
-                         THEN 1 ELSE 0 END AS booked,
-                    CASE WHEN EXISTS (SELECT 1 FROM blocks k WHERE k.slot_id = s.id) THEN 1 ELSE 0 END AS blocked,
-                    h.holder, h.expires_at AS hold_expires
+        let version = current_version(&mut *tx).await?;
+        let rows: Vec<SlotRow> = sqlx::query_as(&format!(
+            "SELECT s.id, s.doctor_id, s.start_at, s.end_at, {SLOT_STATE}, h.expires_at AS hold_expires
              FROM slots s LEFT JOIN holds h ON h.slot_id = s.id
-             WHERE s.start_at >= $1 ORDER BY s.start_at, s.id",
-        )
+             WHERE s.start_at >= $1 ORDER BY s.start_at, s.id"
+        ))
         .bind(from.timestamp())
         .fetch_all(&mut *tx)
         .await?;
@@ -421,26 +427,17 @@ impl Store for SqlStore {
                 state: stored_state(r.booked != 0, r.blocked != 0, r.holder, r.hold_expires),
             })
             .collect();
-        Ok(Loaded {
-            version: version as Version,
-            slots,
-            bookings: bookings.into_iter().map(Into::into).collect(),
-        })
+        Ok(Loaded { version, slots, bookings: bookings.into_iter().map(Into::into).collect() })
     }
 
     async fn version(&self) -> Result<Version> {
-        let version: i64 = sqlx::query_scalar("SELECT version FROM schedule_version WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(version as Version)
+        current_version(&self.pool).await
     }
 
     async fn changes_since(&self, after: Version, upto: Option<Version>) -> Result<Option<Vec<Change>>> {
         let mut tx = self.snapshot().await?;
-        let current: i64 = sqlx::query_scalar("SELECT version FROM schedule_version WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        let last = upto.map_or(current as Version, |u| u.min(current as Version));
+        let current = current_version(&mut *tx).await?;
+        let last = upto.map_or(current, |u| u.min(current));
         let rows: Vec<ChangeRow> = sqlx::query_as(
             "SELECT c.version, c.slot_id, c.status, c.holder, c.hold_expires, c.booking_id,
                     b.code, b.patient_name, b.patient_phone, b.created_at
@@ -532,7 +529,8 @@ impl Store for SqlStore {
             .collect();
         let candidates: Vec<&NewBooking<'_>> =
             bookings.iter().zip(&decided).filter(|(_, d)| d.is_ok()).map(|(b, _)| b).collect();
-        let mut inserted: HashMap<(String, String), i64> = HashMap::new();
+        // Each row that went in, by its code (unique): its id and slot.
+        let mut inserted: HashMap<String, (i64, String)> = HashMap::new();
         if !candidates.is_empty() {
             // The unique indexes have the last word: a row that would break one
             // (a second active booking, a code in use) is skipped, and RETURNING
@@ -553,13 +551,13 @@ impl Store for SqlStore {
                     .bind(b.request_id)
                     .bind(b.at.timestamp());
             }
-            inserted = insert.fetch_all(w.conn()).await?.into_iter().map(|(id, s, c)| ((s, c), id)).collect();
+            inserted = insert.fetch_all(w.conn()).await?.into_iter().map(|(id, s, c)| (c, (id, s))).collect();
         }
         if !inserted.is_empty() {
             // A booked slot's hold (the booker's own) ends with it.
             let sql = format!("DELETE FROM holds WHERE slot_id IN ({})", list(inserted.len()));
             let mut release = sqlx::query(&sql);
-            for (slot, _) in inserted.keys() {
+            for (_, slot) in inserted.values() {
                 release = release.bind(slot.as_str());
             }
             release.execute(w.conn()).await?;
@@ -570,8 +568,14 @@ impl Store for SqlStore {
                 outcomes.push(Err(refused));
                 continue;
             }
-            match inserted.remove(&(booking.slot_id.0.clone(), booking.code.to_owned())) {
-                Some(id) => outcomes.push(Ok((w.booked(booking.slot_id, id), id))),
+            let went_in =
+                inserted.get(booking.code).filter(|(_, slot)| *slot == booking.slot_id.0).map(|(id, _)| *id);
+            match went_in {
+                Some(id) => {
+                    // Answers only the first booking that asked for it.
+                    inserted.remove(booking.code);
+                    outcomes.push(Ok((w.booked(booking.slot_id, id), id)));
+                }
                 // Skipped by an index: the slot's, or (very rarely) the code's.
                 None => {
                     let slot_taken: i64 = sqlx::query_scalar(

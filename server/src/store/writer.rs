@@ -116,9 +116,9 @@ impl Writer {
             for e in chunk {
                 insert = insert
                     .bind(e.version as i64)
-                    .bind(e.slot_id.clone())
+                    .bind(e.slot_id.as_deref())
                     .bind(e.status)
-                    .bind(e.holder.clone())
+                    .bind(e.holder.as_deref())
                     .bind(e.hold_expires)
                     .bind(e.booking_id);
             }
