@@ -7,8 +7,10 @@
 //! golden tests in `tests/golden.rs` pin those examples.
 
 mod domain;
+mod pow;
 mod replica;
 
+pub use pow::{PowChallenge, PowParameters, PowSolution, Proof};
 pub use replica::{Applied, Replica};
 
 pub use domain::{
@@ -20,17 +22,32 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A message a client sends to the server.
+// `book` carries its proof of work inline, which makes it the largest variant;
+// a message is decoded, handled and dropped, so its size costs nothing that
+// boxing would save.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ClientMessage {
     /// Ask to book one slot for a patient.
     Book {
-        /// Chosen by the client and echoed in the matching `bookingResult`.
+        /// Chosen by the client and echoed in the matching `bookingResult`. It
+        /// must be unpredictable (at least 64 random bits): a retry with the same
+        /// id, slot and patient gets the first answer again.
         request_id: String,
         /// The slot to book, as given in `initialState`.
         slot_id: SlotId,
         /// Who the appointment is for; sent back to nobody but this client.
         patient: Patient,
+        /// A solved `challenge`, when the server asks for proof of work (it
+        /// does by default); each solution buys one booking.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<Proof>,
+    },
+    /// Ask for a proof-of-work challenge to solve before booking.
+    Challenge {
+        /// Echoed in the `challenge` reply.
+        request_id: String,
     },
     /// Restore the demo schedule, clearing every booking. Staff only.
     Reset {
@@ -99,6 +116,13 @@ pub enum ClientMessage {
         /// The blocked slot.
         slot_id: SlotId,
     },
+    /// Staff: end whoever's hold of a slot; it turns free for everyone.
+    EndHold {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The held slot.
+        slot_id: SlotId,
+    },
     /// Say which schedule version this client holds, after it noticed missed
     /// updates: the server answers with `resumed` and the updates after that
     /// version, or with a fresh `initialState` when it no longer has them.
@@ -114,6 +138,7 @@ impl ClientMessage {
     /// known type with a malformed payload.
     pub const TYPES: &'static [&'static str] = &[
         "book",
+        "challenge",
         "reset",
         "hold",
         "release",
@@ -124,6 +149,7 @@ impl ClientMessage {
         "staffCancel",
         "block",
         "unblock",
+        "endHold",
         "hello",
     ];
 
@@ -131,13 +157,15 @@ impl ClientMessage {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Book { request_id, .. }
+            | Self::Challenge { request_id, .. }
             | Self::Hold { request_id, .. }
             | Self::Lookup { request_id, .. }
             | Self::Cancel { request_id, .. }
             | Self::Reschedule { request_id, .. }
             | Self::StaffCancel { request_id, .. }
             | Self::Block { request_id, .. }
-            | Self::Unblock { request_id, .. } => Some(request_id),
+            | Self::Unblock { request_id, .. }
+            | Self::EndHold { request_id, .. } => Some(request_id),
             Self::Reset { .. } | Self::Release { .. } | Self::StaffLogin { .. } | Self::Hello { .. } => None,
         }
     }
@@ -233,6 +261,13 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         booking: Option<StaffBooking>,
     },
+    /// The answer to `challenge`: the proof of work to do before booking.
+    Challenge {
+        /// The `requestId` of the `challenge`.
+        request_id: String,
+        /// What to solve.
+        challenge: PowChallenge,
+    },
     /// A request could not be processed. The connection stays usable.
     Error {
         /// What kind of failure this is, for programs.
@@ -252,7 +287,8 @@ impl ServerMessage {
             Self::BookingResult { request_id, .. }
             | Self::HoldResult { request_id, .. }
             | Self::Booking { request_id, .. }
-            | Self::ActionResult { request_id, .. } => Some(request_id),
+            | Self::ActionResult { request_id, .. }
+            | Self::Challenge { request_id, .. } => Some(request_id),
             Self::Error { request_id, .. } => request_id.as_deref(),
             Self::InitialState(_)
             | Self::Resumed { .. }
@@ -286,6 +322,17 @@ pub enum BookingFailure {
     /// The slot is not in a state that allows this (such as unblocking a slot
     /// that is not blocked).
     WrongState,
+    /// This client's network already holds as many slots as it may at once.
+    TooManyHolds,
+    /// This client's network held this slot a moment ago; for a while others
+    /// get their turn to hold it.
+    HoldCooldown,
+    /// This phone number already has as many upcoming appointments as it may.
+    LimitReached,
+    /// This client's network has made as many bookings as it may this hour.
+    TooManyBookings,
+    /// The proof of work is missing, wrong, expired or already used.
+    ChallengeFailed,
 }
 
 impl BookingFailure {
@@ -301,6 +348,19 @@ impl BookingFailure {
             Self::Blocked => "This slot is not available.",
             Self::Cancelled => "This booking was already cancelled.",
             Self::WrongState => "The slot has changed meanwhile; please look again.",
+            Self::TooManyHolds => {
+                "Your network is already reserving several slots; finish or close those forms first."
+            }
+            Self::HoldCooldown => {
+                "You reserved this slot a moment ago, so others get a turn now; you can still book it if it stays free."
+            }
+            Self::LimitReached => {
+                "This phone number already has the most upcoming appointments allowed; please call the clinic."
+            }
+            Self::TooManyBookings => {
+                "Too many bookings came from your network this hour; please try later or call the clinic."
+            }
+            Self::ChallengeFailed => "The check that you are not a robot did not pass; please try again.",
         }
     }
 }

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use protocol::{
     BookingDetails, BookingFailure, BookingStatus, ClientMessage, Clinic, Doctor, DoctorId, ErrorCode,
-    Patient, Schedule, ServerMessage, Slot, SlotId, SlotStatus, StaffBooking,
+    Patient, PowChallenge, PowParameters, PowSolution, Proof, Schedule, ServerMessage, Slot, SlotId,
+    SlotStatus, StaffBooking,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -50,16 +51,57 @@ fn slot(id: &str, start: &str, end: &str, status: SlotStatus) -> Slot {
     }
 }
 
+/// The challenge of the README's examples.
+fn challenge() -> PowChallenge {
+    PowChallenge {
+        parameters: PowParameters {
+            algorithm: "SHA-256".into(),
+            cost: 1000,
+            expires_at: Some(1_795_504_200),
+            key_length: 32,
+            key_prefix: "4c1e07d2a9b35f6e8d0c71a2b4f69e3d".into(),
+            key_signature: Some("0b6f3a…".into()),
+            nonce: "5d2c9a7e1f3b4c6d8e0a2b4c6d8e0f1a".into(),
+            salt: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
+        },
+        signature: "e3b0c4…".into(),
+    }
+}
+
 #[test]
 fn book_example_round_trips() {
     assert_golden(
         "`book`",
         ClientMessage::Book {
-            request_id: "r-1".into(),
+            request_id: "7f3a9d1c2b4e86a05d1e9c3b7a2f4e60".into(),
             slot_id: SlotId("therapist-20261125-0900".into()),
             patient: Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() },
+            proof: Some(Proof {
+                challenge: challenge(),
+                solution: PowSolution {
+                    counter: 14721,
+                    derived_key: "4c1e07d2a9b35f6e8d0c71a2b4f69e3d5a…".into(),
+                },
+            }),
         },
     );
+}
+
+#[test]
+fn challenge_examples_round_trip() {
+    assert_golden("`challenge`", ClientMessage::Challenge { request_id: "q-1".into() });
+    assert_golden(
+        "`challenge` (answer)",
+        ServerMessage::Challenge { request_id: "q-1".into(), challenge: challenge() },
+    );
+}
+
+#[test]
+fn a_book_without_a_proof_still_decodes() {
+    let json =
+        r#"{"type":"book","payload":{"requestId":"r","slotId":"s","patient":{"name":"A","phone":"12345"}}}"#;
+    let decoded: ClientMessage = serde_json::from_str(json).unwrap();
+    assert!(matches!(decoded, ClientMessage::Book { proof: None, .. }));
 }
 
 #[test]
@@ -229,7 +271,7 @@ fn manage_link_examples_round_trip() {
 fn staff_examples_round_trip() {
     assert_golden("`staffLogin`", ClientMessage::StaffLogin { admin_token: "s3cret".into() });
     assert_golden(
-        "`staffCancel`, `block`, `unblock`",
+        "`staffCancel`, `block`, `unblock`, `endHold`",
         ClientMessage::Block { request_id: "s-1".into(), slot_id: id("surgeon-20261125-0800") },
     );
     assert_golden(
@@ -258,7 +300,9 @@ fn every_client_type_name_is_listed() {
             request_id: s(),
             slot_id: SlotId(s()),
             patient: Patient { name: s(), phone: s() },
+            proof: None,
         },
+        ClientMessage::Challenge { request_id: s() },
         ClientMessage::Reset { admin_token: s() },
         ClientMessage::Hold { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Release { slot_id: SlotId(s()) },
@@ -269,6 +313,7 @@ fn every_client_type_name_is_listed() {
         ClientMessage::StaffCancel { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Block { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Unblock { request_id: s(), slot_id: SlotId(s()) },
+        ClientMessage::EndHold { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Hello { last_version: 1 },
     ] {
         let json = serde_json::to_value(&msg).expect("encodes");
