@@ -2,6 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::address::TrustedProxies;
+use crate::limits::Limits;
+
+/// The defaults, written once in `Limits::DEFAULT`.
+const D: Limits = Limits::DEFAULT;
 
 /// How to run the booking server. Every flag can also be set by its environment
 /// variable.
@@ -34,20 +41,31 @@ pub struct Config {
 
     /// Largest WebSocket message accepted, in bytes; a larger one closes the
     /// connection with code 1009.
-    #[arg(long, env = "BOOKING_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    #[arg(long, env = "BOOKING_MAX_MESSAGE_BYTES", default_value_t = D.max_message_bytes)]
     pub max_message_bytes: usize,
 
     /// How many updates a connection may fall behind before it is disconnected.
-    #[arg(long, env = "BOOKING_OUTGOING_QUEUE", default_value_t = 256)]
+    #[arg(long, env = "BOOKING_OUTGOING_QUEUE", default_value_t = D.outgoing_queue)]
     pub outgoing_queue: usize,
 
     /// Seconds a client may take to accept one message before it is disconnected.
-    #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = D.write_timeout.as_secs())]
     pub write_timeout_secs: u64,
 
     /// Most WebSocket connections at once; more are refused with HTTP 503.
-    #[arg(long, env = "BOOKING_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(long, env = "BOOKING_MAX_CONNECTIONS", default_value_t = D.max_connections)]
     pub max_connections: usize,
+
+    /// Most WebSocket connections at once from one client address (IPv6: one
+    /// /64); more are refused with HTTP 429.
+    #[arg(long, env = "BOOKING_CONNECTIONS_PER_ADDRESS", default_value_t = D.connections_per_address)]
+    pub connections_per_address: usize,
+
+    /// Proxies whose `X-Forwarded-For` or `Forwarded` header names the client
+    /// (comma-separated networks or addresses, such as `127.0.0.1,10.0.0.0/8`).
+    /// From anybody else these headers are ignored.
+    #[arg(long, env = "BOOKING_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// Pages on other sites allowed to open `/ws` (comma-separated origins such as
     /// `https://clinic.example`). A browser page of this server's own host is
@@ -57,21 +75,86 @@ pub struct Config {
 
     /// Seconds without any frame from a client (the server pings every third of
     /// it) before the connection is dropped as dead.
-    #[arg(long, env = "BOOKING_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(long, env = "BOOKING_IDLE_TIMEOUT_SECS", default_value_t = D.idle_timeout.as_secs())]
     pub idle_timeout_secs: u64,
 
-    /// Messages per second one connection may send on average (twice as many in
-    /// a burst); more get `rateLimited`, and keeping it up closes the connection.
-    #[arg(long, env = "BOOKING_MAX_MESSAGES_PER_SEC", default_value_t = 20)]
+    /// Frames per second one connection may send on average, pings included
+    /// (twice as many in a burst); more get `rateLimited`, and keeping it up
+    /// closes the connection.
+    #[arg(long, env = "BOOKING_MAX_MESSAGES_PER_SEC", default_value_t = D.messages_per_sec)]
     pub max_messages_per_sec: u32,
 
-    /// Wrong manage-link secrets or admin tokens one address may send per minute
-    /// before its further attempts are refused unchecked.
-    #[arg(long, env = "BOOKING_MAX_FAILED_SECRETS_PER_MIN", default_value_t = 10)]
+    /// Wrong manage links one client address may send per minute before its
+    /// further attempts are refused unchecked.
+    #[arg(long, env = "BOOKING_MAX_FAILED_SECRETS_PER_MIN", default_value_t = D.failed_secrets_per_min)]
     pub max_failed_secrets_per_min: u32,
+
+    /// Wrong manage links all addresses together may send per minute.
+    #[arg(long, env = "BOOKING_MAX_FAILED_SECRETS_PER_MIN_TOTAL", default_value_t = D.failed_secrets_per_min_total)]
+    pub max_failed_secrets_per_min_total: u32,
+
+    /// Wrong admin tokens one client address may send per minute (counted apart
+    /// from manage links, so guessing those never locks staff out).
+    #[arg(long, env = "BOOKING_MAX_FAILED_LOGINS_PER_MIN", default_value_t = D.failed_staff_logins_per_min)]
+    pub max_failed_logins_per_min: u32,
+
+    /// Wrong admin tokens all addresses together may send per minute.
+    #[arg(long, env = "BOOKING_MAX_FAILED_LOGINS_PER_MIN_TOTAL", default_value_t = D.failed_staff_logins_per_min_total)]
+    pub max_failed_logins_per_min_total: u32,
+
+    /// Slots one client address may hold at once.
+    #[arg(long, env = "BOOKING_HOLDS_PER_ADDRESS", default_value_t = D.holds_per_address)]
+    pub holds_per_address: usize,
+
+    /// Holds one client address may take per minute.
+    #[arg(long, env = "BOOKING_HOLDS_PER_ADDRESS_PER_MIN", default_value_t = D.holds_per_address_per_min)]
+    pub holds_per_address_per_min: u32,
+
+    /// Seconds after a hold ends before the same address may hold that slot again.
+    #[arg(long, env = "BOOKING_HOLD_COOLDOWN_SECS", default_value_t = D.hold_cooldown.as_secs())]
+    pub hold_cooldown_secs: u64,
+
+    /// Upcoming appointments one phone number may have.
+    #[arg(long, env = "BOOKING_BOOKINGS_PER_PHONE", default_value_t = D.bookings_per_phone)]
+    pub bookings_per_phone: usize,
+
+    /// Bookings one client address may make per hour.
+    #[arg(long, env = "BOOKING_BOOKINGS_PER_ADDRESS_PER_HOUR", default_value_t = D.bookings_per_address_per_hour)]
+    pub bookings_per_address_per_hour: u32,
+
+    /// The proof of work one booking costs a client, in thousands of SHA-256
+    /// hashes at most (0 asks for none).
+    #[arg(long, env = "BOOKING_CHALLENGE_WORK", default_value_t = D.challenge_work)]
+    pub challenge_work: u32,
 
     /// How many recent updates are kept for clients that reconnect, so that they
     /// get only what they missed; a client further behind gets the whole schedule.
-    #[arg(long, env = "BOOKING_REPLAY_LOG", default_value_t = 4096)]
+    #[arg(long, env = "BOOKING_REPLAY_LOG", default_value_t = D.replay_log)]
     pub replay_log: usize,
+}
+
+impl Config {
+    /// The limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            outgoing_queue: self.outgoing_queue,
+            write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
+            max_connections: self.max_connections,
+            connections_per_address: self.connections_per_address.max(1),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            messages_per_sec: self.max_messages_per_sec.max(1),
+            failed_secrets_per_min: self.max_failed_secrets_per_min,
+            failed_secrets_per_min_total: self.max_failed_secrets_per_min_total,
+            failed_staff_logins_per_min: self.max_failed_logins_per_min,
+            failed_staff_logins_per_min_total: self.max_failed_logins_per_min_total,
+            holds_per_address: self.holds_per_address,
+            holds_per_address_per_min: self.holds_per_address_per_min,
+            hold_cooldown: Duration::from_secs(self.hold_cooldown_secs),
+            bookings_per_phone: self.bookings_per_phone,
+            bookings_per_address_per_hour: self.bookings_per_address_per_hour,
+            challenge_work: self.challenge_work,
+            replay_log: self.replay_log,
+        }
+    }
 }

@@ -10,6 +10,9 @@ pub enum Error {
     /// The clinic configuration is unusable.
     #[error("clinic configuration: {0}")]
     Config(String),
+    /// A setting is unusable (such as a weak admin token).
+    #[error("{0}")]
+    Setting(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),

@@ -1,6 +1,7 @@
 //! The booking server as a library: `app()` builds the router that `main.rs`
 //! serves and the tests exercise, and `Server` ties it to a socket and a store.
 
+pub mod address;
 pub mod clinic;
 pub mod config;
 pub mod engine;
@@ -8,6 +9,7 @@ mod error;
 mod http;
 pub mod hub;
 mod limits;
+pub mod pow;
 pub mod secret;
 pub mod store;
 pub mod wire;
@@ -27,53 +29,17 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
+pub use address::{ClientKey, TrustedProxies};
 pub use error::{Error, Result};
+pub use limits::Limits;
 
 use clinic::ClinicConfig;
 use config::Config;
 use engine::EngineHandle;
-use store::SqlStore;
+use store::{SqlStore, Store};
 
 /// Where the engine reads the current time; tests substitute their own.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// Limits that keep one client from harming the others.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest accepted WebSocket message in bytes.
-    pub max_message_bytes: usize,
-    /// How many updates a connection may fall behind before it is cut off.
-    pub outgoing_queue: usize,
-    /// How long one send to a client may take.
-    pub write_timeout: Duration,
-    /// Most WebSocket connections at once.
-    pub max_connections: usize,
-    /// How long a connection may stay silent (pings unanswered) before it is dropped.
-    pub idle_timeout: Duration,
-    /// Average messages per second one connection may send.
-    pub messages_per_sec: u32,
-    /// Wrong secrets one address may send per minute.
-    pub failed_secrets_per_min: u32,
-    /// How many recent updates are kept for clients that come back, so that they
-    /// get only what they missed instead of the whole schedule.
-    pub replay_log: usize,
-}
-
-impl Default for Limits {
-    /// The defaults of the command-line flags.
-    fn default() -> Self {
-        Self {
-            max_message_bytes: 16 * 1024,
-            outgoing_queue: 256,
-            write_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
-            idle_timeout: Duration::from_secs(60),
-            messages_per_sec: 20,
-            failed_secrets_per_min: 10,
-            replay_log: 4096,
-        }
-    }
-}
 
 /// What every request handler and connection shares. Cloning it copies one
 /// pointer: each connection holds a clone for its whole life.
@@ -94,11 +60,18 @@ pub struct Shared {
     store: SqlStore,
     next_connection: std::sync::atomic::AtomicU64,
     open_connections: Arc<std::sync::atomic::AtomicUsize>,
-    guesses: Arc<limits::Guesses>,
+    connections: Arc<limits::Connections>,
+    /// Wrong manage links.
+    manage_guesses: limits::Guesses,
+    /// Wrong admin tokens.
+    staff_guesses: limits::Guesses,
+    pow: pow::Pow,
+    trusted_proxies: TrustedProxies,
     allowed_origins: Arc<[String]>,
     admin_token: Arc<str>,
     limits: Limits,
     static_dir: Arc<PathBuf>,
+    csp: http::headers::Csp,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -107,6 +80,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws::handler))
         .merge(http::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::headers::add))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }
@@ -127,6 +101,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Other sites' pages allowed to open `/ws`.
     pub allowed_origins: Vec<String>,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
     /// The source of `now`.
     pub clock: Clock,
 }
@@ -144,6 +120,7 @@ impl Settings {
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
             limits: Limits::default(),
             allowed_origins: Vec::new(),
+            trusted_proxies: TrustedProxies::none(),
             clock: engine::system_clock(),
         }
     }
@@ -157,9 +134,6 @@ impl Settings {
         };
         let generated = config.admin_token.is_none();
         let admin_token = config.admin_token.clone().unwrap_or_else(secret::admin_token);
-        if admin_token.is_empty() {
-            return Err(Error::Config("the admin token must not be empty".into()));
-        }
         let settings = Self {
             listen: config.listen,
             database_url: config.database_url.clone(),
@@ -167,16 +141,8 @@ impl Settings {
             admin_token,
             static_dir: config.static_dir.clone(),
             allowed_origins: config.allowed_origins.clone(),
-            limits: Limits {
-                max_message_bytes: config.max_message_bytes,
-                outgoing_queue: config.outgoing_queue,
-                write_timeout: Duration::from_secs(config.write_timeout_secs.max(1)),
-                max_connections: config.max_connections,
-                idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
-                messages_per_sec: config.max_messages_per_sec.max(1),
-                failed_secrets_per_min: config.max_failed_secrets_per_min,
-                replay_log: config.replay_log,
-            },
+            trusted_proxies: config.trusted_proxies.clone(),
+            limits: config.limits(),
             clock: engine::system_clock(),
         };
         Ok((settings, generated))
@@ -195,10 +161,29 @@ pub struct Server {
 impl Server {
     /// Opens the store, loads the schedule and binds the listening socket.
     pub async fn bind(settings: Settings) -> Result<Self> {
+        // A token that could be guessed would give away every patient's details.
+        let bits = secret::strength_bits(&settings.admin_token);
+        if bits < secret::MIN_ADMIN_TOKEN_BITS {
+            return Err(Error::Setting(format!(
+                "the admin token is too weak (about {bits:.0} bits; at least {} are needed: \
+                 32 random letters and digits, or leave it out to have one generated)",
+                secret::MIN_ADMIN_TOKEN_BITS
+            )));
+        }
+        let limits = settings.limits;
         let store = SqlStore::open(&settings.database_url).await?;
+        let pow =
+            pow::Pow::new(&store.secret("challenge", secret::admin_token).await?, limits.challenge_work);
         let options = engine::EngineOptions {
-            queue: settings.limits.outgoing_queue,
-            replay: settings.limits.replay_log,
+            queue: limits.outgoing_queue,
+            replay: limits.replay_log,
+            budgets: engine::Budgets {
+                holds_at_once: limits.holds_per_address,
+                holds_per_min: limits.holds_per_address_per_min,
+                hold_cooldown: limits.hold_cooldown,
+                bookings_per_phone: limits.bookings_per_phone,
+                bookings_per_hour: limits.bookings_per_address_per_hour,
+            },
         };
         let (engine, engine_task) =
             engine::start(store.clone(), Arc::new(settings.clinic), settings.clock, options).await?;
@@ -209,10 +194,23 @@ impl Server {
             store: store.clone(),
             next_connection: Default::default(),
             open_connections: Arc::default(),
-            guesses: Arc::new(limits::Guesses::new(settings.limits.failed_secrets_per_min)),
+            connections: Arc::default(),
+            manage_guesses: limits::Guesses::new(
+                "manage link",
+                limits.failed_secrets_per_min,
+                limits.failed_secrets_per_min_total,
+            ),
+            staff_guesses: limits::Guesses::new(
+                "admin token",
+                limits.failed_staff_logins_per_min,
+                limits.failed_staff_logins_per_min_total,
+            ),
+            pow,
+            trusted_proxies: settings.trusted_proxies,
             allowed_origins: settings.allowed_origins.into(),
             admin_token: settings.admin_token.into(),
             limits: settings.limits,
+            csp: http::headers::Csp::new(&settings.static_dir),
             static_dir: Arc::new(settings.static_dir),
             shutdown,
         }));

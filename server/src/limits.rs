@@ -1,9 +1,87 @@
-//! Rate limits: messages per connection, and wrong secrets per address.
+//! Limits that keep one client from harming the others: their settings, the
+//! message rate of one connection, connections per address, and wrong secrets
+//! per address with a cap on them all.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::address::ClientKey;
+
+/// Limits that keep one client from harming the others. `Limits::DEFAULT` holds
+/// the defaults of the command-line flags, written only here.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted WebSocket message in bytes.
+    pub max_message_bytes: usize,
+    /// How many updates a connection may fall behind before it is cut off.
+    pub outgoing_queue: usize,
+    /// How long one send to a client may take.
+    pub write_timeout: Duration,
+    /// Most WebSocket connections at once.
+    pub max_connections: usize,
+    /// Most WebSocket connections at once from one address (IPv6: one /64).
+    pub connections_per_address: usize,
+    /// How long a connection may stay silent (pings unanswered) before it is dropped.
+    pub idle_timeout: Duration,
+    /// Average frames per second one connection may send, pings included.
+    pub messages_per_sec: u32,
+    /// Wrong manage links one address may send per minute.
+    pub failed_secrets_per_min: u32,
+    /// Wrong manage links all addresses together may send per minute.
+    pub failed_secrets_per_min_total: u32,
+    /// Wrong admin tokens one address may send per minute.
+    pub failed_staff_logins_per_min: u32,
+    /// Wrong admin tokens all addresses together may send per minute.
+    pub failed_staff_logins_per_min_total: u32,
+    /// Slots one address may hold at once.
+    pub holds_per_address: usize,
+    /// Holds one address may take per minute.
+    pub holds_per_address_per_min: u32,
+    /// How long an address may not hold a slot again after its hold of it ended.
+    pub hold_cooldown: Duration,
+    /// Upcoming appointments one phone number may have.
+    pub bookings_per_phone: usize,
+    /// Bookings one address may make per hour.
+    pub bookings_per_address_per_hour: u32,
+    /// The proof of work a booking costs, in thousands of SHA-256 hashes at most
+    /// (three quarters of it on average); 0 asks for none.
+    pub challenge_work: u32,
+    /// How many recent updates are kept for clients that come back, so that they
+    /// get only what they missed instead of the whole schedule.
+    pub replay_log: usize,
+}
+
+impl Limits {
+    /// The defaults of the command-line flags.
+    pub const DEFAULT: Self = Self {
+        max_message_bytes: 16 * 1024,
+        outgoing_queue: 256,
+        write_timeout: Duration::from_secs(10),
+        max_connections: 10_000,
+        connections_per_address: 32,
+        idle_timeout: Duration::from_secs(60),
+        messages_per_sec: 20,
+        failed_secrets_per_min: 10,
+        failed_secrets_per_min_total: 1_000,
+        failed_staff_logins_per_min: 5,
+        failed_staff_logins_per_min_total: 60,
+        holds_per_address: 3,
+        holds_per_address_per_min: 12,
+        hold_cooldown: Duration::from_secs(300),
+        bookings_per_phone: 3,
+        bookings_per_address_per_hour: 10,
+        challenge_work: 20_000,
+        replay_log: 4096,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// A token bucket: `rate` messages a second on average, `2 × rate` at once.
 #[derive(Debug)]
@@ -43,40 +121,121 @@ impl Bucket {
     }
 }
 
-/// Wrong secrets (manage links, admin tokens) per address over the last minute,
-/// so that guessing is slow whatever the number of connections.
+/// Wrong secrets of one kind per address over the last minute, and of all
+/// addresses together, so that guessing is slow whatever the number of
+/// connections or addresses. Manage links and admin tokens are counted apart, so
+/// that guessing the one never locks anybody out of the other.
 #[derive(Debug)]
 pub(crate) struct Guesses {
+    what: &'static str,
     per_minute: u32,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    total_per_minute: u32,
+    seen: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    by_address: HashMap<ClientKey, (Instant, u32)>,
+    total: Option<(Instant, u32)>,
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// The count of a one-minute window that began at `since`, zero when it is over.
+fn current((since, count): (Instant, u32)) -> u32 {
+    if since.elapsed() > WINDOW { 0 } else { count }
+}
+
 impl Guesses {
-    pub(crate) fn new(per_minute: u32) -> Self {
-        Self { per_minute, seen: Mutex::new(HashMap::new()) }
+    pub(crate) fn new(what: &'static str, per_minute: u32, total_per_minute: u32) -> Self {
+        Self { what, per_minute, total_per_minute, seen: Mutex::default() }
     }
 
-    /// Whether `peer` may try a secret now.
-    pub(crate) fn allowed(&self, peer: IpAddr) -> bool {
+    /// Whether `client` may try a secret now.
+    pub(crate) fn allowed(&self, client: ClientKey) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.get(&peer).is_none_or(|(since, count)| since.elapsed() > WINDOW || *count < self.per_minute)
+        let own = seen.by_address.get(&client).copied().map_or(0, current);
+        let total = seen.total.map_or(0, current);
+        own < self.per_minute && total < self.total_per_minute
     }
 
-    /// Records a wrong secret from `peer`.
-    pub(crate) fn failed(&self, peer: IpAddr) {
+    /// Records a wrong secret from `client`.
+    pub(crate) fn failed(&self, client: ClientKey) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() > 100_000 {
-            seen.retain(|_, (since, _)| since.elapsed() <= WINDOW);
+        if seen.by_address.len() > 100_000 {
+            seen.by_address.retain(|_, (since, _)| since.elapsed() <= WINDOW);
         }
-        let entry = seen.entry(peer).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() > WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-        tracing::warn!(%peer, failures = entry.1, "wrong secret");
+        let bump = |entry: &mut (Instant, u32)| {
+            if entry.0.elapsed() > WINDOW {
+                *entry = (Instant::now(), 0);
+            }
+            entry.1 += 1;
+            entry.1
+        };
+        let failures = bump(seen.by_address.entry(client).or_insert((Instant::now(), 0)));
+        let total = bump(seen.total.get_or_insert((Instant::now(), 0)));
+        tracing::warn!(%client, failures, total, what = self.what, "wrong secret");
     }
+}
+
+/// Open connections per address.
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    open: Mutex<HashMap<ClientKey, usize>>,
+}
+
+/// One counted connection; it stops counting when dropped.
+#[derive(Debug)]
+pub(crate) struct Counted {
+    connections: Arc<Connections>,
+    client: ClientKey,
+    total: Arc<AtomicUsize>,
+}
+
+impl Connections {
+    /// Counts a new connection from `client`, unless that address already has
+    /// `per_address` open or the server `max` in all (`total` counts those).
+    pub(crate) fn open(
+        self: &Arc<Self>,
+        client: ClientKey,
+        per_address: usize,
+        total: &Arc<AtomicUsize>,
+        max: usize,
+    ) -> Result<Counted, Refusal> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = open.get(&client).copied().unwrap_or(0);
+        if mine >= per_address {
+            return Err(Refusal::PerAddress);
+        }
+        if total.fetch_add(1, Ordering::AcqRel) >= max {
+            total.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal::Total);
+        }
+        open.insert(client, mine + 1);
+        Ok(Counted { connections: self.clone(), client, total: total.clone() })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.total.fetch_sub(1, Ordering::AcqRel);
+        let mut open = self.connections.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Why a connection was refused before the upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Its address has as many open as it may.
+    PerAddress,
+    /// The server has as many open as it may.
+    Total,
 }
 
 #[cfg(test)]
@@ -95,15 +254,45 @@ mod tests {
         assert!(bucket.abused());
     }
 
+    fn key(address: &str) -> ClientKey {
+        ClientKey::of(address.parse().unwrap())
+    }
+
     #[test]
     fn an_address_is_stopped_after_its_wrong_secrets_for_the_minute() {
-        let guesses = Guesses::new(3);
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let guesses = Guesses::new("test", 3, 100);
+        let (a, b) = (key("10.0.0.1"), key("10.0.0.2"));
         for _ in 0..3 {
             assert!(guesses.allowed(a));
             guesses.failed(a);
         }
         assert!(!guesses.allowed(a));
         assert!(guesses.allowed(b), "other addresses are not affected");
+    }
+
+    #[test]
+    fn all_addresses_together_are_stopped_at_the_total() {
+        let guesses = Guesses::new("test", 3, 5);
+        for i in 0..5 {
+            let client = key(&format!("10.0.0.{i}"));
+            assert!(guesses.allowed(client));
+            guesses.failed(client);
+        }
+        assert!(!guesses.allowed(key("10.0.0.99")), "the total caps every address");
+    }
+
+    #[test]
+    fn connections_are_counted_per_address_and_in_all() {
+        let connections = Arc::new(Connections::default());
+        let total = Arc::new(AtomicUsize::new(0));
+        let first: Vec<Counted> =
+            (0..2).map(|_| connections.open(key("10.0.0.1"), 2, &total, 3).unwrap()).collect();
+        assert_eq!(connections.open(key("10.0.0.1"), 2, &total, 3).unwrap_err(), Refusal::PerAddress);
+        let other = connections.open(key("10.0.0.2"), 2, &total, 3).unwrap();
+        assert_eq!(connections.open(key("10.0.0.3"), 2, &total, 3).unwrap_err(), Refusal::Total);
+        drop(first);
+        assert_eq!(total.load(Ordering::Acquire), 1);
+        assert!(connections.open(key("10.0.0.1"), 2, &total, 3).is_ok());
+        drop(other);
     }
 }

@@ -39,8 +39,45 @@ pub fn manage_hash(token: &str) -> String {
     hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
+/// The key under which the answer to a `book` is kept and its row found again:
+/// a hash of the request id with the slot and the patient's normalized details,
+/// so that only the same request for the same patient finds it, and the request
+/// id itself is never stored.
+pub fn retry_key(request_id: &str, slot: &protocol::SlotId, patient: &protocol::Patient) -> String {
+    use sha2::Digest;
+    let name = patient.name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let mut hash = sha2::Sha256::new();
+    for part in [request_id, &slot.0, &name, &phone_digits(&patient.phone)] {
+        // Lengths first, so that no two different lists of parts hash alike.
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hex(&hash.finalize())
+}
+
+/// A phone number's digits alone, which is what tells two numbers apart.
+pub fn phone_digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The least strength an admin token may have, in bits.
+pub const MIN_ADMIN_TOKEN_BITS: f64 = 128.0;
+
+/// An estimate of a token's strength in bits, were it drawn at random from the
+/// kinds of characters it uses (lower case, upper case, digits, others): what a
+/// guesser who knows its shape has to search. A word or a pattern is weaker still.
+pub fn strength_bits(token: &str) -> f64 {
+    let has = |f: fn(&char) -> bool| token.chars().any(|c| f(&c));
+    let mut alphabet = 0u32;
+    alphabet += if has(char::is_ascii_lowercase) { 26 } else { 0 };
+    alphabet += if has(char::is_ascii_uppercase) { 26 } else { 0 };
+    alphabet += if has(char::is_ascii_digit) { 10 } else { 0 };
+    alphabet += if has(|c| !c.is_ascii_alphanumeric()) { 33 } else { 0 };
+    token.chars().count() as f64 * f64::from(alphabet.max(1)).log2()
 }
 
 /// Whether `given` equals `expected`, taking the same time wherever they differ.
@@ -75,11 +112,34 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_key_depends_on_request_slot_and_patient_but_not_on_spelling() {
+        let slot = protocol::SlotId("s".into());
+        let anna = protocol::Patient { name: "Anna  Petrova".into(), phone: "+7 912 345-67-89".into() };
+        let same = protocol::Patient { name: "anna petrova".into(), phone: "7 (912) 3456789".into() };
+        let other = protocol::Patient { name: "Boris".into(), phone: "+7 912 345-67-89".into() };
+        let key = retry_key("r-1", &slot, &anna);
+        assert_eq!(key, retry_key("r-1", &slot, &same));
+        assert_ne!(key, retry_key("r-1", &slot, &other));
+        assert_ne!(key, retry_key("r-2", &slot, &anna));
+        assert_ne!(key, retry_key("r-1", &protocol::SlotId("t".into()), &anna));
+        assert!(!key.contains("r-1"));
+    }
+
+    #[test]
     fn secrets_compare_equal_only_when_identical() {
         assert!(same("abc", "abc"));
         assert!(!same("abd", "abc"));
         assert!(!same("ab", "abc"));
         assert!(!same("", "abc"));
         assert_eq!(admin_token().len(), 32);
+    }
+
+    #[test]
+    fn a_generated_admin_token_is_strong_enough_and_a_short_one_is_not() {
+        assert!(strength_bits(&admin_token()) >= MIN_ADMIN_TOKEN_BITS);
+        assert!(strength_bits(&manage_token()) >= MIN_ADMIN_TOKEN_BITS, "64 hex digits");
+        assert!(strength_bits("s3cret") < MIN_ADMIN_TOKEN_BITS);
+        assert!(strength_bits("test-admin-token") < MIN_ADMIN_TOKEN_BITS);
+        assert!(strength_bits("") < MIN_ADMIN_TOKEN_BITS);
     }
 }

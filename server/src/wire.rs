@@ -5,7 +5,8 @@ use protocol::{ClientMessage, ErrorCode, ServerMessage};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// The longest `requestId` the server accepts; it is echoed back and logged.
+/// The longest `requestId` the server accepts; it is echoed back (and never
+/// logged: it is a secret of the client's).
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
 /// Serializes a server message into the bytes of one text frame.
@@ -30,6 +31,23 @@ impl Rejection {
     pub fn into_message(self) -> ServerMessage {
         ServerMessage::Error { code: self.code, message: self.message, request_id: self.request_id }
     }
+}
+
+/// The `requestId` of a frame, read without decoding the rest: for answering a
+/// frame that is refused unread (over the rate), so that its sender can tell
+/// which request the refusal is for.
+pub fn request_id_of(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        payload: Option<Payload>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Payload {
+        request_id: Option<String>,
+    }
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    envelope.payload?.request_id.filter(|id| id.chars().count() <= MAX_REQUEST_ID_CHARS)
 }
 
 /// Decodes one text frame, telling invalid JSON, unknown types and malformed
@@ -89,6 +107,16 @@ mod tests {
 
     fn code_of(text: &str) -> ErrorCode {
         decode(text).expect_err("should be rejected").code
+    }
+
+    #[test]
+    fn the_request_id_of_a_frame_is_read_without_the_rest() {
+        let frame = r#"{"type":"book","payload":{"requestId":"r-9","slotId":"x","patient":{}}}"#;
+        assert_eq!(request_id_of(frame).as_deref(), Some("r-9"));
+        assert_eq!(request_id_of(r#"{"type":"hello","payload":{"lastVersion":1}}"#), None);
+        assert_eq!(request_id_of("not json"), None);
+        let long = format!(r#"{{"type":"book","payload":{{"requestId":"{}"}}}}"#, "r".repeat(200));
+        assert_eq!(request_id_of(&long), None);
     }
 
     #[test]

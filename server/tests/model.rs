@@ -186,7 +186,7 @@ async fn rig(url: &str) -> (Rig, Model) {
     let clock_now = clock.clone();
     let config = Arc::new(ClinicConfig::parse(CLINIC).unwrap());
     let store = SqlStore::open(url).await.unwrap();
-    let options = EngineOptions { queue: 100_000, replay: 64 };
+    let options = EngineOptions { queue: 100_000, replay: 64, budgets: server::engine::Budgets::UNLIMITED };
     let (engine, _task) =
         server::engine::start(store, config, Arc::new(move || *clock_now.lock().unwrap()), options)
             .await
@@ -249,8 +249,13 @@ impl Rig {
         valid: bool,
     ) {
         let conn = self.conns[client];
-        let got =
-            self.engine.book(conn, self.slot_id(slot), patient(valid), request_id.clone()).await.unwrap();
+        let book = server::engine::Book {
+            slot_id: self.slot_id(slot),
+            patient: patient(valid),
+            request_id: request_id.clone(),
+            proof: None,
+        };
+        let got = self.engine.book(conn, address(client), book).await.unwrap();
         let expected = match slot.and_then(|s| model.answers.get(&request_id).filter(|(at, _)| *at == s)) {
             Some((_, answer)) => answer.clone(),
             None => {
@@ -301,7 +306,8 @@ impl Rig {
             Op::Hold { client, slot } => {
                 let conn = self.conns[usize::from(client)];
                 let slot = self.slot(slot);
-                let got = self.engine.hold(conn, self.slot_id(slot)).await.unwrap();
+                let got =
+                    self.engine.hold(conn, address(usize::from(client)), self.slot_id(slot)).await.unwrap();
                 let expected = match slot {
                     None => Err(BookingFailure::NotFound),
                     Some(s) => match (model.refuse(s, conn), model.cells[s]) {
@@ -506,4 +512,9 @@ proptest! {
             }
         });
     }
+}
+
+/// The address of a model client: each its own.
+fn address(client: usize) -> server::ClientKey {
+    server::ClientKey::of(std::net::IpAddr::from([127, 0, 0, client as u8 + 1]))
 }

@@ -46,6 +46,9 @@ on_both!(
     orphaned_holds_end_at_start_up,
     writers_on_separate_connections_take_turns_and_one_of_them_wins_a_slot,
     other_writers_commits_are_announced_on_a_shared_database,
+    staff_end_anybodys_hold_and_block_a_held_slot,
+    a_proof_of_work_pays_for_one_booking_only,
+    every_instance_reads_the_same_secret,
 );
 
 fn at() -> DateTime<Utc> {
@@ -86,7 +89,8 @@ async fn book(
         code,
         manage_hash: &hash,
         patient: &patient,
-        request_id: code,
+        retry_key: code,
+        proof: None,
         holder,
         at: at(),
     };
@@ -115,7 +119,8 @@ async fn a_batch_commits_each_free_slot_once_with_consecutive_versions(url: Stri
             code,
             manage_hash: hash,
             patient: &p,
-            request_id: "r",
+            retry_key: "r",
+            proof: None,
             holder: "x/1",
             at: at(),
         })
@@ -147,7 +152,6 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     assert_eq!(store.hold(&held, "a/1", until).await.unwrap(), Ok(start + 1));
     assert_eq!(store.hold(&held, "b/1", until).await.unwrap(), Err(BookingFailure::Held));
     assert_eq!(book(&store, &held, "B-1", "b/1").await, Err(BookError::Refused(BookingFailure::Held)));
-    assert_eq!(store.block(&held, at()).await.unwrap(), Err(BookingFailure::Held));
     assert_eq!(store.release(&held, "b/1").await.unwrap(), None, "only the holder releases");
     assert_eq!(store.expire(&held, at()).await.unwrap(), None, "not yet expired");
     assert_eq!(state_of(&store, &held).await, StoredState::Held { holder: "a/1".into(), expires: until });
@@ -350,4 +354,67 @@ async fn other_writers_commits_are_announced_on_a_shared_database(url: String) {
         }
         assert_eq!(signal, Signal::CatchUp, "only a catch-up may come first");
     }
+}
+
+async fn staff_end_anybodys_hold_and_block_a_held_slot(url: String) {
+    let (store, start) = open(&url).await;
+    let (x, y) = (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"));
+    let until = at() + chrono::Duration::minutes(2);
+    store.hold(&x, "a/1", until).await.unwrap().unwrap();
+    store.hold(&y, "b/2", until).await.unwrap().unwrap();
+
+    assert_eq!(store.end_hold(&x).await.unwrap(), Some(start + 3));
+    assert_eq!(state_of(&store, &x).await, StoredState::Free);
+    assert_eq!(store.end_hold(&x).await.unwrap(), None, "no hold to end");
+
+    assert_eq!(store.block(&y, at()).await.unwrap(), Ok(start + 4));
+    assert_eq!(state_of(&store, &y).await, StoredState::Blocked, "one change: held to blocked");
+    assert_eq!(store.release(&y, "b/2").await.unwrap(), None, "the hold is gone with the block");
+    let log = store.changes_since(start + 2, None).await.unwrap().unwrap();
+    assert_eq!(log.len(), 2);
+}
+
+async fn a_proof_of_work_pays_for_one_booking_only(url: String) {
+    let (store, _) = open(&url).await;
+    let p = patient();
+    let slots = [
+        slot("therapist-20261124-1000"),
+        slot("therapist-20261124-1030"),
+        slot("dentist-20261124-0945"),
+        slot("therapist-20261124-1100"),
+    ];
+    let new = |slot, code, proof| NewBooking {
+        slot_id: slot,
+        code,
+        manage_hash: code,
+        patient: &p,
+        retry_key: code,
+        proof: Some(proof),
+        holder: "x/1",
+        at: at(),
+    };
+    let first = store.book_many(&[new(&slots[0], "PROO-F001", "nonce-1")]).await.unwrap();
+    assert!(first[0].is_ok());
+    // Spent before, or spent twice within one batch: only the first counts.
+    let outcomes = store
+        .book_many(&[
+            new(&slots[1], "PROO-F002", "nonce-1"),
+            new(&slots[2], "PROO-F003", "nonce-2"),
+            new(&slots[3], "PROO-F004", "nonce-2"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0], Err(BookError::Refused(BookingFailure::ChallengeFailed)));
+    assert!(outcomes[1].is_ok());
+    assert_eq!(outcomes[2], Err(BookError::Refused(BookingFailure::ChallengeFailed)));
+    assert_eq!(state_of(&store, &slots[1]).await, StoredState::Free);
+}
+
+async fn every_instance_reads_the_same_secret(url: String) {
+    let (first, _) = open(&url).await;
+    let (second, _) = open(&url).await;
+    let one = first.secret("test", || "made by the first".into()).await.unwrap();
+    let other = second.secret("test", || "made by the second".into()).await.unwrap();
+    assert_eq!(one, "made by the first");
+    assert_eq!(other, one);
 }

@@ -27,8 +27,8 @@ use std::net::{IpAddr, SocketAddr};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, ServerMessage, SlotId,
-    Version,
+    BookingCode, BookingFailure, ClientMessage, ErrorCode, ManageToken, Patient, Proof, ServerMessage,
+    SlotId, Version,
 };
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -77,6 +77,10 @@ pub struct ConnectOptions {
     pub small_buffers: bool,
     /// An `Origin` header, as a browser page would send.
     pub origin: Option<&'static str>,
+    /// An `X-Forwarded-For` header naming this address, as a reverse proxy in
+    /// front of the server adds (the server believes it only from a proxy it
+    /// trusts).
+    pub forwarded_for: Option<IpAddr>,
 }
 
 /// The answer to a `book`.
@@ -132,6 +136,10 @@ impl Client {
                 .parse()
                 .map_err(|_| tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
             request.headers_mut().insert("origin", value);
+        }
+        if let Some(address) = options.forwarded_for {
+            let value = address.to_string().parse().expect("an address is a valid header value");
+            request.headers_mut().insert("x-forwarded-for", value);
         }
         let host = request.uri().host().unwrap_or("127.0.0.1").trim_matches(['[', ']']).to_owned();
         let port = request.uri().port_u16().unwrap_or(80);
@@ -217,14 +225,43 @@ impl Client {
         self.book_as(request_id, slot_id, patient).await
     }
 
-    /// Books with a chosen request id (a retry sends the same one again).
+    /// Books with a chosen request id (a retry sends the same one again). The
+    /// server's proof-of-work challenge is asked for and solved first.
     pub async fn book_as(
         &mut self,
         request_id: String,
         slot_id: SlotId,
         patient: Patient,
     ) -> Result<BookingReply, Error> {
-        match self.call(ClientMessage::Book { request_id, slot_id, patient }).await? {
+        let proof = self.proof().await?;
+        self.book_with(ClientMessage::Book { request_id, slot_id, patient, proof: Some(proof) }).await
+    }
+
+    /// Asks for a proof-of-work challenge and solves it (on a blocking thread:
+    /// solving takes a moment of CPU).
+    pub async fn proof(&mut self) -> Result<Proof, Error> {
+        let request_id = self.request_id();
+        let challenge = match self.call(ClientMessage::Challenge { request_id }).await? {
+            ServerMessage::Challenge { challenge, .. } => challenge,
+            ServerMessage::Error { code, message, .. } => return Err(Error::Server { code, message }),
+            other => {
+                return Err(Error::Server {
+                    code: ErrorCode::Internal,
+                    message: format!("unexpected answer to challenge: {other:?}"),
+                });
+            }
+        };
+        let solving = challenge.clone();
+        let solution =
+            tokio::task::spawn_blocking(move || solving.solve()).await.ok().flatten().ok_or_else(|| {
+                Error::Server { code: ErrorCode::Internal, message: "unsolvable challenge".into() }
+            })?;
+        Ok(Proof { challenge, solution })
+    }
+
+    /// Sends a `book` as it is (with or without a proof) and waits for its answer.
+    pub async fn book_with(&mut self, book: ClientMessage) -> Result<BookingReply, Error> {
+        match self.call(book).await? {
             ServerMessage::BookingResult { ok: true, booking_code: Some(code), manage_token, .. } => {
                 Ok(BookingReply::Booked { code, manage_token })
             }

@@ -225,10 +225,12 @@ pub async fn run(options: &Options) -> Result<Summary> {
         let local_ip = Some(source(i, options.sources));
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.ok()?;
-            let mut client =
-                Client::connect_with(&url, ConnectOptions { local_ip, small_buffers: true, origin: None })
-                    .await
-                    .ok()?;
+            let mut client = Client::connect_with(
+                &url,
+                ConnectOptions { local_ip, small_buffers: true, ..ConnectOptions::default() },
+            )
+            .await
+            .ok()?;
             match client.recv().await.ok()? {
                 ServerMessage::InitialState(s) => Some((client, s.version)),
                 _ => None,

@@ -7,6 +7,7 @@ use protocol::{BookingDetails, BookingFailure, BookingStatus, SlotId};
 
 use super::mirror::State;
 use super::{CHANGES_KEPT, ConnId, Engine, StaffAction};
+use crate::address::ClientKey;
 use crate::store::{Change, Changed, Store, StoredBooking, StoredState};
 use crate::{Result, secret};
 
@@ -40,7 +41,12 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    pub(super) async fn hold(&mut self, conn: ConnId, slot: &SlotId) -> Outcome<DateTime<Utc>> {
+    pub(super) async fn hold(
+        &mut self,
+        conn: ConnId,
+        client: ClientKey,
+        slot: &SlotId,
+    ) -> Outcome<DateTime<Utc>> {
         let now = (self.clock)();
         let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
         if let Some(reason) = self.refuse(at, conn, now) {
@@ -49,6 +55,18 @@ impl<S: Store> Engine<S> {
         if let State::Held { until, .. } = self.mirror.state(at) {
             return Ok(Ok(until));
         }
+        // The holds of this address's other connections; this one's own hold
+        // ends when it takes another.
+        let holding = self
+            .clients
+            .iter()
+            .filter(|&(&c, &k)| k == client && c != conn && self.mirror.hold_of(c).is_some())
+            .count();
+        if let Some(reason) = self.ledger.refuse_hold(client, slot, holding, now) {
+            return Ok(Err(reason));
+        }
+        self.clients.insert(conn, client);
+        self.ledger.held(client, now);
         // One hold per connection: holding another slot lets go of the first.
         if let Some(previous) = self.mirror.hold_of(conn) {
             self.end_hold(previous).await?;
@@ -68,10 +86,12 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Ends this engine's hold of the slot at `at`; everyone sees it free again.
+    /// Ends this engine's hold of the slot at `at`; everyone sees it free again,
+    /// and the holder's address may not hold it again for a while.
     pub(super) async fn end_hold(&mut self, at: usize) -> Result<()> {
         let State::Held { by: Some(by), .. } = self.mirror.state(at) else { return Ok(()) };
         let slot = self.mirror.id(at).clone();
+        self.cool_down(by, &slot);
         match self.store.release(&slot, &self.holder(by)).await? {
             Some(version) => self.advance(vec![change(version, &slot, StoredState::Free)]).await,
             // Somebody else ended it (another instance expired it): catch up.
@@ -79,15 +99,34 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Starts the cooldown of the address of connection `by` for `slot`.
+    fn cool_down(&mut self, by: ConnId, slot: &SlotId) {
+        if let Some(&client) = self.clients.get(&by) {
+            self.ledger.hold_ended(client, slot.clone(), (self.clock)());
+        }
+    }
+
     /// Ends the holds whose time is up: this engine's own at once, another
     /// instance's a little later, in case that instance is gone.
     pub(super) async fn expire_holds(&mut self) -> Result<()> {
         let now = (self.clock)();
-        for (at, by, until) in self.mirror.held() {
-            match by {
-                Some(_) if until <= now => self.end_hold(at).await?,
-                None if until + FOREIGN_HOLD_GRACE <= now => {
-                    let slot = self.mirror.id(at).clone();
+        // By slot id, not position: ending one hold may reload the schedule,
+        // which moves positions.
+        let expired: Vec<SlotId> = self
+            .mirror
+            .held()
+            .into_iter()
+            .filter(|&(_, by, until)| match by {
+                Some(_) => until <= now,
+                None => until + FOREIGN_HOLD_GRACE <= now,
+            })
+            .map(|(at, _, _)| self.mirror.id(at).clone())
+            .collect();
+        for slot in expired {
+            let Some(at) = self.mirror.at(&slot) else { continue };
+            match self.mirror.state(at) {
+                State::Held { by: Some(_), until } if until <= now => self.end_hold(at).await?,
+                State::Held { by: None, until } if until + FOREIGN_HOLD_GRACE <= now => {
                     match self.store.expire(&slot, now).await? {
                         Some(version) => {
                             self.advance(vec![change(version, &slot, StoredState::Free)]).await?
@@ -200,10 +239,23 @@ impl<S: Store> Engine<S> {
                 let Some(id) = self.mirror.booking_id(at) else { return Ok(Err(BookingFailure::WrongState)) };
                 return self.cancel_booking(id, at).await;
             }
-            (StaffAction::Block, State::Free) => {
+            (StaffAction::Block, State::Free | State::Held { .. }) => {
+                if let State::Held { by: Some(by), .. } = self.mirror.state(at) {
+                    self.cool_down(by, slot);
+                }
                 self.store.block(slot, now).await?.map(|v| change(v, slot, StoredState::Blocked))
             }
-            (StaffAction::Block, State::Held { .. }) => return Ok(Err(BookingFailure::Held)),
+            (StaffAction::EndHold, State::Held { by: Some(_), .. }) => {
+                self.end_hold(at).await?;
+                tracing::info!(%slot, "staff ended a hold");
+                return Ok(Ok(()));
+            }
+            (StaffAction::EndHold, State::Held { by: None, .. }) => self
+                .store
+                .end_hold(slot)
+                .await?
+                .map(|v| change(v, slot, StoredState::Free))
+                .ok_or(BookingFailure::WrongState),
             (StaffAction::Block, State::Booked) => return Ok(Err(BookingFailure::AlreadyBooked)),
             (StaffAction::Unblock, State::Blocked) => self
                 .store

@@ -2,13 +2,14 @@
 //! rest in groups, one durable write for every booking waiting; nobody hears of a
 //! booking before it is committed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use protocol::{BookingFailure, Patient, SlotId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BookOutcome, Command, ConnId, Engine};
+use crate::address::ClientKey;
 use crate::store::{BookError, Change, Changed, NewBooking, Store, StoredBooking, StoredState};
 use crate::{Error, Result, secret};
 
@@ -22,17 +23,26 @@ const RETRY_ANSWERS: usize = 50_000;
 /// One `book` waiting for the engine.
 pub(super) struct BookRequest {
     pub(super) conn: ConnId,
+    pub(super) client: ClientKey,
     pub(super) slot_id: SlotId,
     pub(super) patient: Patient,
     pub(super) request_id: String,
+    pub(super) proof: Option<String>,
     pub(super) reply: oneshot::Sender<Result<BookOutcome>>,
 }
 
 /// An answer kept for a retry of the same request.
 pub(super) struct Answered {
-    slot: SlotId,
     at: Instant,
     outcome: BookOutcome,
+}
+
+/// A request that passed the checks of memory, waiting to be committed.
+struct Pending {
+    request: BookRequest,
+    patient: Patient,
+    /// The hash under which its answer is kept and its row found again.
+    retry_key: String,
 }
 
 /// The bookings already waiting behind `first`, up to a batch, and the first
@@ -58,30 +68,60 @@ impl<S: Store> Engine<S> {
     pub(super) async fn book(&mut self, batch: Vec<BookRequest>) -> Result<()> {
         let now = (self.clock)();
         let mut claimed = HashSet::new();
-        let mut pending = Vec::with_capacity(batch.len());
+        let mut proofs = HashSet::new();
+        // Bookings of this batch not yet committed, per phone and per address.
+        let mut phones: HashMap<String, usize> = HashMap::new();
+        let mut clients: HashMap<ClientKey, usize> = HashMap::new();
+        let mut pending: Vec<Pending> = Vec::with_capacity(batch.len());
         for request in batch {
-            if let Some(answer) = self.answered.get(&request.request_id)
-                && answer.slot == request.slot_id
-            {
-                // A retry (a reconnect, a double click): the first answer again.
+            let Some(patient) = normalized_patient(&request.patient) else {
+                self.refused(request, None, BookingFailure::InvalidPatient).await?;
+                continue;
+            };
+            let retry_key = secret::retry_key(&request.request_id, &request.slot_id, &patient);
+            if let Some(answer) = self.answered.get(&retry_key) {
+                // A retry (a reconnect, a double click) of the same request for the
+                // same patient: the first answer again. Anybody else who sends the
+                // same id is making a booking attempt of their own.
                 let _ = request.reply.send(Ok(answer.outcome.clone()));
                 continue;
             }
-            let checked =
-                normalized_patient(&request.patient).ok_or(BookingFailure::InvalidPatient).and_then(|p| {
-                    let at = self.mirror.at(&request.slot_id).ok_or(BookingFailure::NotFound)?;
-                    match self.refuse(at, request.conn, now) {
-                        _ if claimed.contains(&at) => Err(BookingFailure::AlreadyBooked),
-                        Some(reason) => Err(reason),
-                        None => Ok((at, p)),
+            let phone = secret::phone_digits(&patient.phone);
+            let limits = *self.ledger.limits();
+            let checked = match self.mirror.at(&request.slot_id) {
+                None => Err(BookingFailure::NotFound),
+                Some(at) if claimed.contains(&at) => Err(BookingFailure::AlreadyBooked),
+                Some(at) => match self.refuse(at, request.conn, now) {
+                    Some(reason) => Err(reason),
+                    None if request.proof.as_ref().is_some_and(|p| proofs.contains(p)) => {
+                        Err(BookingFailure::ChallengeFailed)
                     }
-                });
+                    None if self.mirror.upcoming_bookings(&phone, now)
+                        + phones.get(&phone).copied().unwrap_or(0)
+                        >= limits.bookings_per_phone =>
+                    {
+                        Err(BookingFailure::LimitReached)
+                    }
+                    None if !self.ledger.may_book(
+                        request.client,
+                        clients.get(&request.client).copied().unwrap_or(0),
+                        now,
+                    ) =>
+                    {
+                        Err(BookingFailure::TooManyBookings)
+                    }
+                    None => Ok(at),
+                },
+            };
             match checked {
-                Ok((at, patient)) => {
+                Ok(at) => {
                     claimed.insert(at);
-                    pending.push((request, patient));
+                    proofs.extend(request.proof.clone());
+                    *phones.entry(phone).or_default() += 1;
+                    *clients.entry(request.client).or_default() += 1;
+                    pending.push(Pending { request, patient, retry_key });
                 }
-                Err(reason) => self.refused(request, reason).await?,
+                Err(reason) => self.refused(request, Some(retry_key), reason).await?,
             }
         }
         let mut changes = Vec::new();
@@ -99,17 +139,18 @@ impl<S: Store> Engine<S> {
                     (secret::booking_code(), secret::manage_hash(&token), token)
                 })
                 .collect();
-            let holders: Vec<String> = pending.iter().map(|(r, _)| self.holder(r.conn)).collect();
+            let holders: Vec<String> = pending.iter().map(|p| self.holder(p.request.conn)).collect();
             let bookings: Vec<NewBooking<'_>> = pending
                 .iter()
                 .zip(&secrets)
                 .zip(&holders)
-                .map(|(((request, patient), (code, hash, _)), holder)| NewBooking {
-                    slot_id: &request.slot_id,
+                .map(|((p, (code, hash, _)), holder)| NewBooking {
+                    slot_id: &p.request.slot_id,
                     code,
                     manage_hash: hash,
-                    patient,
-                    request_id: &request.request_id,
+                    patient: &p.patient,
+                    retry_key: &p.retry_key,
+                    proof: p.request.proof.as_deref(),
                     holder,
                     at: now,
                 })
@@ -118,20 +159,21 @@ impl<S: Store> Engine<S> {
                 Ok(outcomes) => outcomes,
                 Err(e) => {
                     tracing::error!(error = %e, "bookings not committed");
-                    for (request, _) in pending.drain(..) {
-                        let _ = request.reply.send(Err(Error::Internal("the booking was not committed")));
+                    for p in pending.drain(..) {
+                        let _ = p.request.reply.send(Err(Error::Internal("the booking was not committed")));
                     }
                     break;
                 }
             };
             drop(bookings);
             let mut retry = Vec::new();
-            for (((request, patient), (code, _, token)), outcome) in
-                pending.drain(..).zip(secrets).zip(outcomes)
-            {
+            for ((p, (code, _, token)), outcome) in pending.drain(..).zip(secrets).zip(outcomes) {
+                let Pending { request, patient, retry_key } = p;
                 match outcome {
                     Ok((version, id)) => {
-                        tracing::info!(slot = %request.slot_id, request_id = %request.request_id, version, "booked");
+                        // The request id is a secret of the booker's: never logged.
+                        tracing::info!(slot = %request.slot_id, version, "booked");
+                        self.ledger.booked(request.client, now);
                         let booking = StoredBooking {
                             id,
                             slot_id: request.slot_id.clone(),
@@ -147,22 +189,23 @@ impl<S: Store> Engine<S> {
                         };
                         changes.push(Change { version, what });
                         let outcome = BookOutcome::Booked(code, Some(token));
-                        self.answer(&request, outcome.clone());
+                        self.answer(retry_key, outcome.clone());
                         replies.push((request, outcome));
                     }
                     // Memory said yes and the database said no: another instance
-                    // got there first, and this engine has not heard of it yet.
+                    // got there first, and this engine has not heard of it yet (or
+                    // the proof of work was spent there).
                     Err(BookError::Refused(reason)) => {
-                        out_of_date = true;
-                        self.refused(request, reason).await?;
+                        out_of_date |= reason != BookingFailure::ChallengeFailed;
+                        self.refused(request, Some(retry_key), reason).await?;
                     }
-                    Err(BookError::CodeTaken) => retry.push((request, patient)),
+                    Err(BookError::CodeTaken) => retry.push(Pending { request, patient, retry_key }),
                 }
             }
             pending = retry;
         }
-        for (request, _) in pending {
-            let _ = request.reply.send(Err(Error::Internal("could not draw an unused booking code")));
+        for p in pending {
+            let _ = p.request.reply.send(Err(Error::Internal("could not draw an unused booking code")));
         }
         changes.sort_by_key(|c| c.version);
         self.advance(changes).await?;
@@ -186,36 +229,48 @@ impl<S: Store> Engine<S> {
     /// Answers a refused request. One refused as already booked may be the retry
     /// of a request that did book the slot (its answer no longer kept, say after
     /// a restart or on another instance): then that booking is the answer,
-    /// without its secret.
-    async fn refused(&mut self, request: BookRequest, reason: BookingFailure) -> Result<()> {
-        let outcome = match reason {
-            BookingFailure::AlreadyBooked => {
-                let earlier = self.store.booking_by_request(&request.request_id, &request.slot_id).await?;
-                let same_patient = |b: &StoredBooking| {
-                    normalized_patient(&request.patient).is_some_and(|p| p.phone == b.patient.phone)
-                };
-                match earlier {
-                    Some(booking) if same_patient(&booking) => BookOutcome::Booked(booking.code, None),
-                    _ => BookOutcome::Refused(reason),
+    /// without its secret. `retry_key` is absent for a request too malformed to
+    /// have one.
+    async fn refused(
+        &mut self,
+        request: BookRequest,
+        retry_key: Option<String>,
+        reason: BookingFailure,
+    ) -> Result<()> {
+        let outcome = match (&retry_key, reason) {
+            (Some(key), BookingFailure::AlreadyBooked) => {
+                match self.store.booking_by_retry_key(key, &request.slot_id).await? {
+                    Some(booking) => BookOutcome::Booked(booking.code, None),
+                    None => BookOutcome::Refused(reason),
                 }
             }
             _ => BookOutcome::Refused(reason),
         };
-        self.answer(&request, outcome.clone());
+        // A refusal by a limit may lift later, so a retry is decided afresh.
+        let lasting = !matches!(
+            outcome,
+            BookOutcome::Refused(
+                BookingFailure::LimitReached
+                    | BookingFailure::TooManyBookings
+                    | BookingFailure::ChallengeFailed
+            )
+        );
+        if let Some(key) = retry_key.filter(|_| lasting) {
+            self.answer(key, outcome.clone());
+        }
         let _ = request.reply.send(Ok(outcome));
         Ok(())
     }
 
     /// Keeps an answer for retries of the same request.
-    fn answer(&mut self, request: &BookRequest, outcome: BookOutcome) {
+    fn answer(&mut self, retry_key: String, outcome: BookOutcome) {
         if self.answered.len() >= RETRY_ANSWERS {
             self.answered.retain(|_, a| a.at.elapsed() < RETRY_WINDOW);
             if self.answered.len() >= RETRY_ANSWERS {
                 self.answered.clear();
             }
         }
-        let answer = Answered { slot: request.slot_id.clone(), at: Instant::now(), outcome };
-        self.answered.insert(request.request_id.clone(), answer);
+        self.answered.insert(retry_key, Answered { at: Instant::now(), outcome });
     }
 }
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use protocol::{Clinic, Doctor, Slot, SlotId, SlotStatus, StaffBooking, Version};
 
 use super::{ConnId, Engine};
-use crate::Result;
 use crate::store::{Change, Changed, Store, StoredBooking, StoredSlot, StoredState};
+use crate::{Result, secret};
 
 /// The parts of the schedule that change only when it is reloaded: the clinic,
 /// the doctors and the slots (whose `status` here is not used).
@@ -69,6 +69,8 @@ pub(super) struct Mirror {
     states: Vec<State>,
     index: HashMap<SlotId, usize>,
     active: HashMap<usize, Active>,
+    /// The slots of the active bookings of each phone number (by its digits).
+    phones: HashMap<String, Vec<usize>>,
     /// The slot each of this engine's connections holds.
     holds: HashMap<ConnId, usize>,
 }
@@ -81,7 +83,33 @@ impl Mirror {
             states: Vec::new(),
             index: HashMap::new(),
             active: HashMap::new(),
+            phones: HashMap::new(),
             holds: HashMap::new(),
+        }
+    }
+
+    /// How many active bookings of slots starting after `now` the phone number
+    /// with these digits has.
+    pub(super) fn upcoming_bookings(&self, phone: &str, now: DateTime<Utc>) -> usize {
+        self.phones.get(phone).map_or(0, |slots| slots.iter().filter(|&&at| self.start(at) > now).count())
+    }
+
+    /// Records the active booking of the slot at `at`.
+    fn insert_active(&mut self, at: usize, active: Active) {
+        self.remove_active(at);
+        self.phones.entry(secret::phone_digits(&active.staff.patient.phone)).or_default().push(at);
+        self.active.insert(at, active);
+    }
+
+    /// Forgets the active booking of the slot at `at`, if it has one.
+    fn remove_active(&mut self, at: usize) {
+        let Some(active) = self.active.remove(&at) else { return };
+        let phone = secret::phone_digits(&active.staff.patient.phone);
+        if let Some(slots) = self.phones.get_mut(&phone) {
+            slots.retain(|&s| s != at);
+            if slots.is_empty() {
+                self.phones.remove(&phone);
+            }
         }
     }
 
@@ -163,12 +191,8 @@ impl Mirror {
         }
         self.states[at] = state;
         match booking {
-            Some(active) if state == State::Booked => {
-                self.active.insert(at, active);
-            }
-            _ => {
-                self.active.remove(&at);
-            }
+            Some(active) if state == State::Booked => self.insert_active(at, active),
+            _ => self.remove_active(at),
         }
     }
 }
@@ -307,7 +331,7 @@ impl<S: Store> Engine<S> {
         }
         for booking in loaded.bookings {
             if let Some(at) = mirror.at(&booking.slot_id) {
-                mirror.active.insert(at, booking.into());
+                mirror.insert_active(at, booking.into());
             }
         }
         mirror.version = loaded.version;

@@ -9,7 +9,9 @@
 
 mod actions;
 mod book;
+mod budget;
 mod mirror;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -17,13 +19,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use protocol::{
-    BookingCode, BookingDetails, BookingFailure, ManageToken, Patient, Schedule, ServerMessage, Slot, SlotId,
+    BookingCode, BookingDetails, BookingFailure, ManageToken, Patient, ServerMessage, Slot, SlotId,
     StaffBooking, Version,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::address::ClientKey;
 use crate::clinic::ClinicConfig;
 use crate::hub::{Broadcast, Hub, Replay};
 use crate::store::{Signal, Store};
@@ -31,7 +33,10 @@ use crate::{Clock, Error, Result, secret};
 
 pub use book::normalized_patient;
 use book::{Answered, BookRequest};
+pub use budget::Budgets;
+use budget::Ledger;
 use mirror::{Base, Mirror};
+pub use snapshot::Snapshot;
 
 /// How often the engine checks whether the clinic's day has changed, so that a new
 /// bookable day appears and the past one goes.
@@ -47,54 +52,6 @@ const CHANGES_KEPT: Version = 100_000;
 /// One connection, as the engine tells holders apart.
 pub type ConnId = u64;
 
-/// The schedule at one version, shared by every reader. Taking one costs a copy
-/// of one byte per slot; the full `Schedule` and its `initialState` frame are built
-/// only when somebody asks, at most once per version.
-#[derive(Debug)]
-pub struct Snapshot {
-    version: Version,
-    base: Arc<Base>,
-    statuses: Vec<protocol::SlotStatus>,
-    schedule: OnceLock<Schedule>,
-    frame: OnceLock<Utf8Bytes>,
-}
-
-impl Snapshot {
-    /// The version this snapshot shows.
-    pub fn version(&self) -> Version {
-        self.version
-    }
-
-    /// Whether the schedule has this slot.
-    pub fn has_slot(&self, id: &SlotId) -> bool {
-        self.base.slots.iter().any(|s| &s.id == id)
-    }
-
-    /// The schedule itself.
-    pub fn schedule(&self) -> &Schedule {
-        self.schedule.get_or_init(|| Schedule {
-            version: self.version,
-            clinic: self.base.clinic.clone(),
-            doctors: self.base.doctors.clone(),
-            slots: self
-                .base
-                .slots
-                .iter()
-                .zip(&self.statuses)
-                .map(|(slot, &status)| Slot { status, ..slot.clone() })
-                .collect(),
-        })
-    }
-
-    /// The `initialState` frame for this snapshot, serialized at most once however
-    /// many clients connect at this version.
-    pub fn frame(&self) -> Utf8Bytes {
-        self.frame
-            .get_or_init(|| crate::wire::encode(&ServerMessage::InitialState(self.schedule().clone())))
-            .clone()
-    }
-}
-
 /// What became of one booking request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookOutcome {
@@ -103,6 +60,20 @@ pub enum BookOutcome {
     Booked(BookingCode, Option<ManageToken>),
     /// Refused, for this reason; nothing changed.
     Refused(BookingFailure),
+}
+
+/// One booking request as a client made it.
+#[derive(Debug, Clone)]
+pub struct Book {
+    /// The slot to book.
+    pub slot_id: SlotId,
+    /// Who it is for, as given.
+    pub patient: Patient,
+    /// The client's request id; a retry with the same id, slot and patient gets
+    /// the first answer.
+    pub request_id: String,
+    /// The nonce of the checked proof of work that pays for it, if any.
+    pub proof: Option<String>,
 }
 
 /// A staff action on one slot.
@@ -114,6 +85,8 @@ pub enum StaffAction {
     Block,
     /// Put it back.
     Unblock,
+    /// End whoever's hold of the slot.
+    EndHold,
 }
 
 type Reply<T> = oneshot::Sender<Result<Result<T, BookingFailure>>>;
@@ -121,7 +94,7 @@ type Reply<T> = oneshot::Sender<Result<Result<T, BookingFailure>>>;
 enum Command {
     Book(BookRequest),
     Reset { reply: oneshot::Sender<Result<()>> },
-    Hold { conn: ConnId, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
+    Hold { conn: ConnId, client: ClientKey, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
     Release { conn: ConnId, slot_id: SlotId },
     Gone { conn: ConnId },
     Lookup { token: ManageToken, reply: Reply<BookingDetails> },
@@ -161,16 +134,14 @@ impl EngineHandle {
         self.snapshot.borrow().clone()
     }
 
-    /// Books `slot_id` for `patient`; returns once the outcome is committed.
-    pub async fn book(
-        &self,
-        conn: ConnId,
-        slot_id: SlotId,
-        patient: Patient,
-        request_id: String,
-    ) -> Result<BookOutcome> {
+    /// Books `slot_id` for `patient`, asked by connection `conn` from `client`,
+    /// paid for with the proof of work whose nonce is `proof` (when one was
+    /// asked for); returns once the outcome is committed.
+    pub async fn book(&self, conn: ConnId, client: ClientKey, book: Book) -> Result<BookOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Book(BookRequest { conn, slot_id, patient, request_id, reply })).await?;
+        let Book { slot_id, patient, request_id, proof } = book;
+        self.send(Command::Book(BookRequest { conn, client, slot_id, patient, request_id, proof, reply }))
+            .await?;
         answer.await.map_err(|_| Error::EngineGone)?
     }
 
@@ -181,9 +152,19 @@ impl EngineHandle {
         answer.await.map_err(|_| Error::EngineGone)?
     }
 
-    /// Holds a slot for `conn`; returns when the hold ends.
-    pub async fn hold(&self, conn: ConnId, slot_id: SlotId) -> Result<Result<DateTime<Utc>, BookingFailure>> {
-        self.ask(|reply| Command::Hold { conn, slot_id, reply }).await
+    /// Holds a slot for `conn` of `client`; returns when the hold ends.
+    pub async fn hold(
+        &self,
+        conn: ConnId,
+        client: ClientKey,
+        slot_id: SlotId,
+    ) -> Result<Result<DateTime<Utc>, BookingFailure>> {
+        self.ask(|reply| Command::Hold { conn, client, slot_id, reply }).await
+    }
+
+    /// Whether the engine still takes commands.
+    pub fn running(&self) -> bool {
+        !self.commands.is_closed()
     }
 
     /// Ends `conn`'s hold of a slot.
@@ -256,7 +237,12 @@ struct Engine<S> {
     /// instance (or of an earlier run) are never taken for its own.
     instance: String,
     mirror: Mirror,
+    /// Answers kept for retries, by a hash of request id, slot and patient.
     answered: HashMap<String, Answered>,
+    /// What each address may still take.
+    ledger: Ledger,
+    /// The address of each connection that took a hold.
+    clients: HashMap<ConnId, ClientKey>,
     first_day: NaiveDate,
     snapshot: watch::Sender<Arc<Snapshot>>,
     hub: Hub,
@@ -269,6 +255,8 @@ pub struct EngineOptions {
     pub queue: usize,
     /// How many published changes are kept for clients that resume.
     pub replay: usize,
+    /// What one address may take from everyone.
+    pub budgets: Budgets,
 }
 
 /// Loads the schedule from `store` and starts the engine task. The task ends when
@@ -302,6 +290,8 @@ pub async fn start<S: Store>(
         instance: secret::admin_token()[..12].to_owned(),
         mirror,
         answered: HashMap::new(),
+        ledger: Ledger::new(options.budgets),
+        clients: HashMap::new(),
         first_day,
         snapshot: watch::channel(Arc::new(empty)).0,
         hub: Hub::new(options.queue, options.replay),
@@ -335,11 +325,13 @@ impl<S: Store> Engine<S> {
                         // same transaction, so one durable write serves them all.
                         let (batch, after) = book::gather(first, &mut inbox);
                         let booked = self.book(batch).await;
-                        match after {
-                            _ if booked.is_err() => booked,
+                        // The command met after the batch is carried out whatever
+                        // became of the batch: it was taken from the inbox.
+                        let after = match after {
                             Some(command) => self.handle(command).await,
                             None => Ok(()),
-                        }
+                        };
+                        booked.and(after)
                     }
                     Some(command) => self.handle(command).await,
                     None => break,
@@ -353,7 +345,10 @@ impl<S: Store> Engine<S> {
                         Ok(())
                     }
                 },
-                _ = day_check.tick() => self.roll_day().await,
+                _ = day_check.tick() => {
+                    self.ledger.prune((self.clock)());
+                    self.roll_day().await
+                }
                 _ = hold_check.tick() => self.expire_holds().await,
                 _ = sync_check.tick(), if shared => self.sync().await,
             };
@@ -370,8 +365,8 @@ impl<S: Store> Engine<S> {
             Command::Reset { reply } => {
                 let _ = reply.send(self.reset().await);
             }
-            Command::Hold { conn, slot_id, reply } => {
-                let _ = reply.send(self.hold(conn, &slot_id).await);
+            Command::Hold { conn, client, slot_id, reply } => {
+                let _ = reply.send(self.hold(conn, client, &slot_id).await);
             }
             Command::Release { conn, slot_id } => {
                 if let Some(at) = self.mirror.held_by(&slot_id, conn) {
@@ -382,6 +377,7 @@ impl<S: Store> Engine<S> {
                 if let Some(at) = self.mirror.hold_of(conn) {
                     self.end_hold(at).await?;
                 }
+                self.clients.remove(&conn);
             }
             Command::Lookup { token, reply } => {
                 let _ = reply.send(self.lookup(&token).await);

@@ -1,4 +1,7 @@
-//! The plain HTTP surface: health, the schedule snapshot, and the built frontend.
+//! The plain HTTP surface: health, the schedule snapshot, and the built frontend;
+//! `headers` adds what every response carries.
+
+pub(crate) mod headers;
 
 use std::time::Duration;
 
@@ -31,29 +34,36 @@ const DATABASE_CHECK: Duration = Duration::from_secs(2);
 
 /// Healthy when the database answers: a load balancer then sends clients only to
 /// instances that can book. The version is the schedule this instance serves.
+/// Healthy when the engine runs and the database answers: a load balancer then
+/// sends clients only to instances that can book. The version is the schedule
+/// this instance serves.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let version = state.engine.snapshot().version();
-    let problem = match tokio::time::timeout(DATABASE_CHECK, state.store.version()).await {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(_) => Some(format!("no answer within {DATABASE_CHECK:?}")),
+    let problem = if state.engine.running() {
+        match tokio::time::timeout(DATABASE_CHECK, state.store.version()).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(("database", e.to_string())),
+            Err(_) => Some(("database", format!("no answer within {DATABASE_CHECK:?}"))),
+        }
+    } else {
+        Some(("engine", "the booking engine has stopped".to_owned()))
     };
     let (status, body) = match problem {
         None => (StatusCode::OK, serde_json::json!({ "status": "ok", "version": version })),
-        Some(problem) => {
-            tracing::warn!(%problem, "health check: the database is unavailable");
-            let body =
-                serde_json::json!({ "status": "unavailable", "version": version, "reason": "database" });
+        Some((reason, problem)) => {
+            tracing::warn!(%problem, "health check: unavailable");
+            let body = serde_json::json!({ "status": "unavailable", "version": version, "reason": reason });
             (StatusCode::SERVICE_UNAVAILABLE, body)
         }
     };
     (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body))
 }
 
-/// The same schedule a new WebSocket client receives in `initialState`.
+/// The same schedule a new WebSocket client receives in `initialState`, cut
+/// from that very frame: serialized once per version, however many ask.
 async fn schedule(State(state): State<AppState>) -> impl IntoResponse {
-    let snapshot = state.engine.snapshot();
-    ([(header::CACHE_CONTROL, "no-store")], axum::Json(snapshot.schedule().clone()))
+    let body = state.engine.snapshot().schedule_json();
+    ([(header::CACHE_CONTROL, "no-store"), (header::CONTENT_TYPE, "application/json")], body)
 }
 
 /// Files of the built frontend; any other path gets `index.html`, so that links
@@ -67,5 +77,33 @@ async fn frontend(State(state): State<AppState>, request: Request<Body>) -> Resp
     match files.oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Server, Settings};
+
+    #[tokio::test]
+    async fn health_is_unavailable_once_the_engine_has_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/health.db", dir.path().display());
+        let mut server = Server::bind(Settings::local(url, &crate::secret::admin_token())).await.unwrap();
+        let status = |state| async { healthz(State(state)).await.into_response().status() };
+        assert_eq!(status(server.state()).await, StatusCode::OK);
+        server.engine_task.abort();
+        let _ = (&mut server.engine_task).await;
+        assert_eq!(status(server.state()).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn the_schedule_is_the_payload_of_the_initial_state_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/schedule.db", dir.path().display());
+        let server = Server::bind(Settings::local(url, &crate::secret::admin_token())).await.unwrap();
+        let snapshot = server.state().engine.snapshot();
+        let served: protocol::Schedule = serde_json::from_slice(&snapshot.schedule_json()).unwrap();
+        assert_eq!(&served, snapshot.schedule());
     }
 }

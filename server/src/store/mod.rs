@@ -94,8 +94,12 @@ pub struct NewBooking<'a> {
     pub manage_hash: &'a str,
     /// Who the booking is for.
     pub patient: &'a Patient,
-    /// The client's request id, for answering a retry with the same booking.
-    pub request_id: &'a str,
+    /// A hash of the client's request id with the slot and the patient (never
+    /// the id itself), for answering a retry of the same request.
+    pub retry_key: &'a str,
+    /// The nonce of the proof of work that paid for it, if one was asked for;
+    /// no two bookings share one.
+    pub proof: Option<&'a str>,
     /// The holder name of the booking connection: its own hold does not keep it
     /// out, anybody else's does.
     pub holder: &'a str,
@@ -198,8 +202,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Commits a batch of bookings in one transaction (one durable write for all of
     /// them). Each gets its own outcome: refused by the schedule's rules (a slot
-    /// booked, blocked, or held by somebody else; the database's unique index on
-    /// active bookings is the last word), or committed, which ends the slot's hold.
+    /// booked, blocked, or held by somebody else, or a proof of work spent
+    /// before; the database's unique indexes are the last word), or committed,
+    /// which ends the slot's hold.
     /// The versions of those committed follow each other in the order given. An
     /// `Err` means nothing was committed.
     /// A committed booking's outcome is its version and its row id.
@@ -219,6 +224,10 @@ pub trait Store: Send + Sync + 'static {
     /// Ends `holder`'s hold of a slot; `None` when it had none.
     fn release(&self, slot: &SlotId, holder: &str) -> impl Future<Output = Result<Option<Version>>> + Send;
 
+    /// Ends a slot's hold whoever holds it, at once (staff); `None` when it had
+    /// none.
+    fn end_hold(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;
+
     /// Ends a slot's hold whoever holds it, if it expired by `now`; `None` when
     /// there was no such hold.
     fn expire(
@@ -230,10 +239,10 @@ pub trait Store: Send + Sync + 'static {
     /// The booking whose manage secret hashes to `hash`.
     fn booking_by_hash(&self, hash: &str) -> impl Future<Output = Result<Option<StoredBooking>>> + Send;
 
-    /// The active booking a request with this id made of this slot.
-    fn booking_by_request(
+    /// The active booking of this slot made by the request with this retry key.
+    fn booking_by_retry_key(
         &self,
-        request_id: &str,
+        retry_key: &str,
         slot: &SlotId,
     ) -> impl Future<Output = Result<Option<StoredBooking>>> + Send;
 
@@ -252,7 +261,8 @@ pub trait Store: Send + Sync + 'static {
         holder: &str,
     ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
 
-    /// Blocks a slot, unless it is booked, held or blocked already.
+    /// Blocks a slot, ending whoever's hold of it, unless it is booked or
+    /// blocked already.
     fn block(
         &self,
         slot: &SlotId,
@@ -261,6 +271,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Unblocks a slot; `None` when it was not blocked.
     fn unblock(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;
+
+    /// The secret called `name` that every instance on this database shares,
+    /// made (at random, by `make`) by the first one to ask.
+    fn secret(&self, name: &str, make: fn() -> String) -> impl Future<Output = Result<String>> + Send;
 
     /// Cancels every active booking at `at`, ends holds and blocks, adds missing
     /// slots and advances the version.

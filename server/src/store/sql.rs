@@ -527,6 +527,27 @@ impl Store for SqlStore {
                 }
             })
             .collect();
+        let mut decided = decided;
+        // A proof of work buys one booking: one spent before is refused here,
+        // and the unique index on proofs stands behind this.
+        let proofs: Vec<&str> =
+            bookings.iter().zip(&decided).filter(|(_, d)| d.is_ok()).filter_map(|(b, _)| b.proof).collect();
+        if !proofs.is_empty() {
+            let sql = format!("SELECT proof FROM bookings WHERE proof IN ({})", list(proofs.len()));
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for proof in &proofs {
+                query = query.bind(*proof);
+            }
+            let mut spent: std::collections::HashSet<String> =
+                query.fetch_all(w.conn()).await?.into_iter().collect();
+            for (b, d) in bookings.iter().zip(decided.iter_mut()) {
+                let Some(proof) = b.proof.filter(|_| d.is_ok()) else { continue };
+                // Spent before, or by an earlier booking of this batch.
+                if !spent.insert(proof.to_owned()) {
+                    *d = Err(BookError::Refused(BookingFailure::ChallengeFailed));
+                }
+            }
+        }
         let candidates: Vec<&NewBooking<'_>> =
             bookings.iter().zip(&decided).filter(|(_, d)| d.is_ok()).map(|(b, _)| b).collect();
         // Each row that went in, by its code (unique): its id and slot.
@@ -536,9 +557,9 @@ impl Store for SqlStore {
             // (a second active booking, a code in use) is skipped, and RETURNING
             // tells which rows went in.
             let sql = format!(
-                "INSERT INTO bookings (slot_id, code, manage_hash, patient_name, patient_phone, request_id, created_at)
+                "INSERT INTO bookings (slot_id, code, manage_hash, patient_name, patient_phone, request_id, created_at, proof)
                  VALUES {} ON CONFLICT DO NOTHING RETURNING id, slot_id, code",
-                placeholders(candidates.len(), 7)
+                placeholders(candidates.len(), 8)
             );
             let mut insert = sqlx::query_as::<_, (i64, String, String)>(&sql);
             for b in &candidates {
@@ -548,8 +569,9 @@ impl Store for SqlStore {
                     .bind(b.manage_hash)
                     .bind(b.patient.name.as_str())
                     .bind(b.patient.phone.as_str())
-                    .bind(b.request_id)
-                    .bind(b.at.timestamp());
+                    .bind(b.retry_key)
+                    .bind(b.at.timestamp())
+                    .bind(b.proof);
             }
             inserted = insert.fetch_all(w.conn()).await?.into_iter().map(|(id, s, c)| (c, (id, s))).collect();
         }
@@ -628,6 +650,10 @@ impl Store for SqlStore {
         self.free_if_one_row(slot, statement).await
     }
 
+    async fn end_hold(&self, slot: &SlotId) -> Result<Option<Version>> {
+        self.free_if_one_row(slot, sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&slot.0)).await
+    }
+
     async fn expire(&self, slot: &SlotId, now: DateTime<Utc>) -> Result<Option<Version>> {
         let statement = sqlx::query("DELETE FROM holds WHERE slot_id = $1 AND expires_at <= $2")
             .bind(&slot.0)
@@ -644,12 +670,12 @@ impl Store for SqlStore {
         Ok(row.map(Into::into))
     }
 
-    async fn booking_by_request(&self, request_id: &str, slot: &SlotId) -> Result<Option<StoredBooking>> {
+    async fn booking_by_retry_key(&self, retry_key: &str, slot: &SlotId) -> Result<Option<StoredBooking>> {
         let row: Option<BookingRow> = sqlx::query_as(&format!(
             "SELECT {BOOKING_COLUMNS} FROM bookings
              WHERE request_id = $1 AND slot_id = $2 AND cancelled_at IS NULL"
         ))
-        .bind(request_id)
+        .bind(retry_key)
         .bind(&slot.0)
         .fetch_optional(&self.pool)
         .await?;
@@ -719,11 +745,14 @@ impl Store for SqlStore {
         };
         let refusal = match occupied.refusal(None) {
             Some(BookingFailure::Blocked) => Some(BookingFailure::WrongState),
+            // Staff take a held slot from whoever holds it.
+            Some(BookingFailure::Held) => None,
             other => other,
         };
         if let Some(reason) = refusal {
             return Ok(Err(reason));
         }
+        sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&slot.0).execute(w.conn()).await?;
         sqlx::query("INSERT INTO blocks (slot_id, blocked_at) VALUES ($1, $2)")
             .bind(&slot.0)
             .bind(at.timestamp())
@@ -735,6 +764,20 @@ impl Store for SqlStore {
 
     async fn unblock(&self, slot: &SlotId) -> Result<Option<Version>> {
         self.free_if_one_row(slot, sqlx::query("DELETE FROM blocks WHERE slot_id = $1").bind(&slot.0)).await
+    }
+
+    async fn secret(&self, name: &str, make: fn() -> String) -> Result<String> {
+        // Whoever inserts first wins; everybody reads the winner's.
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(make())
+            .execute(&self.pool)
+            .await?;
+        let value = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(value)
     }
 
     async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> Result<Version> {

@@ -2,7 +2,6 @@
 //! missed), then every change as it is published, an answer to each message,
 //! pings, and an orderly close.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,6 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::requests::{Conn, Reply};
+use crate::address::ClientKey;
 use crate::hub::Replay;
 use crate::limits::Bucket;
 use crate::{AppState, wire};
@@ -48,7 +48,7 @@ enum End {
 /// version `resume` gets `resumed` and only the updates it missed, when the hub
 /// still has them; anybody else gets the whole schedule first. Then every change,
 /// and an answer to each message the client sends.
-pub async fn serve_connection<S>(socket: S, state: AppState, peer: IpAddr, resume: Option<Version>)
+pub async fn serve_connection<S>(socket: S, state: AppState, peer: ClientKey, resume: Option<Version>)
 where
     S: Sink<Message, Error = WsError> + Stream<Item = Result<Message, WsError>> + Unpin,
 {
@@ -73,16 +73,22 @@ where
             tokio::select! {
                 incoming = stream.next() => {
                     last_heard = Instant::now();
-                    let data = matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_))));
-                    if data && !bucket.take() {
+                    // Every frame a client sends costs the server work, pings and
+                    // pongs too, so all of them count against the rate.
+                    let counted = matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_))));
+                    if counted && !bucket.take() {
                         if bucket.abused() {
                             tracing::warn!(%peer, "closing a connection that keeps flooding");
                             break 'conn End::Close(POLICY, "too many messages");
                         }
+                        let request_id = match &incoming {
+                            Some(Ok(Message::Text(text))) => wire::request_id_of(text),
+                            _ => None,
+                        };
                         let slow_down = ServerMessage::Error {
                             code: ErrorCode::RateLimited,
                             message: "Too many messages; slow down.".into(),
-                            request_id: None,
+                            request_id,
                         };
                         if !timed(write_timeout, sink.send(Message::Text(wire::encode(&slow_down)))).await {
                             break 'conn End::Gone;
@@ -322,8 +328,10 @@ mod tests {
     async fn an_idle_connection_carries_little() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/size.db", dir.path().display());
-        let server = crate::Server::bind(crate::Settings::local(url, "t")).await.unwrap();
-        let connection = serve_connection(Quiet, server.state(), std::net::Ipv4Addr::LOCALHOST.into(), None);
+        let token = crate::secret::admin_token();
+        let server = crate::Server::bind(crate::Settings::local(url, &token)).await.unwrap();
+        let peer = ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
+        let connection = serve_connection(Quiet, server.state(), peer, None);
         // Every idle connection keeps this future for its whole life; the rarely
         // used steps are boxed so that it stays small (about 1.9 KiB today).
         let size = std::mem::size_of_val(&connection);

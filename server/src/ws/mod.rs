@@ -14,8 +14,6 @@ mod requests;
 pub use connection::serve_connection;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -28,18 +26,11 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::AppState;
+use crate::address::ClientKey;
+use crate::limits::Refusal;
 
 /// Read buffer per connection; clients send little and rarely.
 const READ_BUFFER: usize = 2048;
-
-/// Counts a connection for as long as it lives.
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Whether a page of `origin` may open a connection: this server's own host, a
 /// configured origin, or no `Origin` at all (not a browser). This stops other
@@ -71,13 +62,27 @@ pub async fn handler(
         tracing::warn!(origin = ?request.headers().get(header::ORIGIN), "refused a page of another site");
         return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
     }
+    let client = ClientKey::of(state.trusted_proxies.client_address(peer.ip(), request.headers()));
     // Counted before the upgrade, so that a flood of handshakes cannot overshoot.
-    let open = state.open_connections.fetch_add(1, Ordering::AcqRel);
-    let counted = Counted(state.open_connections.clone());
-    if open >= state.limits.max_connections {
-        tracing::warn!(open, "refused a connection: at the limit");
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again shortly").into_response();
-    }
+    let limits = &state.limits;
+    let counted = match state.connections.open(
+        client,
+        limits.connections_per_address,
+        &state.open_connections,
+        limits.max_connections,
+    ) {
+        Ok(counted) => counted,
+        Err(Refusal::PerAddress) => {
+            tracing::warn!(%client, "refused a connection: too many from this address");
+            let body = "too many connections from your address; close some pages and try again";
+            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "10")], body).into_response();
+        }
+        Err(Refusal::Total) => {
+            tracing::warn!("refused a connection: at the limit");
+            return (StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again shortly")
+                .into_response();
+        }
+    };
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
         return (StatusCode::BAD_REQUEST, "this connection cannot be upgraded").into_response();
     };
@@ -95,7 +100,7 @@ pub async fn handler(
                 let socket =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                         .await;
-                serve_connection(socket, state, peer.ip(), resume).await;
+                serve_connection(socket, state, client, resume).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }

@@ -1,11 +1,10 @@
 //! What a client asks for, carried out: each message decoded, checked against the
 //! limits on secrets, handed to the engine, and answered.
 
-use std::net::IpAddr;
-
 use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, Version};
 
-use crate::engine::{BookOutcome, ConnId, StaffAction};
+use crate::address::ClientKey;
+use crate::engine::{Book, BookOutcome, ConnId, StaffAction};
 use crate::{AppState, secret, wire};
 
 /// What to do after one message.
@@ -21,8 +20,8 @@ pub(super) enum Reply {
 /// One connection's own state.
 pub(super) struct Conn {
     id: ConnId,
-    /// The peer's address, for limiting guesses of secrets.
-    peer: IpAddr,
+    /// The client's address, for the limits per address.
+    peer: ClientKey,
     /// Set once the connection logged in as staff: the version its staff state
     /// was taken at; later staff updates are sent to it.
     staff_version: Option<Version>,
@@ -31,7 +30,7 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    pub(super) fn new(id: ConnId, peer: IpAddr) -> Self {
+    pub(super) fn new(id: ConnId, peer: ClientKey) -> Self {
         Self { id, peer, staff_version: None, staff_presence: None }
     }
 
@@ -72,34 +71,38 @@ impl Conn {
         message: ClientMessage,
         state: &AppState,
     ) -> crate::Result<Option<ServerMessage>> {
-        let guessing = match &message {
-            ClientMessage::Lookup { .. }
-            | ClientMessage::Cancel { .. }
-            | ClientMessage::Reset { .. }
-            | ClientMessage::StaffLogin { .. } => true,
+        // Which secret the message tries, if it tries one: manage links and the
+        // admin token have budgets of their own.
+        let guesses = match &message {
+            ClientMessage::Lookup { .. } | ClientMessage::Cancel { .. } => Some(&state.manage_guesses),
             // A move to a slot that does not exist fails whatever the secret, and
             // says nothing about it: a mistyped slot is not a guess.
-            ClientMessage::Reschedule { slot_id, .. } => state.engine.snapshot().has_slot(slot_id),
-            _ => false,
+            ClientMessage::Reschedule { slot_id, .. } => {
+                state.engine.snapshot().has_slot(slot_id).then_some(&state.manage_guesses)
+            }
+            ClientMessage::Reset { .. } | ClientMessage::StaffLogin { .. } => Some(&state.staff_guesses),
+            _ => None,
         };
-        if guessing && !state.guesses.allowed(self.peer) {
+        if let Some(guesses) = guesses
+            && !guesses.allowed(self.peer)
+        {
             tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
             return Ok(Some(ServerMessage::Error {
                 code: ErrorCode::RateLimited,
-                message: "Too many wrong links or tokens from this address; try again in a minute.".into(),
+                message: "Too many wrong links or tokens; try again in a minute.".into(),
                 request_id: message.request_id().map(str::to_owned),
             }));
         }
         let reply = self.carry_out(message, state).await?;
-        let wrong_secret = match &reply {
-            Some(ServerMessage::ActionResult {
-                ok: false, reason: Some(BookingFailure::NotFound), ..
-            }) => guessing,
-            Some(ServerMessage::Error { code: ErrorCode::Forbidden, .. }) => guessing,
-            _ => false,
-        };
-        if wrong_secret {
-            state.guesses.failed(self.peer);
+        let wrong_secret = matches!(
+            &reply,
+            Some(
+                ServerMessage::ActionResult { ok: false, reason: Some(BookingFailure::NotFound), .. }
+                    | ServerMessage::Error { code: ErrorCode::Forbidden, .. }
+            )
+        );
+        if let Some(guesses) = guesses.filter(|_| wrong_secret) {
+            guesses.failed(self.peer);
         }
         Ok(reply)
     }
@@ -116,8 +119,20 @@ impl Conn {
             reason: result.err(),
         };
         Ok(Some(match message {
-            ClientMessage::Book { request_id, slot_id, patient } => {
-                match engine.book(self.id, slot_id, patient, request_id.clone()).await? {
+            ClientMessage::Book { request_id, slot_id, patient, proof } => {
+                // The proof is checked here, on the connection's own task, so that
+                // the engine spends nothing on a request without one.
+                let proof = match proof {
+                    Some(proof) if state.pow.required() => state.pow.verify(&proof),
+                    _ => None,
+                };
+                let outcome = if state.pow.required() && proof.is_none() {
+                    BookOutcome::Refused(BookingFailure::ChallengeFailed)
+                } else {
+                    let book = Book { slot_id, patient, request_id: request_id.clone(), proof };
+                    engine.book(self.id, self.peer, book).await?
+                };
+                match outcome {
                     BookOutcome::Booked(code, manage_token) => ServerMessage::BookingResult {
                         request_id,
                         ok: true,
@@ -134,7 +149,13 @@ impl Conn {
                     },
                 }
             }
-            ClientMessage::Hold { request_id, slot_id } => match engine.hold(self.id, slot_id).await? {
+            ClientMessage::Challenge { request_id } => {
+                ServerMessage::Challenge { request_id, challenge: state.pow.challenge(chrono::Utc::now()) }
+            }
+            ClientMessage::Hold { request_id, slot_id } => match engine
+                .hold(self.id, self.peer, slot_id)
+                .await?
+            {
                 Ok(until) => {
                     ServerMessage::HoldResult { request_id, ok: true, expires_at: Some(until), reason: None }
                 }
@@ -191,6 +212,9 @@ impl Conn {
             }
             ClientMessage::Unblock { request_id, slot_id } => {
                 self.staff_action(state, StaffAction::Unblock, request_id, slot_id).await?
+            }
+            ClientMessage::EndHold { request_id, slot_id } => {
+                self.staff_action(state, StaffAction::EndHold, request_id, slot_id).await?
             }
             // Answered by the connection itself, which holds the socket.
             ClientMessage::Hello { .. } => return Ok(None),

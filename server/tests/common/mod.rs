@@ -19,7 +19,7 @@ use server::{Limits, Server, Settings};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-4f9c2a7e1b";
 
 /// The instant the tests' clock shows: 10:10 in Moscow on a Tuesday, so the
 /// morning's first slots have already started.
@@ -44,17 +44,49 @@ pub struct Options {
     pub static_dir: PathBuf,
     pub clinic: ClinicConfig,
     pub allowed_origins: Vec<String>,
+    pub trusted_proxies: server::TrustedProxies,
     /// The port to listen on; any free one when `None`.
     pub port: Option<u16>,
 }
 
+/// The limits of most tests: the defaults, except that the budgets per address
+/// are wide open, since every test client connects from 127.0.0.1, and the proof
+/// of work is as cheap as it gets. `tests/hostile.rs` runs on the defaults.
+pub fn test_limits() -> Limits {
+    Limits {
+        write_timeout: Duration::from_secs(5),
+        connections_per_address: 100_000,
+        holds_per_address: usize::MAX,
+        holds_per_address_per_min: u32::MAX,
+        hold_cooldown: Duration::ZERO,
+        bookings_per_phone: usize::MAX,
+        bookings_per_address_per_hour: u32::MAX,
+        challenge_work: 1,
+        ..Limits::default()
+    }
+}
+
+/// The same for the server binary, as its environment; these tests also book as
+/// fast as they can from one connection, so the message rate is wide open too.
+pub const LENIENT_ENV: &[(&str, &str)] = &[
+    ("BOOKING_MAX_MESSAGES_PER_SEC", "100000"),
+    ("BOOKING_CONNECTIONS_PER_ADDRESS", "100000"),
+    ("BOOKING_HOLDS_PER_ADDRESS", "1000000"),
+    ("BOOKING_HOLDS_PER_ADDRESS_PER_MIN", "1000000000"),
+    ("BOOKING_HOLD_COOLDOWN_SECS", "0"),
+    ("BOOKING_BOOKINGS_PER_PHONE", "1000000000"),
+    ("BOOKING_BOOKINGS_PER_ADDRESS_PER_HOUR", "1000000000"),
+    ("BOOKING_CHALLENGE_WORK", "1"),
+];
+
 impl Default for Options {
     fn default() -> Self {
         Self {
-            limits: Limits { write_timeout: Duration::from_secs(5), ..Limits::default() },
+            limits: test_limits(),
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
             clinic: ClinicConfig::demo(),
             allowed_origins: Vec::new(),
+            trusted_proxies: server::TrustedProxies::none(),
             port: None,
         }
     }
@@ -82,6 +114,7 @@ async fn start(
         limits: options.limits,
         clinic: options.clinic,
         allowed_origins: options.allowed_origins,
+        trusted_proxies: options.trusted_proxies,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
         listen: SocketAddr::from(([127, 0, 0, 1], options.port.unwrap_or(0))),
         ..Settings::local(database_url(data_dir.path()), ADMIN_TOKEN)
@@ -237,6 +270,7 @@ pub fn start_binary(dir: &Path, port: u16) -> std::process::Child {
         .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", database_url(dir))
         .env("BOOKING_ADMIN_TOKEN", ADMIN_TOKEN)
+        .envs(LENIENT_ENV.iter().copied())
         .env("BOOKING_STATIC_DIR", dir)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())

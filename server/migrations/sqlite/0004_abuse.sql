@@ -1,0 +1,13 @@
+-- Defences against abusive clients.
+
+-- The nonce of the proof of work a booking was paid with: each solution buys
+-- one booking, whichever instance checks it.
+ALTER TABLE bookings ADD COLUMN proof TEXT;
+CREATE UNIQUE INDEX one_booking_per_proof ON bookings (proof) WHERE proof IS NOT NULL;
+
+-- Secrets the instances sharing this database must agree on (the key that
+-- signs proof-of-work challenges), made once at the first start.
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);

@@ -1,0 +1,218 @@
+//! The engine's robustness where the store or the schedule changes under it: a
+//! failed booking batch must not lose the command that came after it, and
+//! ending expired holds must not mistake one slot for another when the schedule
+//! is read again meanwhile.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use common::{patient, test_now};
+use protocol::{BookingFailure, DoctorId, Patient, SlotId, SlotStatus, Version};
+use server::ClientKey;
+use server::clinic::{ClinicConfig, SlotDef};
+use server::engine::{Book, BookOutcome, Budgets, EngineHandle, EngineOptions};
+use server::store::{BookError, Change, Loaded, NewBooking, Signal, SqlStore, Store, StoredBooking};
+use tokio::sync::mpsc;
+
+/// A store whose look-up of a retried booking fails while `failing` is set.
+#[derive(Clone)]
+struct Flaky {
+    inner: SqlStore,
+    failing: Arc<AtomicBool>,
+}
+
+type R<T> = server::Result<T>;
+
+impl Store for Flaky {
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+    async fn load(&self, from: DateTime<Utc>) -> R<Loaded> {
+        self.inner.load(from).await
+    }
+    async fn version(&self) -> R<Version> {
+        self.inner.version().await
+    }
+    async fn changes_since(&self, after: Version, upto: Option<Version>) -> R<Option<Vec<Change>>> {
+        self.inner.changes_since(after, upto).await
+    }
+    async fn prune_changes(&self, upto: Version) -> R<()> {
+        self.inner.prune_changes(upto).await
+    }
+    async fn listen(&self) -> R<Option<mpsc::Receiver<Signal>>> {
+        self.inner.listen().await
+    }
+    async fn add_slots(&self, slots: &[SlotDef], always_advance: bool) -> R<Version> {
+        self.inner.add_slots(slots, always_advance).await
+    }
+    async fn release_orphaned_holds(&self, now: DateTime<Utc>) -> R<Version> {
+        self.inner.release_orphaned_holds(now).await
+    }
+    async fn book_many(&self, bookings: &[NewBooking<'_>]) -> R<Vec<Result<(Version, i64), BookError>>> {
+        self.inner.book_many(bookings).await
+    }
+    async fn hold(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        expires: DateTime<Utc>,
+    ) -> R<Result<Version, BookingFailure>> {
+        self.inner.hold(slot, holder, expires).await
+    }
+    async fn release(&self, slot: &SlotId, holder: &str) -> R<Option<Version>> {
+        self.inner.release(slot, holder).await
+    }
+    async fn end_hold(&self, slot: &SlotId) -> R<Option<Version>> {
+        self.inner.end_hold(slot).await
+    }
+    async fn expire(&self, slot: &SlotId, now: DateTime<Utc>) -> R<Option<Version>> {
+        self.inner.expire(slot, now).await
+    }
+    async fn booking_by_hash(&self, hash: &str) -> R<Option<StoredBooking>> {
+        self.inner.booking_by_hash(hash).await
+    }
+    async fn booking_by_retry_key(&self, retry_key: &str, slot: &SlotId) -> R<Option<StoredBooking>> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(server::Error::Internal("the store failed on purpose"));
+        }
+        self.inner.booking_by_retry_key(retry_key, slot).await
+    }
+    async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> R<Option<Version>> {
+        self.inner.cancel(booking, at).await
+    }
+    async fn reschedule(
+        &self,
+        booking: i64,
+        to: &SlotId,
+        holder: &str,
+    ) -> R<Result<Version, BookingFailure>> {
+        self.inner.reschedule(booking, to, holder).await
+    }
+    async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> R<Result<Version, BookingFailure>> {
+        self.inner.block(slot, at).await
+    }
+    async fn unblock(&self, slot: &SlotId) -> R<Option<Version>> {
+        self.inner.unblock(slot).await
+    }
+    async fn secret(&self, name: &str, make: fn() -> String) -> R<String> {
+        self.inner.secret(name, make).await
+    }
+    async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> R<Version> {
+        self.inner.reset(slots, at).await
+    }
+}
+
+struct Rig {
+    engine: EngineHandle,
+    store: SqlStore,
+    failing: Arc<AtomicBool>,
+    now: Arc<Mutex<DateTime<Utc>>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&common::database_url(dir.path())).await.unwrap();
+    let failing = Arc::new(AtomicBool::new(false));
+    let now = Arc::new(Mutex::new(test_now()));
+    let clock_now = now.clone();
+    let options = EngineOptions { queue: 1024, replay: 64, budgets: Budgets::UNLIMITED };
+    let flaky = Flaky { inner: store.clone(), failing: failing.clone() };
+    let (engine, _task) = server::engine::start(
+        flaky,
+        Arc::new(ClinicConfig::demo()),
+        Arc::new(move || *clock_now.lock().unwrap()),
+        options,
+    )
+    .await
+    .unwrap();
+    Rig { engine, store, failing, now, _dir: dir }
+}
+
+fn client() -> ClientKey {
+    ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into())
+}
+
+fn book(slot: &SlotId, request_id: &str, patient: Patient) -> Book {
+    Book { slot_id: slot.clone(), patient, request_id: request_id.into(), proof: None }
+}
+
+/// The free slots bookable at the test's clock, in schedule order.
+fn free_slots(engine: &EngineHandle) -> Vec<SlotId> {
+    let snapshot = engine.snapshot();
+    common::free_future_slots(snapshot.schedule()).map(|s| s.id.clone()).collect()
+}
+
+fn status(engine: &EngineHandle, slot: &SlotId) -> SlotStatus {
+    let snapshot = engine.snapshot();
+    snapshot.schedule().slots.iter().find(|s| &s.id == slot).expect("the slot").status
+}
+
+#[tokio::test]
+async fn a_booking_batch_that_fails_still_carries_out_the_command_queued_behind_it() {
+    let rig = rig().await;
+    let slot = free_slots(&rig.engine)[0].clone();
+    let first = rig.engine.book(1, client(), book(&slot, "r-1", patient())).await.unwrap();
+    assert!(matches!(first, BookOutcome::Booked(..)));
+
+    // A second booking of the booked slot makes the engine look for an earlier
+    // booking of the same request, and that look-up fails. Both commands are in
+    // the inbox before the engine runs (this runtime has one thread), so the
+    // engine takes the staff request while gathering the batch.
+    rig.failing.store(true, Ordering::SeqCst);
+    let other = Patient { name: "Boris".into(), phone: "+7 900 000-00-01".into() };
+    let (failed, staff) =
+        tokio::join!(rig.engine.book(2, client(), book(&slot, "r-2", other)), rig.engine.staff_state());
+    assert!(failed.is_err(), "the failed look-up fails that booking: {failed:?}");
+    let (_, bookings) = staff.expect("the command behind the failed batch is answered");
+    assert_eq!(bookings.len(), 1);
+}
+
+#[tokio::test]
+async fn expired_holds_end_by_slot_even_when_the_schedule_is_read_again_in_between() {
+    let rig = rig().await;
+    let slots = free_slots(&rig.engine);
+    let (first, second) = (slots[0].clone(), slots[1].clone());
+    for (conn, slot) in [(1, &first), (2, &second)] {
+        rig.engine.hold(conn, client(), slot.clone()).await.unwrap().expect("held");
+    }
+
+    // Meanwhile the database gains a booked slot that starts before both (as if
+    // another process had written it): catching up reads the whole schedule
+    // again, and every later slot moves one place down.
+    let start = test_now() + chrono::Duration::minutes(61);
+    let extra = SlotDef {
+        id: SlotId("visiting-early".into()),
+        doctor_id: DoctorId("visiting".into()),
+        start,
+        end: start + chrono::Duration::minutes(5),
+    };
+    assert!(
+        extra.start < rig.engine.snapshot().schedule().slots.iter().find(|s| s.id == first).unwrap().start
+    );
+    rig.store.add_slots(std::slice::from_ref(&extra), true).await.unwrap();
+    let booked = rig
+        .store
+        .book_many(&[NewBooking {
+            slot_id: &extra.id,
+            code: "EXTR-A001",
+            manage_hash: "extra",
+            patient: &patient(),
+            retry_key: "extra",
+            proof: None,
+            holder: "elsewhere",
+            at: test_now(),
+        }])
+        .await
+        .unwrap();
+    assert!(booked[0].is_ok());
+
+    *rig.now.lock().unwrap() += chrono::Duration::minutes(10);
+    rig.engine.tick().await.unwrap();
+    assert_eq!(status(&rig.engine, &first), SlotStatus::Free);
+    assert_eq!(status(&rig.engine, &second), SlotStatus::Free, "the second expired hold ended too");
+    assert_eq!(status(&rig.engine, &extra.id), SlotStatus::Booked);
+}
