@@ -1,15 +1,20 @@
 //! The booking page: a live view of the clinic's schedule over one WebSocket, with
-//! booking and the staff reset. `state` holds the logic, `ws` the connection,
+//! booking and the staff reset. `state`, `booking`, `pow`, `manage` and `staff`
+//! hold the logic, `ws` the connection, `solver` the robot check's pacing, and
 //! `components` the pieces of the page.
 
 // The component macro makes each component and its props `pub`, which the
 // workspace lint would flag in every private module; the crate exports only `App`.
 #![allow(unreachable_pub)]
 
+pub mod booking;
 mod components;
 pub mod ics;
+mod ids;
 mod layout;
 pub mod manage;
+pub mod pow;
+mod solver;
 pub mod staff;
 pub mod state;
 mod time;
@@ -19,13 +24,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{BookingFailure, ServerMessage, SlotId, SlotStatus};
+use protocol::{ServerMessage, SlotId, SlotStatus};
 
+use booking::{Booking, Settled};
 use components::{BookingDialog, DayTabs, Header, ManagePanel, ResetDialog, ScheduleGrid, StaffPanel};
+pub(crate) use ids::request_id;
 use layout::Layout;
 use manage::ManageLink;
+use pow::Pow;
 use staff::StaffDesk;
-use state::{Applied, Board, Booking, Mine, Reset};
+use state::{Applied, Board, Mine, Reset};
 use ws::{Connection, Link, Next};
 
 /// How long a changed slot stays highlighted.
@@ -54,6 +62,7 @@ pub(crate) struct Ctx {
     pub layout: RwSignal<Layout>,
     pub day: RwSignal<Option<String>>,
     pub booking: RwSignal<Booking>,
+    pub pow: RwSignal<Pow>,
     pub reset: RwSignal<Reset>,
     pub flash: RwSignal<HashSet<SlotId>>,
     pub now: RwSignal<i64>,
@@ -77,6 +86,7 @@ pub fn App() -> impl IntoView {
     let layout = RwSignal::new(Layout::default());
     let day = RwSignal::new(None::<String>);
     let booking = RwSignal::new(Booking::default());
+    let pow = RwSignal::new(Pow::default());
     let reset = RwSignal::new(Reset::default());
     let flash = RwSignal::new(HashSet::new());
     let now = RwSignal::new(time::now_ms());
@@ -85,17 +95,17 @@ pub fn App() -> impl IntoView {
     let manage = RwSignal::new(token.map(ManageLink::new));
     let staff = RwSignal::new(StaffDesk::default());
     // Filled in below, once the connection exists; messages only arrive after.
-    let connection_cell = StoredValue::new(None::<Connection>);
-    let send = move |message| connection_cell.with_value(|c| c.is_some_and(|c| c.send(message)));
+    let ctx_cell = StoredValue::new(None::<Ctx>);
 
     // Set while a connection has not yet said what it starts from.
     let fresh = StoredValue::new(true);
     let on_message = move |message: ServerMessage| -> Next {
+        let Some(ctx) = ctx_cell.get_value() else { return Next::Continue };
         if !matches!(
             message,
             ServerMessage::InitialState(_) | ServerMessage::Update { .. } | ServerMessage::Resumed { .. }
         ) {
-            handle_reply(&message, board, booking, reset, notice, manage, staff);
+            handle_reply(ctx, &message);
             return Next::Continue;
         }
         let first = fresh.get_value() && matches!(message, ServerMessage::Resumed { .. });
@@ -105,10 +115,10 @@ pub fn App() -> impl IntoView {
             // this page shows.
             if let Some(lookup) = manage.try_update(|m| m.as_mut().map(|m| m.lookup(request_id()))).flatten()
             {
-                send(lookup);
+                ctx.connection.send(lookup);
             }
             if let Some(login) = staff.with_untracked(StaffDesk::login_message) {
-                send(login);
+                ctx.connection.send(login);
             }
         }
         let answered_reset = reset.try_update(|r| r.on_message(&message)).unwrap_or(false);
@@ -124,20 +134,10 @@ pub fn App() -> impl IntoView {
                 if answered_reset {
                     notice.set(Some("The schedule was reset.".into()));
                 }
-                // The form's slot is gone if it is now booked or blocked (a hold may
-                // be this page's own).
-                let lost = booking.with_untracked(|b| match b {
-                    Booking::Form { slot, .. } => board.with_untracked(|bd| {
-                        matches!(bd.status(slot), Some(SlotStatus::Booked | SlotStatus::Blocked) | None)
-                    }),
-                    _ => false,
-                });
-                if lost {
-                    booking.update(|b| {
-                        if let Some(slot) = b.slot().cloned() {
-                            *b = Booking::Taken { slot, reason: BookingFailure::AlreadyBooked }
-                        }
-                    });
+                // The form's slot may have been booked, blocked or let go meanwhile.
+                if let Some(slot) = booking.with_untracked(|b| b.slot().cloned()) {
+                    let status = board.with_untracked(|b| b.status(&slot));
+                    booking.update(|b| b.on_slot(&slot, status));
                 }
                 Next::Continue
             }
@@ -154,11 +154,8 @@ pub fn App() -> impl IntoView {
                     },
                     FLASH,
                 );
-                let lost = matches!(slot.status, SlotStatus::Booked | SlotStatus::Blocked)
-                    && booking
-                        .with_untracked(|b| matches!(b, Booking::Form { slot: s, .. } if *s == slot.id));
-                if lost {
-                    booking.set(Booking::Taken { slot: slot.id, reason: BookingFailure::AlreadyBooked });
+                if booking.with_untracked(|b| b.slot() == Some(&slot.id)) {
+                    booking.update(|b| b.on_slot(&slot.id, Some(slot.status)));
                 }
                 if slot.status == SlotStatus::Free {
                     save_mine(board);
@@ -171,7 +168,12 @@ pub fn App() -> impl IntoView {
     };
     let on_drop = move || {
         fresh.set_value(true);
-        booking.update(Booking::on_disconnect);
+        // A booking sent but not answered may have spent its solution; a new
+        // check costs the patient less than a refusal would.
+        if let Some(nonce) = booking.try_update(Booking::on_disconnect).flatten() {
+            pow.update(|p| p.spend(&nonce));
+        }
+        pow.update(Pow::on_disconnect);
         reset.update(Reset::on_disconnect);
         manage.update(|m| {
             if let Some(m) = m {
@@ -182,21 +184,10 @@ pub fn App() -> impl IntoView {
     };
     let holds = move || board.with_untracked(Board::version);
     let connection = ws::connect(on_message, on_drop, holds);
-    connection_cell.set_value(Some(connection));
-    provide_context(Ctx {
-        page,
-        manage,
-        staff,
-        board,
-        layout,
-        day,
-        booking,
-        reset,
-        flash,
-        now,
-        notice,
-        connection,
-    });
+    let ctx =
+        Ctx { page, manage, staff, board, layout, day, booking, pow, reset, flash, now, notice, connection };
+    ctx_cell.set_value(Some(ctx));
+    provide_context(ctx);
 
     // Another manage link typed into the address bar changes only the part after
     // `#`, which does not load the page again; this does.
@@ -256,40 +247,46 @@ fn page_of_address() -> (Page, Option<String>) {
 }
 
 /// Handles a message that is not a schedule change.
-fn handle_reply(
-    message: &ServerMessage,
-    board: RwSignal<Board>,
-    booking: RwSignal<Booking>,
-    reset: RwSignal<Reset>,
-    notice: RwSignal<Option<String>>,
-    manage: RwSignal<Option<ManageLink>>,
-    staff: RwSignal<StaffDesk>,
-) {
-    if let Some((slot, mine)) = booking.try_update(|b| b.on_reply(message)).flatten() {
-        board.update(|b| {
-            b.mine.insert(slot, mine);
-        });
-        save_mine(board);
+fn handle_reply(ctx: Ctx, message: &ServerMessage) {
+    if solver::on_reply(ctx, message) {
         return;
     }
-    if let Some((from, to)) = manage.try_update(|m| m.as_mut().and_then(|m| m.on_reply(message))).flatten() {
+    match ctx.booking.try_update(|b| b.on_reply(message)).flatten() {
+        Some(Settled::Booked { slot, mine, nonce }) => {
+            // Each solution buys one booking; the next one needs a new check.
+            ctx.pow.update(|p| p.spend(&nonce));
+            ctx.board.update(|b| {
+                b.mine.insert(slot, mine);
+            });
+            save_mine(ctx.board);
+            return;
+        }
+        Some(Settled::ProofRefused { nonce }) => {
+            ctx.pow.update(|p| p.spend(&nonce));
+            solver::prepare(ctx);
+            return;
+        }
+        None => {}
+    }
+    let moved = ctx.manage.try_update(|m| m.as_mut().and_then(|m| m.on_reply(message))).flatten();
+    if let Some((from, to)) = moved {
         // A booking this browser made moved with it.
-        board.update(|b| {
+        ctx.board.update(|b| {
             if let Some(mine) = b.mine.remove(&from) {
                 b.mine.insert(to, mine);
             }
         });
-        save_mine(board);
+        save_mine(ctx.board);
         return;
     }
-    if staff.try_update(|s| s.on_message(message)).unwrap_or(false) {
+    if ctx.staff.try_update(|s| s.on_message(message)).unwrap_or(false) {
         return;
     }
-    if reset.try_update(|r| r.on_message(message)).unwrap_or(false) {
+    if ctx.reset.try_update(|r| r.on_message(message)).unwrap_or(false) {
         return;
     }
     if let ServerMessage::Error { message, request_id: None, .. } = message {
-        notice.set(Some(message.clone()));
+        ctx.notice.set(Some(message.clone()));
     }
 }
 
@@ -369,10 +366,4 @@ fn save_mine(board: RwSignal<Board>) {
 pub(crate) fn manage_url(token: &str) -> String {
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     format!("{origin}/manage#{token}")
-}
-
-/// A request id no other page will choose.
-pub(crate) fn request_id() -> String {
-    let part = || (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    format!("{:08x}{:08x}{:08x}", part(), part(), part())
 }

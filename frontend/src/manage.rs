@@ -239,4 +239,20 @@ mod tests {
         assert_eq!(booking.slot.id.0, "a");
         assert!(matches!(step, Step::Said(s) if s.contains("Someone else")));
     }
+
+    #[test]
+    fn a_refusal_by_a_limit_is_said_in_plain_words_and_the_booking_stays() {
+        let mut link = shown();
+        link.step(Step::ConfirmMove { to: SlotId("b".into()) });
+        link.reschedule("m1".into());
+        let reply = ServerMessage::ActionResult {
+            request_id: "m1".into(),
+            ok: false,
+            reason: Some(BookingFailure::TooManyBookings),
+        };
+        link.on_reply(&reply);
+        let Manage::Shown { booking, step } = &link.state else { panic!() };
+        assert_eq!(booking.status, BookingStatus::Active);
+        assert_eq!(step, &Step::Said(BookingFailure::TooManyBookings.describe().into()));
+    }
 }

@@ -1,5 +1,5 @@
 //! The staff console's logic as plain data: logging in, the bookings with their
-//! patients, and staff actions.
+//! patients, and staff actions (cancel, block, unblock, end a hold).
 
 use std::collections::HashMap;
 
@@ -22,10 +22,13 @@ pub enum Desk {
 pub enum Action {
     /// Cancel the slot's booking.
     Cancel,
-    /// Take the slot out of the schedule.
+    /// Take the slot out of the schedule (a free one, or a held one, whose hold
+    /// it ends).
     Block,
     /// Put it back.
     Unblock,
+    /// End whoever's hold of the slot, so that it turns free for everyone.
+    EndHold,
 }
 
 /// The staff console.
@@ -73,6 +76,7 @@ impl StaffDesk {
             Action::Cancel => ClientMessage::StaffCancel { request_id, slot_id: slot },
             Action::Block => ClientMessage::Block { request_id, slot_id: slot },
             Action::Unblock => ClientMessage::Unblock { request_id, slot_id: slot },
+            Action::EndHold => ClientMessage::EndHold { request_id, slot_id: slot },
         }
     }
 
@@ -182,5 +186,25 @@ mod tests {
         assert_eq!(desk.bookings.keys().map(|k| k.0.as_str()).collect::<Vec<_>>(), ["b"]);
         desk.on_disconnect();
         assert!(matches!(desk.login_message(), Some(ClientMessage::StaffLogin { .. })), "logs in again");
+    }
+
+    #[test]
+    fn ending_a_hold_sends_end_hold_and_a_refusal_is_said_in_words() {
+        let mut desk = StaffDesk::default();
+        let sent = desk.act(Action::EndHold, SlotId("a".into()), "e1".into());
+        assert_eq!(sent, ClientMessage::EndHold { request_id: "e1".into(), slot_id: SlotId("a".into()) });
+        assert!(desk.busy());
+        let refused = ServerMessage::ActionResult {
+            request_id: "e1".into(),
+            ok: false,
+            reason: Some(BookingFailure::WrongState),
+        };
+        assert!(desk.on_message(&refused));
+        assert!(!desk.busy());
+        assert_eq!(desk.said.as_deref(), Some(BookingFailure::WrongState.describe()));
+        desk.selected = Some(SlotId("a".into()));
+        desk.act(Action::EndHold, SlotId("a".into()), "e2".into());
+        desk.on_message(&ServerMessage::ActionResult { request_id: "e2".into(), ok: true, reason: None });
+        assert_eq!((desk.said.as_deref(), desk.selected.as_ref()), (None, None), "done: the details close");
     }
 }

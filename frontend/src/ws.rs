@@ -76,13 +76,15 @@ pub fn connect(
             };
             if let Ok(socket) = WebSocket::open(&url) {
                 let (mut sink, incoming) = socket.split();
+                // Outgoing messages are boxed: a booking with its proof is much
+                // larger than the other events.
                 enum Event {
                     In(Result<Message, gloo_net::websocket::WebSocketError>),
-                    Out(ClientMessage),
+                    Out(Box<ClientMessage>),
                     Closed,
                 }
                 let incoming = incoming.map(Event::In).chain(stream::iter([Event::Closed]));
-                let mut events = stream::select(incoming, (&mut rx).map(Event::Out));
+                let mut events = stream::select(incoming, (&mut rx).map(|m| Event::Out(Box::new(m))));
                 while let Some(event) = events.next().await {
                     match event {
                         Event::In(Ok(Message::Text(text))) => {

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use server::{Server, Settings};
+use server::{Limits, Server, Settings};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 use tokio::task::JoinHandle;
 
 /// The admin token the test server uses.
-pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-7c1d9b3a5f82";
 
 /// Browsers are heavy for a 2-core machine: one test drives them at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -71,22 +71,31 @@ macro_rules! require_browser {
 pub struct App {
     /// Where it listens.
     pub addr: SocketAddr,
+    limits: Limits,
     data: Arc<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<server::Result<()>>>,
 }
 
 impl App {
-    /// Starts a server with the real clock on a fresh database.
+    /// Starts a server with the real clock and the default limits on a fresh
+    /// database. Every browser of the tests comes from 127.0.0.1, so the limits
+    /// per address apply to all of them together.
     pub async fn start() -> Result<Self> {
-        let data = Arc::new(tempfile::tempdir()?);
-        Self::start_on(data, "127.0.0.1:0".parse()?).await
+        Self::start_with(Limits::default()).await
     }
 
-    async fn start_on(data: Arc<tempfile::TempDir>, listen: SocketAddr) -> Result<Self> {
+    /// Starts a server with other limits, for a test that needs one widened.
+    pub async fn start_with(limits: Limits) -> Result<Self> {
+        let data = Arc::new(tempfile::tempdir()?);
+        Self::start_on(data, "127.0.0.1:0".parse()?, limits).await
+    }
+
+    async fn start_on(data: Arc<tempfile::TempDir>, listen: SocketAddr, limits: Limits) -> Result<Self> {
         let settings = Settings {
             listen,
             static_dir: dist(),
+            limits,
             ..Settings::local(format!("sqlite://{}/booking.db", data.path().display()), ADMIN_TOKEN)
         };
         let server = Server::bind(settings).await?;
@@ -95,7 +104,7 @@ impl App {
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
-        Ok(Self { addr, data, stop: Some(stop), task: Some(task) })
+        Ok(Self { addr, limits, data, stop: Some(stop), task: Some(task) })
     }
 
     /// The page's address.
@@ -122,7 +131,7 @@ impl App {
     /// Starts the server again on the same address and database.
     pub async fn restart(&mut self) -> Result<()> {
         self.stop().await?;
-        let again = Self::start_on(self.data.clone(), self.addr).await?;
+        let again = Self::start_on(self.data.clone(), self.addr, self.limits).await?;
         *self = again;
         Ok(())
     }
@@ -268,6 +277,12 @@ impl Session {
         bail!("no free slot on any day")
     }
 
+    /// The key of the day shown.
+    pub async fn chosen_day(&self) -> Result<String> {
+        let tab = self.browser.find(Locator::Css(".tab[aria-selected='true']")).await?;
+        tab.attr("data-day").await?.context("tab without day")
+    }
+
     /// Shows the given day.
     pub async fn choose_day(&self, day: &str) -> Result<()> {
         self.browser.find(Locator::Css(&format!(".tab[data-day='{day}']"))).await?.click().await?;
@@ -318,6 +333,56 @@ impl Session {
     pub async fn confirm(&self) -> Result<()> {
         self.browser.find(Locator::Css("#confirm-booking")).await?.click().await?;
         Ok(())
+    }
+
+    /// Waits for the booking dialog to show the booking code, and returns it.
+    /// The robot check may still be running when the patient confirms, so this
+    /// waits longer than a reply from the server takes.
+    pub async fn wait_booked(&self) -> Result<String> {
+        Ok(self.wait_for("#booking-code", Duration::from_secs(60)).await?.text().await?)
+    }
+
+    /// How long the page's last robot check took, in milliseconds, as the
+    /// booking dialog says in `data-pow-ms`.
+    pub async fn pow_ms(&self) -> Result<u64> {
+        let dialog = self.wait_for("#booking-dialog[data-pow-ms]", Duration::from_secs(60)).await?;
+        let ms = dialog.attr("data-pow-ms").await?.context("data-pow-ms")?;
+        Ok(ms.parse()?)
+    }
+
+    /// Starts recording the page's Content-Security-Policy violations (see
+    /// `csp_violations`). Scripts run through WebDriver are not bound by the
+    /// policy, so this works under it.
+    pub async fn watch_csp(&self) -> Result<()> {
+        self.browser
+            .execute(
+                "window.cspViolations = [];
+                 document.addEventListener('securitypolicyviolation', e =>
+                     window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));",
+                vec![],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The violations recorded since `watch_csp`.
+    pub async fn csp_violations(&self) -> Result<Vec<String>> {
+        let found = self.browser.execute("return window.cspViolations || [];", vec![]).await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
+    /// The Content-Security-Policy the page was served with, read by the page
+    /// itself from a request to its own address.
+    pub async fn served_csp(&self) -> Result<String> {
+        let found = self
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch('/').then(r => done(r.headers.get('content-security-policy') || ''), () => done(''));",
+                vec![],
+            )
+            .await?;
+        Ok(found.as_str().unwrap_or_default().to_owned())
     }
 
     /// Writes a screenshot to `target/screenshots/<name>.png`.

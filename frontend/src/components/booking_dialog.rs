@@ -1,11 +1,14 @@
 //! The booking dialog: the patient's details, then the outcome in plain words.
+//! The robot check runs while the form is open; a patient who confirms before it
+//! is done sees it finish.
 
 use leptos::html;
 use leptos::prelude::*;
-use protocol::{BookingFailure, Patient, SlotId};
+use protocol::{BookingCode, BookingFailure, ManageToken, Patient, SlotId};
 
-use crate::state::{Booking, Hold};
-use crate::{Ctx, manage_url, request_id};
+use crate::booking::{Booking, Hold, refusal};
+use crate::pow::Pow;
+use crate::{Ctx, manage_url, solver};
 
 /// Which slot, with whom, when — in words.
 pub(crate) fn describe(ctx: Ctx, slot: &SlotId) -> String {
@@ -28,6 +31,32 @@ fn check(name: &str, phone: &str) -> Option<&'static str> {
     }
 }
 
+/// What the dialog shows. The form stays one screen while its hold, the robot
+/// check and the sending change, so that those never rebuild the fields the
+/// patient is typing in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Screen {
+    Closed,
+    Form(SlotId),
+    Booked(SlotId, BookingCode, Option<ManageToken>),
+    Taken(SlotId, BookingFailure),
+    Failed(SlotId, String),
+}
+
+impl Screen {
+    fn of(booking: &Booking) -> Self {
+        match booking.clone() {
+            Booking::Closed => Self::Closed,
+            Booking::Form { slot, .. } | Booking::Waiting { slot, .. } | Booking::Sending { slot, .. } => {
+                Self::Form(slot)
+            }
+            Booking::Booked { slot, code, token } => Self::Booked(slot, code, token),
+            Booking::Taken { slot, reason } => Self::Taken(slot, reason),
+            Booking::Failed { slot, message } => Self::Failed(slot, message),
+        }
+    }
+}
+
 /// The modal dialog for booking one slot.
 #[component]
 pub(crate) fn BookingDialog() -> impl IntoView {
@@ -37,7 +66,7 @@ pub(crate) fn BookingDialog() -> impl IntoView {
     let local_problem = RwSignal::new(None::<&'static str>);
     let name_input = NodeRef::<html::Input>::new();
 
-    let open = move || ctx.booking.with(|b| *b != Booking::Closed);
+    let screen = Memo::new(move |_| ctx.booking.with(Screen::of));
     let close = move || {
         local_problem.set(None);
         if let Some(release) = ctx.booking.try_update(Booking::close).flatten() {
@@ -46,7 +75,7 @@ pub(crate) fn BookingDialog() -> impl IntoView {
     };
     // Focus the first field whenever the form opens.
     Effect::new(move |_| {
-        if matches!(ctx.booking.get(), Booking::Form { .. })
+        if matches!(screen.get(), Screen::Form(_))
             && let Some(input) = name_input.get()
         {
             let _ = input.focus();
@@ -60,83 +89,93 @@ pub(crate) fn BookingDialog() -> impl IntoView {
             return;
         }
         local_problem.set(None);
-        let patient = Patient { name: n.trim().to_owned(), phone: p.trim().to_owned() };
-        let Some(message) = ctx.booking.try_update(|b| b.submit(patient, request_id())).flatten() else {
-            return;
-        };
-        if !ctx.connection.send(message) {
-            ctx.booking.update(|b| {
-                if let Some(slot) = b.slot().cloned() {
-                    *b = Booking::Failed {
-                        slot,
-                        message:
-                            "Not connected, so nothing was sent. Please try again once the page is live."
-                                .into(),
-                    };
-                }
-            });
-        }
+        solver::submit(ctx, Patient { name: n.trim().to_owned(), phone: p.trim().to_owned() });
     };
+    // Where the robot check is and how long the last one took, for people who
+    // look into the page and for the browser tests; memos, so that the slices
+    // of solving do not touch the page.
+    let pow_phase = Memo::new(move |_| ctx.pow.with(Pow::phase));
+    let pow_ms = Memo::new(move |_| ctx.pow.with(|p| p.solved_in_ms.map(|ms| ms.round() as u64)));
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             close();
         }
     };
 
+    // The parts of the form that follow the booking's state.
+    let waiting = Memo::new(move |_| ctx.booking.with(Booking::waiting));
+    let sending = Memo::new(move |_| ctx.booking.with(|b| matches!(b, Booking::Sending { .. })));
+    let busy = move || waiting.get() || sending.get();
+    let hold = Memo::new(move |_| ctx.booking.with(|b| b.hold().cloned()));
+    let server_problem = Memo::new(move |_| {
+        ctx.booking.with(|b| match b {
+            Booking::Form { problem, .. } => problem.clone(),
+            _ => None,
+        })
+    });
+    let problem = move || local_problem.get().map(str::to_owned).or_else(|| server_problem.get());
+    let hold_note = move || {
+        // `now` ticks only every 20 seconds: it says when to redraw, the clock
+        // says how long is left.
+        let _tick = ctx.now.get();
+        hold.with(|h| h.as_ref().and_then(|h| h.note(crate::time::now_ms())))
+    };
+    let hold_class = move || match hold.get() {
+        Some(Hold::NotHeld { .. } | Hold::Ended) => "caution",
+        _ => "hint",
+    };
+    let hold_kind = move || hold.with(|h| h.as_ref().map(Hold::kind));
+    let button = move || match (waiting.get(), sending.get()) {
+        // The line above the buttons says what is being checked.
+        (true, _) => "Checking…",
+        (_, true) => "Booking…",
+        _ => "Confirm booking",
+    };
+
     let body = move || {
-        let state = ctx.booking.get();
-        let what = state.slot().map(|s| describe(ctx, s)).unwrap_or_default();
-        match state {
-            Booking::Closed => ().into_any(),
-            Booking::Form { .. } | Booking::Sending { .. } => {
-                let sending = matches!(state, Booking::Sending { .. });
-                let held_until = match &state {
-                    Booking::Form { hold: Hold::Held { until_ms }, .. } if *until_ms > 0 => Some(*until_ms),
-                    _ => None,
-                };
-                let server_problem = match state {
-                    Booking::Form { problem, .. } => problem,
-                    _ => None,
-                };
-                let hold_note = move || {
-                    held_until.map(|until| {
-                        // `now` ticks only every 20 seconds: it says when to redraw,
-                        // the clock says how long is left (rounded up).
-                        let _tick = ctx.now.get();
-                        let left = (((until - crate::time::now_ms()).max(0) + 59_999) / 60_000).max(1);
-                        format!("This time is held for you for about {left} minute{}.", if left == 1 { "" } else { "s" })
-                    })
-                };
-                let problem = move || local_problem.get().map(str::to_owned).or_else(|| server_problem.clone());
-                let shows_problem = problem.clone();
-                view! {
-                    <h2 id="dialog-title">"Book this appointment"</h2>
-                    <p class="what">{what}</p>
-                    <p class="hint" id="hold-note">{hold_note}</p>
-                    <form class="form" on:submit=submit novalidate>
-                        <label for="patient-name">"Patient's full name"</label>
-                        <input id="patient-name" name="name" autocomplete="name" maxlength="100" required
-                            node_ref=name_input disabled=sending
-                            prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                        <label for="patient-phone">"Phone number"</label>
-                        <input id="patient-phone" name="phone" type="tel" inputmode="tel" autocomplete="tel"
-                            maxlength="32" required placeholder="+7 912 345-67-89" disabled=sending
-                            prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
-                        <p class="privacy">"Only the clinic sees these details."</p>
-                        <Show when=move || shows_problem().is_some()>
-                            <p class="problem" role="alert" id="booking-problem">{problem.clone()}</p>
-                        </Show>
-                        <div class="actions">
-                            <button type="button" class="secondary" on:click=move |_| close() disabled=sending>"Cancel"</button>
-                            <button type="submit" class="primary" id="confirm-booking" disabled=sending aria-busy=sending.to_string()>
-                                {if sending { "Booking…" } else { "Confirm booking" }}
-                            </button>
-                        </div>
-                    </form>
-                }
-                .into_any()
+        let screen = screen.get();
+        let what = match &screen {
+            Screen::Closed => String::new(),
+            Screen::Form(slot)
+            | Screen::Booked(slot, ..)
+            | Screen::Taken(slot, _)
+            | Screen::Failed(slot, _) => describe(ctx, slot),
+        };
+        match screen {
+            Screen::Closed => ().into_any(),
+            Screen::Form(_) => view! {
+                <h2 id="dialog-title">"Book this appointment"</h2>
+                <p class="what">{what}</p>
+                <p class=hold_class id="hold-note" data-hold=hold_kind>{hold_note}</p>
+                <form class="form" on:submit=submit novalidate>
+                    <label for="patient-name">"Patient's full name"</label>
+                    <input id="patient-name" name="name" autocomplete="name" maxlength="100" required
+                        node_ref=name_input disabled=busy
+                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                    <label for="patient-phone">"Phone number"</label>
+                    <input id="patient-phone" name="phone" type="tel" inputmode="tel" autocomplete="tel"
+                        maxlength="32" required placeholder="+7 912 345-67-89" disabled=busy
+                        prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
+                    <p class="privacy">"Only the clinic sees these details."</p>
+                    <Show when=move || problem().is_some()>
+                        <p class="problem" role="alert" id="booking-problem">{problem}</p>
+                    </Show>
+                    <Show when=move || waiting.get()>
+                        <p class="checking" role="status" id="robot-check">
+                            <span class="spinner" aria-hidden="true"></span>
+                            <span>"Checking you are not a robot… This takes a few seconds and needs nothing from you; your booking is sent as soon as it is done."</span>
+                        </p>
+                    </Show>
+                    <div class="actions">
+                        <button type="button" class="secondary" id="cancel-booking" on:click=move |_| close() disabled=move || sending.get()>"Cancel"</button>
+                        <button type="submit" class="primary" id="confirm-booking" disabled=busy aria-busy=move || busy().to_string()>
+                            {button}
+                        </button>
+                    </div>
+                </form>
             }
-            Booking::Booked { code, token, .. } => {
+            .into_any(),
+            Screen::Booked(_, code, token) => {
                 let link = token.map(|t| manage_url(&t));
                 view! {
                     <h2 id="dialog-title" class="ok-title">"✓ You're booked"</h2>
@@ -153,18 +192,8 @@ pub(crate) fn BookingDialog() -> impl IntoView {
                 }
                 .into_any()
             }
-            Booking::Taken { reason, .. } => {
-                let (title, text) = match reason {
-                    BookingFailure::AlreadyBooked => (
-                        "✕ This slot was just taken",
-                        "Someone else booked this slot a moment ago. Nothing was booked for you — please choose another time.",
-                    ),
-                    BookingFailure::Held => (
-                        "✕ Someone else is booking this slot",
-                        "Another patient is filling in the form for this time right now. Please choose another time.",
-                    ),
-                    other => ("✕ This slot cannot be booked", other.describe()),
-                };
+            Screen::Taken(_, reason) => {
+                let (title, text) = refusal(reason);
                 view! {
                     <h2 id="dialog-title" class="bad-title">{title}</h2>
                     <p class="what">{what}</p>
@@ -173,7 +202,7 @@ pub(crate) fn BookingDialog() -> impl IntoView {
                 }
                 .into_any()
             }
-            Booking::Failed { message, .. } => view! {
+            Screen::Failed(_, message) => view! {
                 <h2 id="dialog-title" class="bad-title">"Booking not confirmed"</h2>
                 <p class="what">{what}</p>
                 <p class="problem" role="alert" id="booking-failed">{message}</p>
@@ -183,9 +212,11 @@ pub(crate) fn BookingDialog() -> impl IntoView {
         }
     };
     view! {
-        <Show when=open>
+        <Show when=move || screen.with(|s| *s != Screen::Closed)>
             <div class="backdrop">
-                <div class="dialog" id="booking-dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" on:keydown=on_key>
+                <div class="dialog" id="booking-dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title"
+                    data-pow=move || pow_phase.get() data-pow-ms=move || pow_ms.get().map(|ms| ms.to_string())
+                    on:keydown=on_key>
                     {body}
                 </div>
             </div>

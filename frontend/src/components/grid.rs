@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use protocol::SlotStatus;
 
+use crate::booking::Booking;
 use crate::layout::Cell;
 use crate::manage::Step;
-use crate::state::Booking;
-use crate::{Ctx, Page, request_id};
+use crate::{Ctx, Page, request_id, solver};
 
 /// The doctors' columns for the chosen day.
 #[component]
@@ -147,6 +147,8 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
                             ctx.booking.try_update(|b| b.open(id.clone(), request_id())).flatten()
                         {
                             ctx.connection.send(hold);
+                            // The robot check runs while the patient fills in the form.
+                            solver::prepare(ctx);
                         }
                     }
                 }

@@ -1,5 +1,5 @@
 //! The staff console: log in with the admin token, see who booked each slot, and
-//! cancel, block, unblock or reset.
+//! cancel, block, unblock, end a patient's hold, or reset.
 
 use leptos::prelude::*;
 use protocol::SlotStatus;
@@ -99,7 +99,12 @@ fn Console() -> impl IntoView {
                 <button type="button" class="secondary" id="staff-unblock" disabled=busy on:click=move |_| act(Action::Unblock)>"Unblock"</button>
             }
             .into_any(),
-            (Some(SlotStatus::Held), _) => view! { <p>"A patient is filling in the booking form for it right now."</p> }.into_any(),
+            (Some(SlotStatus::Held), _) => view! {
+                <p>"A patient is filling in the booking form for it right now. Ending the hold frees the slot for everyone; blocking it ends the hold too."</p>
+                <button type="button" class="secondary" id="staff-end-hold" disabled=busy on:click=move |_| act(Action::EndHold)>"End hold"</button>
+                <button type="button" class="secondary" id="staff-block" disabled=busy on:click=move |_| act(Action::Block)>"Block this slot"</button>
+            }
+            .into_any(),
             _ => view! { <p>"Booked; the details are on their way."</p> }.into_any(),
         };
         Some(view! {

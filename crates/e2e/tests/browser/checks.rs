@@ -1,0 +1,122 @@
+//! The robot check and the limits on holds, as a patient meets them: booking
+//! with the default proof of work, confirming before the check is done, and
+//! holding a slot again right after letting it go.
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use e2e::{App, Driver, require_browser, slot_css};
+use fantoccini::Locator;
+use server::Limits;
+
+use crate::DESKTOP;
+
+#[tokio::test]
+async fn a_patient_books_twice_with_the_default_robot_check_under_the_content_security_policy() -> Result<()>
+{
+    require_browser!();
+    let app = App::start().await?;
+    let driver = Driver::start().await?;
+    let page = driver.session(DESKTOP.0, DESKTOP.1).await?;
+    page.open(&app).await?;
+    page.watch_csp().await?;
+    let policy = page.served_csp().await?;
+    ensure!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"), "the policy: {policy}");
+    ensure!(!policy.contains("unsafe-inline"), "the policy: {policy}");
+
+    let (_, first) = page.first_free_slot().await?;
+    page.fill_booking(&first, "Boris Ivanov", "+7 921 555-01-02").await?;
+    page.confirm().await?;
+    page.wait_booked().await?;
+    let first_ms = page.pow_ms().await?;
+    page.click("#close-dialog").await?;
+    page.wait_slot_status(&first, "mine", Duration::from_secs(2)).await?;
+
+    // The first solution is spent: the second booking needs a check of its own.
+    // The dialog remembers the patient's details, so the patient only confirms.
+    let (_, second) = page.first_free_slot().await?;
+    page.click(&slot_css(&second)).await?;
+    page.wait_for("#patient-name", Duration::from_secs(5)).await?;
+    page.confirm().await?;
+    page.wait_booked().await?;
+    let second_ms = page.pow_ms().await?;
+    page.click("#close-dialog").await?;
+    page.wait_slot_status(&second, "mine", Duration::from_secs(2)).await?;
+
+    eprintln!(
+        "the page's robot check at the default cost ({} thousand hashes at most) took {first_ms} ms and {second_ms} ms",
+        Limits::DEFAULT.challenge_work
+    );
+    ensure!(first_ms > 0 && second_ms > 0, "the solving times are recorded");
+    let violations = page.csp_violations().await?;
+    ensure!(violations.is_empty(), "the page broke its content security policy: {violations:?}");
+    // The watch itself works: a style attribute, which the policy forbids, is
+    // refused and recorded.
+    page.browser.execute("document.body.setAttribute('style', 'outline: 1px solid red');", vec![]).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while page.csp_violations().await?.is_empty() {
+        ensure!(std::time::Instant::now() < deadline, "a forbidden style attribute was not reported");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    page.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_patient_who_confirms_before_the_robot_check_is_done_is_booked_once_it_is() -> Result<()> {
+    require_browser!();
+    // At the default work the check takes a few seconds of the browser's time,
+    // far longer than the test takes to fill in the form, so it is still
+    // running when the patient confirms and the waiting can be seen.
+    let app = App::start().await?;
+    let driver = Driver::start().await?;
+    let page = driver.session(DESKTOP.0, DESKTOP.1).await?;
+    page.open(&app).await?;
+    let (_, slot) = page.first_free_slot().await?;
+    page.fill_booking(&slot, "Vera Orlova", "+7 903 777-12-34").await?;
+    let phase = page.browser.find(Locator::Css("#booking-dialog")).await?.attr("data-pow").await?;
+    ensure!(matches!(phase.as_deref(), Some("asking" | "solving")), "the check is under way: {phase:?}");
+
+    page.confirm().await?;
+    let waiting = page.wait_for("#robot-check", Duration::from_secs(2)).await?.text().await?;
+    ensure!(waiting.contains("Checking you are not a robot"), "{waiting}");
+    let button = page.text("#confirm-booking").await?;
+    ensure!(button.contains("Checking"), "the button says so too: {button}");
+    page.screenshot("desktop-booking-robot-check").await?;
+
+    page.wait_booked().await?;
+    let ms = page.pow_ms().await?;
+    eprintln!("the page's robot check at the default cost took {ms} ms");
+    page.screenshot("desktop-booked-after-robot-check").await?;
+    page.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn holding_a_slot_again_right_after_letting_it_go_explains_the_cooldown_and_still_books() -> Result<()>
+{
+    require_browser!();
+    let app = App::start().await?;
+    let driver = Driver::start().await?;
+    let page = driver.session(DESKTOP.0, DESKTOP.1).await?;
+    page.open(&app).await?;
+    let (_, slot) = page.first_free_slot().await?;
+    page.click(&slot_css(&slot)).await?;
+    page.wait_for("#hold-note[data-hold='held']", Duration::from_secs(5)).await?;
+    page.click("#cancel-booking").await?;
+    page.wait_slot_status(&slot, "free", Duration::from_secs(2)).await?;
+
+    page.click(&slot_css(&slot)).await?;
+    let note =
+        page.wait_for("#hold-note[data-hold='not-held']", Duration::from_secs(5)).await?.text().await?;
+    ensure!(note.contains("others get a turn"), "the cooldown is explained: {note}");
+    ensure!(note.contains("not reserved for you"), "the risk is said: {note}");
+    page.fill_details("Gleb Sokolov", "+7 905 222-33-44").await?;
+    page.screenshot("desktop-hold-cooldown").await?;
+    page.confirm().await?;
+    page.wait_booked().await?;
+    page.click("#close-dialog").await?;
+    page.wait_slot_status(&slot, "mine", Duration::from_secs(2)).await?;
+    page.close().await?;
+    Ok(())
+}
