@@ -40,7 +40,7 @@ pub enum ClientMessage {
         /// Who the appointment is for; sent back to nobody but this client.
         patient: Patient,
         /// A solved `challenge`, when the server asks for proof of work (it
-        /// does by default); each solution buys one booking.
+        /// does by default); each solution buys one attempt.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         proof: Option<Proof>,
     },

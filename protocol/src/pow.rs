@@ -74,6 +74,9 @@ impl PowChallenge {
         let salt = hex_decode(&p.salt)?;
         let nonce = hex_decode(&p.nonce)?;
         let prefix = p.key_prefix.to_ascii_lowercase();
+        // An even-length prefix is compared as bytes, without writing each key
+        // out in hex.
+        let prefix_bytes = hex_decode(&prefix);
         let mut data = Vec::with_capacity(64);
         for counter in counters {
             data.clear();
@@ -85,9 +88,12 @@ impl PowChallenge {
                 key = Sha256::digest(key);
             }
             let key = &key[..p.key_length.min(key.len())];
-            let hex = hex_encode(key);
-            if hex.starts_with(&prefix) {
-                return Some(PowSolution { counter, derived_key: hex });
+            let found = match &prefix_bytes {
+                Some(prefix) => key.starts_with(prefix),
+                None => hex_encode(key).starts_with(&prefix),
+            };
+            if found {
+                return Some(PowSolution { counter, derived_key: hex_encode(key) });
             }
         }
         None

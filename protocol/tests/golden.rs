@@ -56,7 +56,7 @@ fn challenge() -> PowChallenge {
     PowChallenge {
         parameters: PowParameters {
             algorithm: "SHA-256".into(),
-            cost: 1000,
+            cost: 10,
             expires_at: Some(1_795_504_200),
             key_length: 32,
             key_prefix: "4c1e07d2a9b35f6e8d0c71a2b4f69e3d".into(),
@@ -79,7 +79,7 @@ fn book_example_round_trips() {
             proof: Some(Proof {
                 challenge: challenge(),
                 solution: PowSolution {
-                    counter: 14721,
+                    counter: 1_472_103,
                     derived_key: "4c1e07d2a9b35f6e8d0c71a2b4f69e3d5a…".into(),
                 },
             }),

@@ -1,6 +1,6 @@
 //! Who a client is, for every per-address budget: the real address of the peer,
-//! taken from `X-Forwarded-For` or `Forwarded` only when the connection comes from
-//! a trusted proxy, and reduced to the unit one party controls (an IPv4 address,
+//! taken from `X-Forwarded-For` only when the connection comes from a trusted
+//! proxy, and reduced to the unit one party controls (an IPv4 address,
 //! or an IPv6 /64, which one home or phone usually gets whole).
 
 use std::fmt;
@@ -57,21 +57,22 @@ impl TrustedProxies {
     }
 
     /// The client's real address: the peer's, unless the peer is a trusted proxy,
-    /// in which case the forwarding headers are read from the nearest hop back,
+    /// in which case `X-Forwarded-For` is read from the nearest hop back,
     /// skipping trusted proxies, and the first address not trusted is the
-    /// client's. Headers from anybody else are ignored, so a client cannot claim
-    /// another address.
+    /// client's. Only what trusted proxies wrote is read: the entries further
+    /// left, which the client may have written itself, are never reached, and an
+    /// unreadable entry where the reading stops leaves the last trusted hop as
+    /// the client. Headers from anybody else are ignored, so a client cannot
+    /// claim another address. (`Forwarded` is not read: proxies such as nginx
+    /// pass a client's own `Forwarded` header through untouched.)
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);
         if !self.contains(peer) {
             return peer;
         }
-        let mut hops = forwarded_for(headers);
-        if hops.is_empty() {
-            hops = x_forwarded_for(headers);
-        }
         let mut client = peer;
-        for hop in hops.into_iter().rev() {
+        for hop in x_forwarded_for(headers).into_iter().rev() {
+            let Some(hop) = hop else { break };
             client = canonical(hop);
             if !self.contains(client) {
                 break;
@@ -106,43 +107,23 @@ fn canonical(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The addresses of `X-Forwarded-For`, first hop first; none when any entry is
-/// unreadable (a forged or broken header proves nothing).
-fn x_forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
-    let mut hops = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
-        let Ok(value) = value.to_str() else { return Vec::new() };
-        for item in value.split(',') {
-            match parse_node(item.trim()) {
-                Some(address) => hops.push(address),
-                None => return Vec::new(),
-            }
-        }
-    }
-    hops
+/// The entries of every `X-Forwarded-For` header, first hop first, each an
+/// address or `None` when unreadable.
+fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|value| {
+            let items: Vec<Option<IpAddr>> = match value.to_str() {
+                Ok(value) => value.split(',').map(|item| parse_node(item.trim())).collect(),
+                Err(_) => vec![None],
+            };
+            items
+        })
+        .collect()
 }
 
-/// The `for=` addresses of `Forwarded` (RFC 7239), first hop first; none when
-/// any element has an unreadable or hidden (`unknown`, `_name`) one.
-fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
-    let mut hops = Vec::new();
-    for value in headers.get_all("forwarded") {
-        let Ok(value) = value.to_str() else { return Vec::new() };
-        for element in value.split(',') {
-            let node = element.split(';').find_map(|pair| {
-                let (name, value) = pair.split_once('=')?;
-                name.trim().eq_ignore_ascii_case("for").then(|| value.trim().trim_matches('"'))
-            });
-            match node.and_then(parse_node) {
-                Some(address) => hops.push(address),
-                None => return Vec::new(),
-            }
-        }
-    }
-    hops
-}
-
-/// One node: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+/// One entry: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
 fn parse_node(node: &str) -> Option<IpAddr> {
     if let Ok(address) = node.parse() {
         return Some(address);
@@ -196,21 +177,33 @@ mod tests {
         // the proxy appends the address it saw, which is the one believed.
         let forged = headers(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.0.0.5")]);
         assert_eq!(trusted.client_address(ip("10.0.0.1"), &forged), ip("198.51.100.7"));
-        let standard = headers(&[("forwarded", r#"for=1.2.3.4, for="[2001:db8::7]:4711";proto=https"#)]);
-        assert_eq!(trusted.client_address(ip("10.0.0.1"), &standard), ip("2001:db8::7"));
+        let split = headers(&[("x-forwarded-for", "1.2.3.4"), ("x-forwarded-for", "[2001:db8::7]:4711")]);
+        assert_eq!(trusted.client_address(ip("10.0.0.1"), &split), ip("2001:db8::7"));
         let with_port = headers(&[("x-forwarded-for", "198.51.100.7:5555")]);
         assert_eq!(trusted.client_address(ip("10.0.0.1"), &with_port), ip("198.51.100.7"));
     }
 
     #[test]
-    fn unreadable_forwarding_headers_leave_the_proxy_as_the_client() {
+    fn what_the_client_wrote_itself_is_never_read() {
         let trusted: TrustedProxies = "10.0.0.0/8".parse().unwrap();
-        for bad in ["unknown", "not an address", ""] {
+        // Garbage or a chosen address left of what the proxy appended changes
+        // nothing, and neither does a `Forwarded` header, which nginx passes on.
+        for forged in ["garbage, 198.51.100.7", "unknown, 198.51.100.7", "203.0.113.1, 198.51.100.7"] {
+            let map = headers(&[("x-forwarded-for", forged), ("forwarded", "for=203.0.113.99")]);
+            assert_eq!(trusted.client_address(ip("10.0.0.1"), &map), ip("198.51.100.7"), "{forged}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_nearest_entry_leaves_the_proxy_as_the_client() {
+        let trusted: TrustedProxies = "10.0.0.0/8".parse().unwrap();
+        for bad in ["unknown", "not an address", "", "198.51.100.7, garbage"] {
             let map = headers(&[("x-forwarded-for", bad)]);
             assert_eq!(trusted.client_address(ip("10.0.0.1"), &map), ip("10.0.0.1"), "{bad}");
         }
-        let hidden = headers(&[("forwarded", "for=_hidden")]);
-        assert_eq!(trusted.client_address(ip("10.0.0.1"), &hidden), ip("10.0.0.1"));
+        // Read back past a trusted hop to an unreadable one: the trusted hop.
+        let map = headers(&[("x-forwarded-for", "garbage, 10.0.0.7")]);
+        assert_eq!(trusted.client_address(ip("10.0.0.1"), &map), ip("10.0.0.7"));
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("".parse::<TrustedProxies>().unwrap().0.is_empty());
     }

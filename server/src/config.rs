@@ -61,7 +61,7 @@ pub struct Config {
     #[arg(long, env = "BOOKING_CONNECTIONS_PER_ADDRESS", default_value_t = D.connections_per_address)]
     pub connections_per_address: usize,
 
-    /// Proxies whose `X-Forwarded-For` or `Forwarded` header names the client
+    /// Proxies whose `X-Forwarded-For` header names the client
     /// (comma-separated networks or addresses, such as `127.0.0.1,10.0.0.0/8`).
     /// From anybody else these headers are ignored.
     #[arg(long, env = "BOOKING_TRUSTED_PROXIES", default_value = "")]

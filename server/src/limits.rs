@@ -140,6 +140,8 @@ struct Seen {
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
+/// How many addresses' failures are remembered at most.
+const ADDRESSES_KEPT: usize = 100_000;
 
 /// The count of a one-minute window that began at `since`, zero when it is over.
 fn current((since, count): (Instant, u32)) -> u32 {
@@ -151,19 +153,29 @@ impl Guesses {
         Self { what, per_minute, total_per_minute, seen: Mutex::default() }
     }
 
-    /// Whether `client` may try a secret now.
+    /// Whether `client` may try a secret now. Past the total, only addresses
+    /// that have not failed this minute may: the total then caps guessing at one
+    /// try per address a minute, and never locks out somebody who has not
+    /// guessed wrong (a receptionist with the right token, a patient with their
+    /// link).
     pub(crate) fn allowed(&self, client: ClientKey) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let own = seen.by_address.get(&client).copied().map_or(0, current);
         let total = seen.total.map_or(0, current);
-        own < self.per_minute && total < self.total_per_minute
+        own < self.per_minute && (own == 0 || total < self.total_per_minute)
     }
 
     /// Records a wrong secret from `client`.
     pub(crate) fn failed(&self, client: ClientKey) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.by_address.len() > 100_000 {
+        if seen.by_address.len() >= ADDRESSES_KEPT {
             seen.by_address.retain(|_, (since, _)| since.elapsed() <= WINDOW);
+            // Still full, under an attack from that many addresses: start the
+            // minute afresh rather than scan the map at every failure; the
+            // total keeps them to one try each meanwhile.
+            if seen.by_address.len() >= ADDRESSES_KEPT / 2 {
+                seen.by_address.clear();
+            }
         }
         let bump = |entry: &mut (Instant, u32)| {
             if entry.0.elapsed() > WINDOW {
@@ -271,14 +283,18 @@ mod tests {
     }
 
     #[test]
-    fn all_addresses_together_are_stopped_at_the_total() {
+    fn past_the_total_each_address_gets_one_try_a_minute_and_nobody_is_locked_out() {
         let guesses = Guesses::new("test", 3, 5);
         for i in 0..5 {
             let client = key(&format!("10.0.0.{i}"));
             assert!(guesses.allowed(client));
             guesses.failed(client);
         }
-        assert!(!guesses.allowed(key("10.0.0.99")), "the total caps every address");
+        assert!(!guesses.allowed(key("10.0.0.0")), "an address that failed is stopped at the total");
+        let fresh = key("10.0.0.99");
+        assert!(guesses.allowed(fresh), "one that has not failed may still try");
+        guesses.failed(fresh);
+        assert!(!guesses.allowed(fresh), "once");
     }
 
     #[test]

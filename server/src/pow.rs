@@ -1,8 +1,9 @@
 //! Proof of work before booking (ALTCHA v2, through the `altcha` crate): the
 //! server hands out signed challenges whose work it chose, and checks a solution
 //! by its signature alone, so any instance that shares the key can check what
-//! another issued. Each solution buys one booking: its nonce is stored with the
-//! booking, and the database refuses a second booking with the same one.
+//! another issued. Each solution buys one attempt: the engine remembers the
+//! nonces it was paid with, and a booking stores its nonce, so that the
+//! database refuses a second booking with the same one on any instance.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,12 @@ use protocol::{PowChallenge, PowParameters, Proof};
 use rand::Rng;
 
 /// Hashes per attempt; the work is this times the counter the server picks.
-const COST: u32 = 1_000;
+/// Small, because the server derives the expected key itself when it makes a
+/// challenge (it chose the counter): a challenge must cost it next to nothing,
+/// whatever it costs the client.
+const COST: u32 = 10;
+/// Attempts per thousand hashes of work.
+const ATTEMPTS_PER_THOUSAND: u32 = 1_000 / COST;
 /// How long a challenge may be solved and used.
 const LIFETIME: chrono::Duration = chrono::Duration::minutes(15);
 const ALGORITHM: &str = "SHA-256";
@@ -50,7 +56,7 @@ impl Pow {
     /// is drawn from the upper half of the range, so that the work is never
     /// trivial and always about the same.
     pub fn challenge(&self, now: DateTime<Utc>) -> PowChallenge {
-        let top = self.work.max(1);
+        let top = self.work.max(1).saturating_mul(ATTEMPTS_PER_THOUSAND);
         let counter = rand::rng().random_range(top / 2..=top);
         let options = CreateChallengeOptions {
             algorithm: ALGORITHM.into(),
@@ -144,7 +150,8 @@ mod tests {
         let pow = Pow::new("secret", 4);
         let challenge = pow.challenge(now());
         let solution = solve(&challenge).expect("solvable");
-        assert!((2..=4).contains(&solution.counter), "the server chose the work");
+        let attempts = 4 * ATTEMPTS_PER_THOUSAND;
+        assert!((attempts / 2..=attempts).contains(&solution.counter), "the server chose the work");
         let proof = Proof { challenge: challenge.clone(), solution };
         assert_eq!(pow.verify(&proof), Some(challenge.parameters.nonce.clone()));
     }

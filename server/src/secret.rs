@@ -69,7 +69,8 @@ pub const MIN_ADMIN_TOKEN_BITS: f64 = 128.0;
 
 /// An estimate of a token's strength in bits, were it drawn at random from the
 /// kinds of characters it uses (lower case, upper case, digits, others): what a
-/// guesser who knows its shape has to search. A word or a pattern is weaker still.
+/// guesser who knows its shape has to search; none for a token of a handful of
+/// different characters. A word or a pattern is weaker still.
 pub fn strength_bits(token: &str) -> f64 {
     let has = |f: fn(&char) -> bool| token.chars().any(|c| f(&c));
     let mut alphabet = 0u32;
@@ -77,8 +78,18 @@ pub fn strength_bits(token: &str) -> f64 {
     alphabet += if has(char::is_ascii_uppercase) { 26 } else { 0 };
     alphabet += if has(char::is_ascii_digit) { 10 } else { 0 };
     alphabet += if has(|c| !c.is_ascii_alphanumeric()) { 33 } else { 0 };
+    let distinct: std::collections::HashSet<char> = token.chars().collect();
+    // A word repeated, or one character many times, is far weaker than its
+    // length and alphabet say.
+    if distinct.len() < MIN_DISTINCT_CHARS {
+        return 0.0;
+    }
     token.chars().count() as f64 * f64::from(alphabet.max(1)).log2()
 }
+
+/// The fewest different characters a token may have; a random token of 32 hex
+/// digits has about 14.
+const MIN_DISTINCT_CHARS: usize = 8;
 
 /// Whether `given` equals `expected`, taking the same time wherever they differ.
 pub fn same(given: &str, expected: &str) -> bool {
@@ -141,5 +152,7 @@ mod tests {
         assert!(strength_bits("s3cret") < MIN_ADMIN_TOKEN_BITS);
         assert!(strength_bits("test-admin-token") < MIN_ADMIN_TOKEN_BITS);
         assert!(strength_bits("") < MIN_ADMIN_TOKEN_BITS);
+        assert!(strength_bits(&"a".repeat(40)) < MIN_ADMIN_TOKEN_BITS);
+        assert!(strength_bits(&"password".repeat(5)) < MIN_ADMIN_TOKEN_BITS);
     }
 }

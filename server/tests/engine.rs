@@ -17,7 +17,8 @@ use server::engine::{Book, BookOutcome, Budgets, EngineHandle, EngineOptions};
 use server::store::{BookError, Change, Loaded, NewBooking, Signal, SqlStore, Store, StoredBooking};
 use tokio::sync::mpsc;
 
-/// A store whose look-up of a retried booking fails while `failing` is set.
+/// A store whose look-up of a retried booking and whose release of a hold fail
+/// while `failing` is set.
 #[derive(Clone)]
 struct Flaky {
     inner: SqlStore,
@@ -63,6 +64,9 @@ impl Store for Flaky {
         self.inner.hold(slot, holder, expires).await
     }
     async fn release(&self, slot: &SlotId, holder: &str) -> R<Option<Version>> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(server::Error::Internal("the store failed on purpose"));
+        }
         self.inner.release(slot, holder).await
     }
     async fn end_hold(&self, slot: &SlotId) -> R<Option<Version>> {
@@ -154,21 +158,42 @@ fn status(engine: &EngineHandle, slot: &SlotId) -> SlotStatus {
 #[tokio::test]
 async fn a_booking_batch_that_fails_still_carries_out_the_command_queued_behind_it() {
     let rig = rig().await;
-    let slot = free_slots(&rig.engine)[0].clone();
-    let first = rig.engine.book(1, client(), book(&slot, "r-1", patient())).await.unwrap();
-    assert!(matches!(first, BookOutcome::Booked(..)));
+    let slots = free_slots(&rig.engine);
+    rig.engine.hold(2, client(), slots[1].clone()).await.unwrap().expect("held");
 
-    // A second booking of the booked slot makes the engine look for an earlier
-    // booking of the same request, and that look-up fails. Both commands are in
+    // Booking one slot ends the booker's hold of another, and ending it fails,
+    // which fails the batch after its booking was answered. Both commands are in
     // the inbox before the engine runs (this runtime has one thread), so the
     // engine takes the staff request while gathering the batch.
     rig.failing.store(true, Ordering::SeqCst);
-    let other = Patient { name: "Boris".into(), phone: "+7 900 000-00-01".into() };
-    let (failed, staff) =
-        tokio::join!(rig.engine.book(2, client(), book(&slot, "r-2", other)), rig.engine.staff_state());
-    assert!(failed.is_err(), "the failed look-up fails that booking: {failed:?}");
+    let (booked, staff) = tokio::join!(
+        rig.engine.book(2, client(), book(&slots[0], "r-1", patient())),
+        rig.engine.staff_state()
+    );
+    assert!(matches!(booked, Ok(BookOutcome::Booked(..))), "{booked:?}");
     let (_, bookings) = staff.expect("the command behind the failed batch is answered");
     assert_eq!(bookings.len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_look_up_fails_only_its_own_request_and_not_the_rest_of_its_batch() {
+    let rig = rig().await;
+    let slots = free_slots(&rig.engine);
+    let first = rig.engine.book(1, client(), book(&slots[0], "r-1", patient())).await.unwrap();
+    assert!(matches!(first, BookOutcome::Booked(..)));
+
+    // A second booking of the booked slot makes the engine look for an earlier
+    // booking of the same request, and that look-up fails; the booking batched
+    // with it goes through.
+    rig.failing.store(true, Ordering::SeqCst);
+    let other = Patient { name: "Boris".into(), phone: "+7 900 000-00-01".into() };
+    let third = Patient { name: "Vera".into(), phone: "+7 900 000-00-02".into() };
+    let (failed, booked) = tokio::join!(
+        rig.engine.book(2, client(), book(&slots[0], "r-2", other)),
+        rig.engine.book(3, client(), book(&slots[1], "r-3", third)),
+    );
+    assert!(failed.is_err(), "the failed look-up fails that booking: {failed:?}");
+    assert!(matches!(booked, Ok(BookOutcome::Booked(..))), "{booked:?}");
 }
 
 #[tokio::test]

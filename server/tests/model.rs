@@ -78,7 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
         2 => (client, any::<u8>(), any::<u8>())
             .prop_map(|(client, booking, slot)| Op::Reschedule { client, booking, slot }),
-        3 => (0..3u8, any::<u8>()).prop_map(|(action, slot)| Op::Staff { action, slot }),
+        3 => (0..4u8, any::<u8>()).prop_map(|(action, slot)| Op::Staff { action, slot }),
         1 => Just(Op::Expire),
         1 => Just(Op::Reset),
     ]
@@ -382,7 +382,8 @@ impl Rig {
             Op::Staff { action, slot } => {
                 let slot = self.slot(slot);
                 let action =
-                    [StaffAction::Cancel, StaffAction::Block, StaffAction::Unblock][usize::from(action)];
+                    [StaffAction::Cancel, StaffAction::Block, StaffAction::Unblock, StaffAction::EndHold]
+                        [usize::from(action)];
                 let got = self.engine.staff(action, self.slot_id(slot)).await.unwrap();
                 let expected = match slot {
                     None => Err(BookingFailure::NotFound),
@@ -392,11 +393,15 @@ impl Rig {
                             model.cells[s] = Cell::Free;
                             Ok(())
                         }
-                        (StaffAction::Block, Cell::Free) => {
+                        // Staff take a held slot from its holder.
+                        (StaffAction::Block, Cell::Free | Cell::Held { .. }) => {
                             model.cells[s] = Cell::Blocked;
                             Ok(())
                         }
-                        (StaffAction::Block, Cell::Held { .. }) => Err(BookingFailure::Held),
+                        (StaffAction::EndHold, Cell::Held { .. }) => {
+                            model.cells[s] = Cell::Free;
+                            Ok(())
+                        }
                         (StaffAction::Block, Cell::Booked(_)) => Err(BookingFailure::AlreadyBooked),
                         (StaffAction::Unblock, Cell::Blocked) => {
                             model.cells[s] = Cell::Free;

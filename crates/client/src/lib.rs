@@ -81,6 +81,8 @@ pub struct ConnectOptions {
     /// front of the server adds (the server believes it only from a proxy it
     /// trusts).
     pub forwarded_for: Option<IpAddr>,
+    /// Any other header, for tests and tools that send what a client may.
+    pub header: Option<(&'static str, &'static str)>,
 }
 
 /// The answer to a `book`.
@@ -105,14 +107,8 @@ pub struct Client {
     stream: SplitStream<Socket>,
     /// Messages read while waiting for a reply, handed out by `recv` in order.
     pending: VecDeque<ServerMessage>,
-    id_prefix: u64,
+    id_prefix: u128,
     next_request: u64,
-}
-
-/// A random number from the standard library's randomly seeded hasher.
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
 impl Client {
@@ -137,6 +133,12 @@ impl Client {
                 .map_err(|_| tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
             request.headers_mut().insert("origin", value);
         }
+        if let Some((name, value)) = options.header {
+            let value = value
+                .parse()
+                .map_err(|_| tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
+            request.headers_mut().insert(name, value);
+        }
         if let Some(address) = options.forwarded_for {
             let value = address.to_string().parse().expect("an address is a valid header value");
             request.headers_mut().insert("x-forwarded-for", value);
@@ -155,7 +157,7 @@ impl Client {
         let (socket, _) =
             tokio_tungstenite::client_async_with_config(request, MaybeTlsStream::Plain(tcp), config).await?;
         let (sink, stream) = socket.split();
-        Ok(Self { sink, stream, pending: VecDeque::new(), id_prefix: random_u64(), next_request: 0 })
+        Ok(Self { sink, stream, pending: VecDeque::new(), id_prefix: rand::random(), next_request: 0 })
     }
 
     /// The next message from the server.
@@ -194,10 +196,12 @@ impl Client {
         Ok(())
     }
 
-    /// A request id no other client will choose.
+    /// A request id no other client will choose and nobody can guess: 128
+    /// random bits of this connection's and a count (the server answers a
+    /// retried booking to whoever repeats its id with the same details).
     pub fn request_id(&mut self) -> String {
         self.next_request += 1;
-        format!("{:016x}-{}", self.id_prefix, self.next_request)
+        format!("{:032x}-{}", self.id_prefix, self.next_request)
     }
 
     /// Sends a message that carries a request id and waits for the reply naming

@@ -68,14 +68,14 @@ impl<S: Store> Engine<S> {
     pub(super) async fn book(&mut self, batch: Vec<BookRequest>) -> Result<()> {
         let now = (self.clock)();
         let mut claimed = HashSet::new();
-        let mut proofs = HashSet::new();
         // Bookings of this batch not yet committed, per phone and per address.
         let mut phones: HashMap<String, usize> = HashMap::new();
         let mut clients: HashMap<ClientKey, usize> = HashMap::new();
         let mut pending: Vec<Pending> = Vec::with_capacity(batch.len());
         for request in batch {
             let Some(patient) = normalized_patient(&request.patient) else {
-                self.refused(request, None, BookingFailure::InvalidPatient).await?;
+                // A typo costs nothing here, so it does not spend the proof.
+                self.refused(request, None, BookingFailure::InvalidPatient).await;
                 continue;
             };
             let retry_key = secret::retry_key(&request.request_id, &request.slot_id, &patient);
@@ -86,6 +86,14 @@ impl<S: Store> Engine<S> {
                 let _ = request.reply.send(Ok(answer.outcome.clone()));
                 continue;
             }
+            // A proof buys one attempt, booked or refused.
+            if let Some(nonce) = &request.proof {
+                if self.spent.contains(nonce) {
+                    self.refused(request, None, BookingFailure::ChallengeFailed).await;
+                    continue;
+                }
+                self.spent.spend(nonce.clone(), now);
+            }
             let phone = secret::phone_digits(&patient.phone);
             let limits = *self.ledger.limits();
             let checked = match self.mirror.at(&request.slot_id) {
@@ -93,9 +101,6 @@ impl<S: Store> Engine<S> {
                 Some(at) if claimed.contains(&at) => Err(BookingFailure::AlreadyBooked),
                 Some(at) => match self.refuse(at, request.conn, now) {
                     Some(reason) => Err(reason),
-                    None if request.proof.as_ref().is_some_and(|p| proofs.contains(p)) => {
-                        Err(BookingFailure::ChallengeFailed)
-                    }
                     None if self.mirror.upcoming_bookings(&phone, now)
                         + phones.get(&phone).copied().unwrap_or(0)
                         >= limits.bookings_per_phone =>
@@ -116,12 +121,11 @@ impl<S: Store> Engine<S> {
             match checked {
                 Ok(at) => {
                     claimed.insert(at);
-                    proofs.extend(request.proof.clone());
                     *phones.entry(phone).or_default() += 1;
                     *clients.entry(request.client).or_default() += 1;
                     pending.push(Pending { request, patient, retry_key });
                 }
-                Err(reason) => self.refused(request, Some(retry_key), reason).await?,
+                Err(reason) => self.refused(request, Some(retry_key), reason).await,
             }
         }
         let mut changes = Vec::new();
@@ -197,7 +201,7 @@ impl<S: Store> Engine<S> {
                     // the proof of work was spent there).
                     Err(BookError::Refused(reason)) => {
                         out_of_date |= reason != BookingFailure::ChallengeFailed;
-                        self.refused(request, Some(retry_key), reason).await?;
+                        self.refused(request, Some(retry_key), reason).await;
                     }
                     Err(BookError::CodeTaken) => retry.push(Pending { request, patient, retry_key }),
                 }
@@ -231,20 +235,24 @@ impl<S: Store> Engine<S> {
     /// a restart or on another instance): then that booking is the answer,
     /// without its secret. `retry_key` is absent for a request too malformed to
     /// have one.
-    async fn refused(
-        &mut self,
-        request: BookRequest,
-        retry_key: Option<String>,
-        reason: BookingFailure,
-    ) -> Result<()> {
-        let outcome = match (&retry_key, reason) {
+    async fn refused(&mut self, request: BookRequest, retry_key: Option<String>, reason: BookingFailure) {
+        let earlier = match (&retry_key, reason) {
             (Some(key), BookingFailure::AlreadyBooked) => {
-                match self.store.booking_by_retry_key(key, &request.slot_id).await? {
-                    Some(booking) => BookOutcome::Booked(booking.code, None),
-                    None => BookOutcome::Refused(reason),
+                match self.store.booking_by_retry_key(key, &request.slot_id).await {
+                    Ok(earlier) => earlier,
+                    Err(e) => {
+                        // This request alone fails; the rest of its batch goes on.
+                        tracing::error!(error = %e, "could not look for an earlier booking");
+                        let _ = request.reply.send(Err(e));
+                        return;
+                    }
                 }
             }
-            _ => BookOutcome::Refused(reason),
+            _ => None,
+        };
+        let outcome = match earlier {
+            Some(booking) => BookOutcome::Booked(booking.code, None),
+            None => BookOutcome::Refused(reason),
         };
         // A refusal by a limit may lift later, so a retry is decided afresh.
         let lasting = !matches!(
@@ -259,15 +267,17 @@ impl<S: Store> Engine<S> {
             self.answer(key, outcome.clone());
         }
         let _ = request.reply.send(Ok(outcome));
-        Ok(())
     }
 
-    /// Keeps an answer for retries of the same request.
+    /// Keeps an answer for retries of the same request. When full (a flood of
+    /// attempts, each of which paid a proof of work), answers past the retry
+    /// window go; if that is not enough the new one is not kept, rather than
+    /// any patient's earlier answer lost.
     fn answer(&mut self, retry_key: String, outcome: BookOutcome) {
         if self.answered.len() >= RETRY_ANSWERS {
             self.answered.retain(|_, a| a.at.elapsed() < RETRY_WINDOW);
             if self.answered.len() >= RETRY_ANSWERS {
-                self.answered.clear();
+                return;
             }
         }
         self.answered.insert(retry_key, Answered { at: Instant::now(), outcome });

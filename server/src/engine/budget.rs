@@ -66,6 +66,39 @@ impl Recent {
     }
 }
 
+/// The nonces of the proofs of work that paid for an attempt, for as long as a
+/// proof could still be used: a proof buys one attempt, booked or refused, so
+/// that refused attempts (each of which may cost the engine a look-up in the
+/// database) are as costly as bookings.
+#[derive(Debug, Default)]
+pub(super) struct Spent {
+    nonces: std::collections::HashSet<String>,
+    /// The same nonces in the order spent, with when each may be forgotten.
+    order: VecDeque<(DateTime<Utc>, String)>,
+}
+
+/// How long a spent proof is remembered: longer than a challenge lives.
+const SPENT_KEPT: chrono::Duration = chrono::Duration::minutes(20);
+
+impl Spent {
+    /// Whether the proof with this nonce paid for an attempt already.
+    pub(super) fn contains(&self, nonce: &str) -> bool {
+        self.nonces.contains(nonce)
+    }
+
+    /// Spends a proof at `now`.
+    pub(super) fn spend(&mut self, nonce: String, now: DateTime<Utc>) {
+        while self.order.front().is_some_and(|(until, _)| *until <= now) {
+            if let Some((_, old)) = self.order.pop_front() {
+                self.nonces.remove(&old);
+            }
+        }
+        if self.nonces.insert(nonce.clone()) {
+            self.order.push_back((now + SPENT_KEPT, nonce));
+        }
+    }
+}
+
 const MINUTE: chrono::Duration = chrono::Duration::minutes(1);
 const HOUR: chrono::Duration = chrono::Duration::hours(1);
 
@@ -77,11 +110,24 @@ pub(super) struct Ledger {
     bookings: Recent,
     /// Until when an address may not hold a slot again.
     cooldowns: HashMap<(ClientKey, SlotId), DateTime<Utc>>,
+    /// The same, in the order they end (every cooldown lasts as long), so that
+    /// ended ones are forgotten a few at a time.
+    cooldown_order: VecDeque<(DateTime<Utc>, ClientKey, SlotId)>,
 }
+
+/// The most cooldowns remembered; past it the oldest are forgotten early. One
+/// address makes at most a few a minute, so only a great many addresses fill it.
+const COOLDOWNS_KEPT: usize = 100_000;
 
 impl Ledger {
     pub(super) fn new(limits: Budgets) -> Self {
-        Self { limits, holds: Recent::default(), bookings: Recent::default(), cooldowns: HashMap::new() }
+        Self {
+            limits,
+            holds: Recent::default(),
+            bookings: Recent::default(),
+            cooldowns: HashMap::new(),
+            cooldown_order: VecDeque::new(),
+        }
     }
 
     pub(super) fn limits(&self) -> &Budgets {
@@ -118,12 +164,25 @@ impl Ledger {
         if self.limits.hold_cooldown.is_zero() {
             return;
         }
-        if self.cooldowns.len() >= 100_000 {
-            self.cooldowns.retain(|_, &mut until| until > now);
-        }
+        self.forget_cooldowns(now);
         let cooldown = chrono::Duration::from_std(self.limits.hold_cooldown).unwrap_or(chrono::Duration::MAX);
-        self.cooldowns
-            .insert((client, slot), now.checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC));
+        let until = now.checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.cooldowns.insert((client, slot.clone()), until);
+        self.cooldown_order.push_back((until, client, slot));
+    }
+
+    /// Forgets the cooldowns that ended by `now`, and the oldest beyond the cap.
+    fn forget_cooldowns(&mut self, now: DateTime<Utc>) {
+        while let Some((until, client, slot)) = self.cooldown_order.front().cloned() {
+            if until > now && self.cooldown_order.len() < COOLDOWNS_KEPT {
+                break;
+            }
+            self.cooldown_order.pop_front();
+            // A later cooldown of the same slot and address replaced this one.
+            if self.cooldowns.get(&(client, slot.clone())) == Some(&until) {
+                self.cooldowns.remove(&(client, slot));
+            }
+        }
     }
 
     /// Whether `client` may book once more this hour, counting `pending` bookings
@@ -141,7 +200,7 @@ impl Ledger {
     pub(super) fn prune(&mut self, now: DateTime<Utc>) {
         self.holds.prune(now, MINUTE);
         self.bookings.prune(now, HOUR);
-        self.cooldowns.retain(|_, &mut until| until > now);
+        self.forget_cooldowns(now);
     }
 }
 
@@ -192,6 +251,28 @@ mod tests {
         assert_eq!(ledger.refuse_hold(client(1), &slot, 0, at(5)), None);
         ledger.prune(at(5));
         assert!(ledger.cooldowns.is_empty());
+    }
+
+    #[test]
+    fn a_proof_is_spent_once_and_forgotten_after_it_could_have_expired() {
+        let mut spent = Spent::default();
+        spent.spend("n1".into(), at(0));
+        assert!(spent.contains("n1"));
+        assert!(!spent.contains("n2"));
+        spent.spend("n2".into(), at(21));
+        assert!(!spent.contains("n1"), "forgotten once it could no longer be used");
+        assert!(spent.contains("n2"));
+    }
+
+    #[test]
+    fn cooldowns_are_forgotten_in_order_and_capped() {
+        let mut ledger = Ledger::new(limits());
+        for i in 0..3u8 {
+            ledger.hold_ended(client(i), SlotId("s".into()), at(i64::from(i)));
+        }
+        ledger.hold_ended(client(9), SlotId("t".into()), at(6));
+        assert_eq!(ledger.cooldowns.len(), 2, "those that ended by minute 6 are gone");
+        assert_eq!(ledger.cooldown_order.len(), 2);
     }
 
     #[test]

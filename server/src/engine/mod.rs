@@ -34,7 +34,7 @@ use crate::{Clock, Error, Result, secret};
 pub use book::normalized_patient;
 use book::{Answered, BookRequest};
 pub use budget::Budgets;
-use budget::Ledger;
+use budget::{Ledger, Spent};
 use mirror::{Base, Mirror};
 pub use snapshot::Snapshot;
 
@@ -241,6 +241,8 @@ struct Engine<S> {
     answered: HashMap<String, Answered>,
     /// What each address may still take.
     ledger: Ledger,
+    /// The proofs of work that paid for an attempt.
+    spent: Spent,
     /// The address of each connection that took a hold.
     clients: HashMap<ConnId, ClientKey>,
     first_day: NaiveDate,
@@ -291,6 +293,7 @@ pub async fn start<S: Store>(
         mirror,
         answered: HashMap::new(),
         ledger: Ledger::new(options.budgets),
+        spent: Spent::default(),
         clients: HashMap::new(),
         first_day,
         snapshot: watch::channel(Arc::new(empty)).0,

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -22,31 +22,44 @@ const POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{s
 style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
+/// How often the server looks whether the page was rebuilt.
+const RECHECK: Duration = Duration::from_secs(2);
+
 /// The policy for the built page, made again when `index.html` changes (the
 /// page was rebuilt while the server ran).
 #[derive(Debug)]
 pub(crate) struct Csp {
     index: PathBuf,
-    made: Mutex<Option<(Option<SystemTime>, HeaderValue)>>,
+    made: Mutex<Made>,
+}
+
+#[derive(Debug)]
+struct Made {
+    /// When `index.html` was last looked at, and its time of change then.
+    checked: Option<(Instant, Option<SystemTime>)>,
+    value: HeaderValue,
 }
 
 impl Csp {
     pub(crate) fn new(static_dir: &Path) -> Self {
-        Self { index: static_dir.join("index.html"), made: Mutex::new(None) }
+        let value = HeaderValue::from_str(&policy("")).expect("the policy is ASCII");
+        Self { index: static_dir.join("index.html"), made: Mutex::new(Made { checked: None, value }) }
     }
 
     fn value(&self) -> HeaderValue {
-        let modified = std::fs::metadata(&self.index).and_then(|m| m.modified()).ok();
         let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, value)) = made.as_ref()
-            && *at == modified
-        {
-            return value.clone();
+        if made.checked.is_some_and(|(at, _)| at.elapsed() < RECHECK) {
+            return made.value.clone();
         }
-        let html = std::fs::read_to_string(&self.index).unwrap_or_default();
-        let value = HeaderValue::from_str(&policy(&html)).expect("the policy is ASCII");
-        *made = Some((modified, value.clone()));
-        value
+        // At most every few seconds, however many requests come: a look at
+        // the file's time, and a new policy only when it changed.
+        let modified = std::fs::metadata(&self.index).and_then(|m| m.modified()).ok();
+        if made.checked.is_none_or(|(_, before)| before != modified) {
+            let html = std::fs::read_to_string(&self.index).unwrap_or_default();
+            made.value = HeaderValue::from_str(&policy(&html)).expect("the policy is ASCII");
+        }
+        made.checked = Some((Instant::now(), modified));
+        made.value.clone()
     }
 }
 

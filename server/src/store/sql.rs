@@ -598,7 +598,8 @@ impl Store for SqlStore {
                     inserted.remove(booking.code);
                     outcomes.push(Ok((w.booked(booking.slot_id, id), id)));
                 }
-                // Skipped by an index: the slot's, or (very rarely) the code's.
+                // Skipped by an index: the slot's, the proof's, or (very rarely)
+                // the code's.
                 None => {
                     let slot_taken: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM bookings WHERE slot_id = $1 AND cancelled_at IS NULL",
@@ -606,8 +607,15 @@ impl Store for SqlStore {
                     .bind(booking.slot_id.0.as_str())
                     .fetch_one(w.conn())
                     .await?;
+                    let proof_spent: i64 =
+                        sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE proof = $1")
+                            .bind(booking.proof)
+                            .fetch_one(w.conn())
+                            .await?;
                     outcomes.push(Err(if slot_taken > 0 {
                         BookError::Refused(BookingFailure::AlreadyBooked)
+                    } else if proof_spent > 0 {
+                        BookError::Refused(BookingFailure::ChallengeFailed)
                     } else {
                         BookError::CodeTaken
                     }));

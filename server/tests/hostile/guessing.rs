@@ -20,7 +20,16 @@ async fn behind_proxy() -> TestApp {
 
 /// A connection through the proxy (from 127.0.0.1) for the client at `client`.
 async fn through_proxy(app: &TestApp, client: IpAddr) -> Client {
-    let options = ConnectOptions { forwarded_for: Some(client), ..ConnectOptions::default() };
+    through_proxy_with(app, client, None).await
+}
+
+/// The same, with a header of the client's own that the proxy passes on.
+async fn through_proxy_with(
+    app: &TestApp,
+    client: IpAddr,
+    header: Option<(&'static str, &'static str)>,
+) -> Client {
+    let options = ConnectOptions { forwarded_for: Some(client), header, ..ConnectOptions::default() };
     let mut connection = Client::connect_with(&app.ws_url(), options).await.expect("connects");
     assert!(matches!(recv(&mut connection).await, ServerMessage::InitialState(_)));
     connection
@@ -56,12 +65,14 @@ async fn behind_a_proxy_a_guesser_locks_out_only_itself() {
         panic!("Anna books");
     };
 
-    // Mallory guesses manage links from one IPv6 /64, a new address each time.
+    // Mallory guesses manage links from one IPv6 /64, a new address each time,
+    // and claims to be Anna in a `Forwarded` header of her own, which the proxy
+    // passes on (the server reads only what the proxy appends).
     let limit = Limits::DEFAULT.failed_secrets_per_min;
     let mut refused = false;
     for i in 0..=limit {
         let address = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 7, 0, 0, 0, i as u16 + 1));
-        let mut mallory = through_proxy(&app, address).await;
+        let mut mallory = through_proxy_with(&app, address, Some(("forwarded", "for=198.51.100.7"))).await;
         let reply = lookup(&mut mallory, &"0".repeat(64)).await;
         refused = rate_limited(&reply);
         assert_eq!(refused, i == limit, "guess {i}: {reply:?}");
@@ -104,6 +115,28 @@ async fn guessing_the_admin_token_has_its_own_budget_and_never_locks_out_manage_
     }
     assert!(rate_limited(&login(&mut guesser, ADMIN_TOKEN).await), "even the right token is not checked now");
     assert!(matches!(lookup(&mut guesser, &token).await, ServerMessage::Booking { .. }));
+    let mut staff = through_proxy(&app, "198.51.100.9".parse().unwrap()).await;
+    assert!(matches!(login(&mut staff, ADMIN_TOKEN).await, ServerMessage::StaffState { .. }));
+}
+
+#[tokio::test]
+async fn many_guessing_addresses_reach_the_total_but_never_lock_out_staff_with_the_right_token() {
+    let app = behind_proxy().await;
+    let limits = Limits::DEFAULT;
+    let per_address = limits.failed_staff_logins_per_min;
+    let addresses = limits.failed_staff_logins_per_min_total / per_address + 1;
+    for n in 0..addresses {
+        let address = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, n as u8 + 1));
+        let mut guesser = through_proxy(&app, address).await;
+        for _ in 0..per_address {
+            let reply = login(&mut guesser, "wrong-guess").await;
+            assert!(matches!(reply, ServerMessage::Error { .. }), "{reply:?}");
+        }
+    }
+    // Past the total, an address that guessed wrong gets no further try...
+    let mut guesser = through_proxy(&app, "203.0.113.1".parse().unwrap()).await;
+    assert!(rate_limited(&login(&mut guesser, ADMIN_TOKEN).await));
+    // ...while a receptionist who has not, and a patient, are served.
     let mut staff = through_proxy(&app, "198.51.100.9".parse().unwrap()).await;
     assert!(matches!(login(&mut staff, ADMIN_TOKEN).await, ServerMessage::StaffState { .. }));
 }

@@ -14,8 +14,9 @@ use super::*;
 const PATIENTS: u8 = 8;
 
 /// Everything an attacker at 127.0.0.`n` can throw at once: a connection per
-/// slot grabbing holds, bookings without proof, a flood of pings, guessed
-/// manage links, and connections beyond its share.
+/// slot grabbing holds, bookings without proof, guessed manage links,
+/// challenges never solved, one proof spent again and again, a flood of pings,
+/// and connections beyond its share.
 async fn attack(app: &TestApp, n: u8, slots: Vec<SlotId>) -> usize {
     let mut thrown = 0;
     let mut grabbers = Vec::new();
@@ -38,6 +39,27 @@ async fn attack(app: &TestApp, n: u8, slots: Vec<SlotId>) -> usize {
         let request_id = spammer.request_id();
         let _ = spammer.call(ClientMessage::Lookup { request_id, manage_token: format!("{i:064}") }).await;
         thrown += 2;
+    }
+    // Challenges asked for and never solved, and one solved proof sent again
+    // and again for slots that are taken.
+    let mut asker = connect_from(app, n).await;
+    for _ in 0..30 {
+        let request_id = asker.request_id();
+        let _ = asker.call(ClientMessage::Challenge { request_id }).await;
+        thrown += 1;
+    }
+    if let Ok(proof) = asker.proof().await {
+        for (i, slot) in slots.iter().skip(20).take(10).enumerate() {
+            let request_id = asker.request_id();
+            let book = ClientMessage::Book {
+                request_id,
+                slot_id: slot.clone(),
+                patient: someone(1000 + i as u32),
+                proof: Some(proof.clone()),
+            };
+            let _ = asker.book_with(book).await;
+            thrown += 1;
+        }
     }
     let mut pinger = connect_from(app, n).await;
     for _ in 0..300 {
