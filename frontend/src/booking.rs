@@ -152,6 +152,13 @@ pub enum Settled {
         /// The nonce of the refused challenge.
         nonce: String,
     },
+    /// Refused, and the refusal spent the solution of challenge `nonce` (every
+    /// attempt does, but for a mistyped name or phone): the next attempt needs
+    /// a new one.
+    Spent {
+        /// The nonce of the spent challenge.
+        nonce: String,
+    },
 }
 
 impl Booking {
@@ -307,17 +314,30 @@ impl Booking {
                         Self::Booked { slot, code: code.clone(), token: manage_token.clone() }
                     }
                     // The patient can do something about these: back to the form.
-                    (
-                        _,
-                        _,
-                        Some(reason @ (BookingFailure::InvalidPatient | BookingFailure::LimitReached)),
-                    ) => Self::Form { slot, problem: Some(reason.describe().into()), hold },
+                    // A mistyped detail costs the server nothing and keeps the
+                    // solution; any other refusal spent it.
+                    (_, _, Some(BookingFailure::InvalidPatient)) => Self::Form {
+                        slot,
+                        problem: Some(BookingFailure::InvalidPatient.describe().into()),
+                        hold,
+                    },
+                    (_, _, Some(BookingFailure::LimitReached)) => {
+                        settled = Some(Settled::Spent { nonce });
+                        Self::Form {
+                            slot,
+                            problem: Some(BookingFailure::LimitReached.describe().into()),
+                            hold,
+                        }
+                    }
                     (_, _, Some(BookingFailure::ChallengeFailed)) => {
                         settled = Some(Settled::ProofRefused { nonce });
                         let problem = BookingFailure::ChallengeFailed.describe().into();
                         Self::Form { slot, problem: Some(problem), hold }
                     }
-                    (_, _, Some(reason)) => Self::Taken { slot, reason: *reason },
+                    (_, _, Some(reason)) => {
+                        settled = Some(Settled::Spent { nonce });
+                        Self::Taken { slot, reason: *reason }
+                    }
                     _ => Self::Failed { slot, message: "The clinic sent an unexpected answer.".into() },
                 };
                 settled

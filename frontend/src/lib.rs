@@ -266,6 +266,15 @@ fn handle_reply(ctx: Ctx, message: &ServerMessage) {
             solver::prepare(ctx);
             return;
         }
+        Some(Settled::Spent { nonce }) => {
+            ctx.pow.update(|p| p.spend(&nonce));
+            // Still in the form (a limit the patient can answer): a new check
+            // starts at once, so the next attempt waits for nothing.
+            if ctx.booking.with_untracked(|b| matches!(b, Booking::Form { .. })) {
+                solver::prepare(ctx);
+            }
+            return;
+        }
         None => {}
     }
     let moved = ctx.manage.try_update(|m| m.as_mut().and_then(|m| m.on_reply(message))).flatten();

@@ -7,10 +7,11 @@ use std::ops::Range;
 
 use protocol::{ClientMessage, PowChallenge, Proof, ServerMessage};
 
-/// How long a solution is used after its challenge arrived. The server accepts
-/// one for fifteen minutes; the page measures on its own clock, from when the
-/// challenge arrived, so that a wrong clock on the patient's computer does not
-/// matter, and stops early to leave room for a slow network.
+/// How long a challenge is worked on, and its solution used, after it arrived.
+/// The server accepts one for fifteen minutes; the page measures on its own
+/// clock, from when the challenge arrived, so that a wrong clock on the
+/// patient's computer does not matter, and stops early to leave room for a slow
+/// network.
 pub const FRESH_MS: f64 = 10.0 * 60_000.0;
 
 /// How long one slice of solving should keep the page busy. Long enough that
@@ -18,16 +19,20 @@ pub const FRESH_MS: f64 = 10.0 * 60_000.0;
 /// never feels slow.
 pub const SLICE_TARGET_MS: f64 = 25.0;
 
-/// The counters tried in the first slice, before the page knows its own speed.
-const FIRST_SLICE: u32 = 4;
+/// The hashes tried in the first slice, before the page knows its own speed: a
+/// few milliseconds even on a slow phone. Slices are measured in hashes rather
+/// than counters because the server chooses how many hashes a counter costs.
+const FIRST_SLICE_HASHES: u32 = 4_000;
 
-/// The most counters one slice may try, whatever the clock says.
-const MOST_PER_SLICE: u32 = 2_000;
+/// The most hashes one slice may do, whatever the clock says: a few times the
+/// target on a fast computer, so that a clock too coarse to time the slices
+/// cannot make one freeze the page, yet far above what the target needs.
+const MOST_HASHES_PER_SLICE: u32 = 500_000;
 
 /// Where the page is with its robot check.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Work {
-    /// Nothing asked for yet, or the last solution was spent.
+    /// Nothing asked for yet, or the last solution was spent or went stale.
     #[default]
     Idle,
     /// Asked the server for a challenge; the answer has not come yet.
@@ -53,9 +58,10 @@ pub enum Work {
         /// When its challenge arrived (page clock, milliseconds).
         since_ms: f64,
     },
-    /// The server would not give a challenge; asked again on the next attempt.
+    /// The server would not give a challenge, or gave one without a solution;
+    /// asked again on the next attempt.
     Failed {
-        /// What the server said.
+        /// What went wrong, for people.
         message: String,
     },
 }
@@ -76,14 +82,32 @@ pub enum Answered {
 }
 
 /// What one slice of solving came to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Stepped {
     /// Not solved yet: yield to the browser, then go on.
     Continue,
     /// Solved, after this many milliseconds of solving.
     Solved(f64),
+    /// The challenge went stale before it was solved (a slow phone, or a
+    /// background tab whose timers the browser slowed down) and was dropped:
+    /// a new one is needed.
+    Stale,
+    /// The challenge has no solution; a patient waiting for it must be told.
+    Failed(String),
     /// The challenge is no longer the one the page works on: stop.
     Stopped,
+}
+
+/// What a booking that waits for the robot check should do now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForBooking {
+    /// Go out with this proof.
+    Send(Proof),
+    /// There is no usable solution and none on its way: send this `challenge`
+    /// and keep waiting.
+    Ask(ClientMessage),
+    /// A fresh challenge is asked for or being solved: keep waiting.
+    Wait,
 }
 
 /// The robot check of one page.
@@ -96,8 +120,9 @@ pub struct Pow {
 }
 
 impl Pow {
-    /// The `challenge` to send when the page has no usable solution and none is
-    /// on its way; `None` when nothing needs asking.
+    /// The `challenge` to send when the page has no usable solution and no
+    /// fresh one on its way; `None` when nothing needs asking. A challenge that
+    /// went stale, solved or not, is replaced.
     pub fn start(&mut self, now_ms: f64, request_id: String) -> Option<ClientMessage> {
         self.drop_stale(now_ms);
         match self.work {
@@ -121,7 +146,7 @@ impl Pow {
                 self.work = Work::Solving {
                     challenge: challenge.clone(),
                     next: 0,
-                    slice: FIRST_SLICE,
+                    slice: first_slice(challenge.parameters.cost),
                     since_ms: now_ms,
                 };
                 Some(Answered::Solve { nonce })
@@ -140,7 +165,8 @@ impl Pow {
 
     /// Tries the next slice of counters of the challenge named `nonce`, timing it
     /// with `clock` (milliseconds), and sizes the following slice so that it
-    /// takes about `SLICE_TARGET_MS`.
+    /// takes about `SLICE_TARGET_MS`. A challenge that went stale is dropped
+    /// unsolved rather than worked on for a solution nobody could use.
     pub fn step(&mut self, nonce: &str, mut clock: impl FnMut() -> f64) -> Stepped {
         let Work::Solving { challenge, next, slice, since_ms } = &mut self.work else {
             return Stepped::Stopped;
@@ -148,8 +174,12 @@ impl Pow {
         if challenge.parameters.nonce != nonce {
             return Stepped::Stopped;
         }
-        let counters = slice_range(*next, *slice);
         let began = clock();
+        if began - *since_ms > FRESH_MS {
+            self.work = Work::Idle;
+            return Stepped::Stale;
+        }
+        let counters = slice_range(*next, *slice);
         let found = challenge.solve_within(counters.clone());
         let ended = clock();
         match found {
@@ -164,24 +194,38 @@ impl Pow {
             // be one of the server's); a fresh one is asked for next time.
             None if counters.end == u32::MAX => {
                 let message = "The check that you are not a robot could not be done.".to_owned();
-                self.work = Work::Failed { message };
-                Stepped::Stopped
+                self.work = Work::Failed { message: message.clone() };
+                Stepped::Failed(message)
             }
             None => {
+                *slice = next_slice(*slice, ended - began, challenge.parameters.cost);
                 *next = counters.end;
-                *slice = next_slice(*slice, ended - began);
                 Stepped::Continue
             }
         }
     }
 
-    /// The solution to send with a booking, while it is fresh. A stale one is
-    /// forgotten, so that `start` asks for a new one.
+    /// The solution to send with a booking, while it is fresh. A stale one, or
+    /// a stale challenge still being solved, is forgotten, so that `start` asks
+    /// for a new one.
     pub fn ready(&mut self, now_ms: f64) -> Option<Proof> {
         self.drop_stale(now_ms);
         match &self.work {
             Work::Ready { proof, .. } => Some(proof.clone()),
             _ => None,
+        }
+    }
+
+    /// What a booking that waits for the check should do: go out with a fresh
+    /// solution, or else make sure a fresh challenge is on its way (asking with
+    /// `request_id` when none is), so that the wait always has an end.
+    pub fn for_booking(&mut self, now_ms: f64, request_id: String) -> ForBooking {
+        if let Some(proof) = self.ready(now_ms) {
+            return ForBooking::Send(proof);
+        }
+        match self.start(now_ms, request_id) {
+            Some(challenge) => ForBooking::Ask(challenge),
+            None => ForBooking::Wait,
         }
     }
 
@@ -212,8 +256,11 @@ impl Pow {
         }
     }
 
+    /// Forgets a challenge, solved or not, that arrived more than `FRESH_MS`
+    /// ago: its solution would be refused, or would come too late to use.
     fn drop_stale(&mut self, now_ms: f64) {
-        if matches!(self.work, Work::Ready { since_ms, .. } if now_ms - since_ms > FRESH_MS) {
+        let (Work::Solving { since_ms, .. } | Work::Ready { since_ms, .. }) = self.work else { return };
+        if now_ms - since_ms > FRESH_MS {
             self.work = Work::Idle;
         }
     }
@@ -224,147 +271,29 @@ fn slice_range(next: u32, len: u32) -> Range<u32> {
     next..next.saturating_add(len.max(1))
 }
 
+/// The counters that come to `hashes` hashes at `cost` hashes a counter, at
+/// least one.
+fn counters_for(hashes: u32, cost: u32) -> u32 {
+    (hashes / cost.max(1)).max(1)
+}
+
+/// How many counters the first slice of a challenge of `cost` tries.
+pub fn first_slice(cost: u32) -> u32 {
+    counters_for(FIRST_SLICE_HASHES, cost)
+}
+
 /// How many counters the next slice should try, given that `slice` of them took
-/// `took_ms`: scaled towards `SLICE_TARGET_MS`, at most doubling at once so that
-/// one coarse clock reading cannot make a slice freeze the page.
-pub fn next_slice(slice: u32, took_ms: f64) -> u32 {
+/// `took_ms` at `cost` hashes a counter: scaled towards `SLICE_TARGET_MS`, at
+/// most doubling at once so that one coarse clock reading cannot make a slice
+/// freeze the page, and never more than `MOST_HASHES_PER_SLICE` hashes.
+pub fn next_slice(slice: u32, took_ms: f64, cost: u32) -> u32 {
     let wanted = if took_ms <= 0.0 {
         f64::from(slice) * 2.0
     } else {
         (f64::from(slice) * SLICE_TARGET_MS / took_ms).min(f64::from(slice) * 2.0)
     };
-    (wanted as u32).clamp(1, MOST_PER_SLICE)
+    (wanted as u32).clamp(1, counters_for(MOST_HASHES_PER_SLICE, cost))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use protocol::PowParameters;
-
-    /// A challenge of `cost` hashes per counter whose only solution is counter
-    /// `answer`: its prefix is the whole key of that counter.
-    fn challenge(answer: u32, cost: u32) -> PowChallenge {
-        let mut challenge = PowChallenge {
-            parameters: PowParameters {
-                algorithm: "SHA-256".into(),
-                cost,
-                expires_at: None,
-                key_length: 32,
-                key_prefix: String::new(),
-                key_signature: None,
-                nonce: "0123456789abcdef".into(),
-                salt: "fedcba9876543210".into(),
-            },
-            signature: "signed".into(),
-        };
-        let key = challenge.solve_within(answer..answer + 1).expect("an empty prefix matches").derived_key;
-        challenge.parameters.key_prefix = key;
-        challenge
-    }
-
-    fn answer(request_id: &str, challenge: &PowChallenge) -> ServerMessage {
-        ServerMessage::Challenge { request_id: request_id.into(), challenge: challenge.clone() }
-    }
-
-    /// A clock that advances `per_read` milliseconds on every reading.
-    fn ticking(per_read: f64) -> impl FnMut() -> f64 {
-        let mut now = 1_000.0;
-        move || {
-            now += per_read;
-            now
-        }
-    }
-
-    #[test]
-    fn a_tiny_challenge_is_solved_in_slices_and_its_solution_is_kept() {
-        let challenge = challenge(57, 3);
-        let mut pow = Pow::default();
-        assert_eq!(pow.start(0.0, "c1".into()), Some(ClientMessage::Challenge { request_id: "c1".into() }));
-        assert_eq!(pow.start(0.0, "c2".into()), None, "one challenge at a time");
-        let nonce = challenge.parameters.nonce.clone();
-        assert_eq!(pow.on_reply(&answer("c1", &challenge), 1_000.0), Some(Answered::Solve { nonce }));
-
-        let mut clock = ticking(5.0);
-        let mut slices = 0;
-        let took = loop {
-            slices += 1;
-            match pow.step("0123456789abcdef", &mut clock) {
-                Stepped::Continue => assert_eq!(pow.phase(), "solving"),
-                Stepped::Solved(took) => break took,
-                Stepped::Stopped => panic!("stopped while solving"),
-            }
-        };
-        assert!(slices > 1, "solved in several slices, not {slices}");
-        assert!(took > 0.0);
-        assert_eq!(pow.solved_in_ms, Some(took));
-        let proof = pow.ready(2_000.0).expect("a fresh proof");
-        assert_eq!(proof.solution.counter, 57);
-        assert_eq!(proof.challenge, challenge);
-        assert_eq!(pow.start(2_000.0, "c3".into()), None, "a ready proof needs no new challenge");
-    }
-
-    #[test]
-    fn a_spent_solution_makes_the_next_booking_ask_for_a_new_challenge() {
-        let challenge = challenge(0, 1);
-        let mut pow = Pow::default();
-        pow.start(0.0, "c1".into());
-        pow.on_reply(&answer("c1", &challenge), 0.0);
-        assert!(matches!(pow.step("0123456789abcdef", ticking(1.0)), Stepped::Solved(_)));
-        pow.spend("some other challenge");
-        assert!(pow.ready(1.0).is_some(), "only the solution used is spent");
-        pow.spend("0123456789abcdef");
-        assert_eq!(pow.ready(1.0), None);
-        assert!(matches!(pow.start(1.0, "c2".into()), Some(ClientMessage::Challenge { .. })));
-    }
-
-    #[test]
-    fn a_stale_solution_is_not_sent_and_a_new_challenge_is_asked_for() {
-        let challenge = challenge(0, 1);
-        let mut pow = Pow::default();
-        pow.start(0.0, "c1".into());
-        pow.on_reply(&answer("c1", &challenge), 0.0);
-        pow.step("0123456789abcdef", ticking(1.0));
-        assert!(pow.ready(FRESH_MS - 1.0).is_some());
-        assert_eq!(pow.ready(FRESH_MS + 1.0), None);
-        assert!(pow.start(FRESH_MS + 1.0, "c2".into()).is_some());
-    }
-
-    #[test]
-    fn a_slice_for_a_replaced_challenge_stops_and_changes_nothing() {
-        let mut pow = Pow::default();
-        assert_eq!(pow.step("anything", ticking(1.0)), Stepped::Stopped, "nothing to solve");
-        pow.start(0.0, "c1".into());
-        pow.on_reply(&answer("c1", &challenge(3, 1)), 0.0);
-        let before = pow.clone();
-        assert_eq!(pow.step("an older challenge", ticking(1.0)), Stepped::Stopped);
-        assert_eq!(pow, before);
-    }
-
-    #[test]
-    fn a_refused_or_lost_challenge_is_asked_for_again() {
-        let mut pow = Pow::default();
-        pow.start(0.0, "c1".into());
-        assert_eq!(pow.on_reply(&answer("other", &challenge(0, 1)), 0.0), None, "not ours");
-        let refused = ServerMessage::Error {
-            code: protocol::ErrorCode::RateLimited,
-            message: "slow down".into(),
-            request_id: Some("c1".into()),
-        };
-        assert_eq!(pow.on_reply(&refused, 0.0), Some(Answered::Failed { message: "slow down".into() }));
-        assert_eq!(pow.phase(), "failed");
-        assert!(pow.start(0.0, "c2".into()).is_some());
-        pow.on_disconnect();
-        assert_eq!(pow.phase(), "idle", "the answer to c2 will never come");
-        assert!(pow.start(0.0, "c3".into()).is_some());
-    }
-
-    #[test]
-    fn slices_grow_towards_the_target_time_but_never_jump() {
-        assert_eq!(next_slice(4, 0.0), 8, "a clock too coarse to see the slice doubles it");
-        assert_eq!(next_slice(4, 1.0), 8, "a quick slice at most doubles");
-        assert_eq!(next_slice(40, SLICE_TARGET_MS), 40);
-        assert_eq!(next_slice(40, SLICE_TARGET_MS * 4.0), 10, "a slow slice shrinks");
-        assert_eq!(next_slice(1, 10_000.0), 1, "never below one counter");
-        assert_eq!(next_slice(MOST_PER_SLICE, 1.0), MOST_PER_SLICE);
-    }
-}
+mod tests;

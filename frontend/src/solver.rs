@@ -9,7 +9,7 @@ use protocol::{ClientMessage, Patient, ServerMessage};
 use wasm_bindgen::JsValue;
 
 use crate::booking::Booking;
-use crate::pow::{Answered, Pow, Stepped};
+use crate::pow::{Answered, ForBooking, Pow, Stepped};
 use crate::{Ctx, request_id};
 
 /// The page's own clock in milliseconds (`performance.now()`), which never jumps
@@ -22,10 +22,16 @@ pub(crate) fn clock_ms() -> f64 {
 /// challenge when needed; `false` when one was needed and could not be asked
 /// for (the page is not connected).
 pub(crate) fn prepare(ctx: Ctx) -> bool {
-    let Some(message) = ctx.pow.try_update(|p| p.start(clock_ms(), request_id())).flatten() else {
-        return true;
-    };
-    if ctx.connection.send(message) {
+    match ctx.pow.try_update(|p| p.start(clock_ms(), request_id())).flatten() {
+        Some(challenge) => ask(ctx, challenge),
+        None => true,
+    }
+}
+
+/// Sends the `challenge` request that `Pow` made; `false` when the page is not
+/// connected.
+fn ask(ctx: Ctx, challenge: ClientMessage) -> bool {
+    if ctx.connection.send(challenge) {
         return true;
     }
     // The request was never sent, so its answer will not come.
@@ -58,7 +64,15 @@ fn solve(ctx: Ctx, nonce: String) {
                     web_sys::console::log_1(&JsValue::from_str(&format!(
                         "The check that you are not a robot took {ms:.0} ms."
                     )));
-                    send_waiting(ctx);
+                    carry_on(ctx);
+                    break;
+                }
+                Stepped::Stale => {
+                    carry_on(ctx);
+                    break;
+                }
+                Stepped::Failed(message) => {
+                    ctx.booking.update(|b| b.on_pow_failed(&message));
                     break;
                 }
                 Stepped::Stopped => break,
@@ -67,26 +81,50 @@ fn solve(ctx: Ctx, nonce: String) {
     });
 }
 
+/// After a challenge was solved, or dropped because it went stale: a waiting
+/// booking goes out, or asks for a fresh challenge when the solution came too
+/// late; an open form gets a fresh challenge started, so that the patient does
+/// not wait for it after confirming. A closed dialog asks for nothing, so that a
+/// page left open in the background does not keep solving.
+fn carry_on(ctx: Ctx) {
+    if ctx.booking.with_untracked(Booking::waiting) {
+        send_waiting(ctx);
+    } else if ctx.booking.with_untracked(|b| matches!(b, Booking::Form { .. })) {
+        // Not being connected is said when the patient confirms.
+        prepare(ctx);
+    }
+}
+
 /// Submits the booking form: sends the booking when the robot check is done,
 /// and otherwise lets it wait for the check.
 pub(crate) fn submit(ctx: Ctx, patient: Patient) {
     let proof = ctx.pow.try_update(|p| p.ready(clock_ms())).flatten();
     match ctx.booking.try_update(|b| b.submit(patient, proof, request_id())).flatten() {
         Some(book) => send_booking(ctx, book),
-        // Waiting for the check: make sure it is under way.
-        None if ctx.booking.with_untracked(Booking::waiting) && !prepare(ctx) => not_connected(ctx),
-        None => {}
+        // Waiting for the check (or nothing to send): make sure it is under way.
+        None => send_waiting(ctx),
     }
 }
 
-/// Sends the booking of a patient who confirmed before the check was done.
+/// Moves on a booking that waits for the robot check: sends it with a fresh
+/// solution, or else makes sure a fresh challenge is on its way, so that the
+/// patient never waits for a check that will not come.
 fn send_waiting(ctx: Ctx) {
     if !ctx.booking.with_untracked(Booking::waiting) {
         return;
     }
-    let Some(proof) = ctx.pow.try_update(|p| p.ready(clock_ms())).flatten() else { return };
-    if let Some(book) = ctx.booking.try_update(|b| b.on_proof(proof, request_id())).flatten() {
-        send_booking(ctx, book);
+    match ctx.pow.try_update(|p| p.for_booking(clock_ms(), request_id())) {
+        Some(ForBooking::Send(proof)) => {
+            if let Some(book) = ctx.booking.try_update(|b| b.on_proof(proof, request_id())).flatten() {
+                send_booking(ctx, book);
+            }
+        }
+        Some(ForBooking::Ask(challenge)) => {
+            if !ask(ctx, challenge) {
+                not_connected(ctx);
+            }
+        }
+        Some(ForBooking::Wait) | None => {}
     }
 }
 

@@ -185,17 +185,20 @@ fn a_confirmed_booking_shows_its_code_keeps_its_manage_link_and_spends_the_proof
 }
 
 #[test]
-fn a_lost_race_says_the_slot_was_taken() {
+fn a_lost_race_says_the_slot_was_taken_and_spends_the_solution() {
     let mut booking = sent();
-    booking.on_reply(&result("r1", false, None, Some(BookingFailure::AlreadyBooked)));
+    let settled = booking.on_reply(&result("r1", false, None, Some(BookingFailure::AlreadyBooked)));
     assert_eq!(booking, Booking::Taken { slot: SlotId("a".into()), reason: BookingFailure::AlreadyBooked });
+    assert_eq!(settled, Some(Settled::Spent { nonce: "n1".into() }));
 }
 
 #[test]
 fn refusals_the_patient_can_act_on_return_to_the_form_with_the_hold_and_the_problem() {
-    for reason in [BookingFailure::InvalidPatient, BookingFailure::LimitReached] {
+    // Only a mistyped detail keeps the solution; the server spent it otherwise.
+    for (reason, spent) in [(BookingFailure::InvalidPatient, false), (BookingFailure::LimitReached, true)] {
         let mut booking = sent();
-        assert_eq!(booking.on_reply(&result("r1", false, None, Some(reason))), None);
+        let settled = booking.on_reply(&result("r1", false, None, Some(reason)));
+        assert_eq!(settled, spent.then(|| Settled::Spent { nonce: "n1".into() }), "{reason:?}");
         let Booking::Form { problem: Some(problem), hold, .. } = &booking else { panic!("{booking:?}") };
         assert_eq!(problem, reason.describe());
         assert!(matches!(hold, Hold::Held { until_ms } if *until_ms > 0), "the hold is kept");
