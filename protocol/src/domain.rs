@@ -158,3 +158,35 @@ pub struct Patient {
     /// A phone number the clinic can call.
     pub phone: String,
 }
+
+/// What is wrong with a patient's details, by the one rule the server and every
+/// client share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatientProblem {
+    /// The name is empty, longer than 100 characters, or has control characters.
+    Name,
+    /// The phone is not 5 to 15 digits, optionally with a leading `+` and
+    /// spaces, dashes, dots or parentheses between them (32 characters at most).
+    Phone,
+}
+
+impl Patient {
+    /// The details with surrounding blanks trimmed, or what is wrong with them.
+    /// The server refuses a booking with `invalidPatient` exactly when this
+    /// fails, so a client that checks first never sends one it would refuse.
+    pub fn normalized(&self) -> Result<Patient, PatientProblem> {
+        let name = self.name.trim();
+        let phone = self.phone.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(PatientProblem::Name);
+        }
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let shape = phone.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0)
+        });
+        if !(5..=15).contains(&digits) || phone.len() > 32 || !shape {
+            return Err(PatientProblem::Phone);
+        }
+        Ok(Patient { name: name.to_owned(), phone: phone.to_owned() })
+    }
+}

@@ -14,8 +14,8 @@ pub use pow::{PowChallenge, PowParameters, PowSolution, Proof};
 pub use replica::{Applied, Replica};
 
 pub use domain::{
-    BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, ManageToken, Patient, Schedule,
-    Slot, SlotId, SlotStatus, StaffBooking, Version,
+    BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, ManageToken, Patient,
+    PatientProblem, Schedule, Slot, SlotId, SlotStatus, StaffBooking, Version,
 };
 
 use chrono::{DateTime, Utc};

@@ -285,18 +285,9 @@ impl<S: Store> Engine<S> {
 }
 
 /// The patient with surrounding blanks trimmed, or `None` when the name is missing
-/// or the phone is not a phone number.
+/// or the phone is not a phone number: the rule `protocol` shares with clients.
 pub fn normalized_patient(patient: &Patient) -> Option<Patient> {
-    let name = patient.name.trim();
-    let phone = patient.phone.trim();
-    let name_ok = !name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control);
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    let phone_ok = (5..=15).contains(&digits)
-        && phone.len() <= 32
-        && phone.chars().enumerate().all(|(i, c)| {
-            c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0)
-        });
-    (name_ok && phone_ok).then(|| Patient { name: name.to_owned(), phone: phone.to_owned() })
+    patient.normalized().ok()
 }
 
 #[cfg(test)]
