@@ -7,7 +7,6 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::str::FromStr;
 
-use axum::http::HeaderMap;
 use ipnet::IpNet;
 
 /// The key every per-address limit counts by.
@@ -65,13 +64,16 @@ impl TrustedProxies {
     /// the client. Headers from anybody else are ignored, so a client cannot
     /// claim another address. (`Forwarded` is not read: proxies such as nginx
     /// pass a client's own `Forwarded` header through untouched.)
-    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    ///
+    /// `forwarded_for` holds the values of the request's `X-Forwarded-For`
+    /// headers in order, `None` for one that is not text.
+    pub fn client_address(&self, peer: IpAddr, forwarded_for: &[Option<&str>]) -> IpAddr {
         let peer = canonical(peer);
         if !self.contains(peer) {
             return peer;
         }
         let mut client = peer;
-        for hop in x_forwarded_for(headers).into_iter().rev() {
+        for hop in entries(forwarded_for).into_iter().rev() {
             let Some(hop) = hop else { break };
             client = canonical(hop);
             if !self.contains(client) {
@@ -109,16 +111,12 @@ fn canonical(address: IpAddr) -> IpAddr {
 
 /// The entries of every `X-Forwarded-For` header, first hop first, each an
 /// address or `None` when unreadable.
-fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    headers
-        .get_all("x-forwarded-for")
+fn entries(values: &[Option<&str>]) -> Vec<Option<IpAddr>> {
+    values
         .iter()
-        .flat_map(|value| {
-            let items: Vec<Option<IpAddr>> = match value.to_str() {
-                Ok(value) => value.split(',').map(|item| parse_node(item.trim())).collect(),
-                Err(_) => vec![None],
-            };
-            items
+        .flat_map(|value| match value {
+            Some(value) => value.split(',').map(|item| parse_node(item.trim())).collect(),
+            None => vec![None],
         })
         .collect()
 }
@@ -136,20 +134,15 @@ fn parse_node(node: &str) -> Option<IpAddr> {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
-
     use super::*;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        map
+    /// The `X-Forwarded-For` values among these headers.
+    fn headers<'a>(pairs: &[(&'static str, &'a str)]) -> Vec<Option<&'a str>> {
+        pairs.iter().filter(|(name, _)| *name == "x-forwarded-for").map(|(_, value)| Some(*value)).collect()
     }
 
     #[test]

@@ -1,8 +1,5 @@
-//! The server's one error type and how each kind reaches a client.
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use protocol::ErrorCode;
+//! The server's one error type. It knows nothing of HTTP or WebSocket: how a
+//! failure reaches a client is the edge's business (`http`, `ws`).
 
 /// Everything that can fail inside the server.
 #[derive(Debug, thiserror::Error)]
@@ -32,23 +29,3 @@ pub enum Error {
 
 /// The server's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl Error {
-    /// The wire error code for this failure. Every kind here is the server's own
-    /// fault, so clients only ever learn that it was internal.
-    pub fn code(&self) -> ErrorCode {
-        ErrorCode::Internal
-    }
-
-    /// What a client is told; details stay in the log.
-    pub fn public_message(&self) -> &'static str {
-        "The server could not process this request; please try again."
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        tracing::error!(error = %self, "request failed");
-        (StatusCode::INTERNAL_SERVER_ERROR, self.public_message()).into_response()
-    }
-}

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use protocol::{ServerMessage, Version};
 use tokio::sync::broadcast;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::wire::Frame;
 
 /// One change as every connection sends it.
 #[derive(Debug, Clone)]
@@ -18,17 +19,17 @@ pub struct Broadcast {
     /// this version (in its `initialState`) skips it.
     pub version: Version,
     /// The serialized `ServerMessage`, shared by every connection.
-    pub frame: Utf8Bytes,
+    pub frame: Frame,
     /// What staff consoles get right after `frame`: the same change with patient
     /// details. Never sent to anyone else.
-    pub staff: Option<Utf8Bytes>,
+    pub staff: Option<Frame>,
 }
 
 /// What the log can do for a client that holds some version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replay {
     /// The `update` frames after that version, in order (none when it is current).
-    Updates(Vec<(Version, Utf8Bytes)>),
+    Updates(Vec<(Version, Frame)>),
     /// The log does not reach back that far (or the version is unknown here):
     /// the client needs the whole schedule.
     TooOld,
@@ -39,7 +40,7 @@ pub enum Replay {
 #[derive(Debug)]
 struct Log {
     floor: Version,
-    entries: VecDeque<(Version, Utf8Bytes)>,
+    entries: VecDeque<(Version, Frame)>,
     capacity: usize,
 }
 
@@ -54,7 +55,7 @@ impl Log {
         self.floor = version;
     }
 
-    fn push(&mut self, version: Version, frame: Utf8Bytes) {
+    fn push(&mut self, version: Version, frame: Frame) {
         if version != self.last() + 1 {
             // Never replay across a hole; whoever is behind it gets the schedule.
             self.restart(version.saturating_sub(1));
@@ -156,12 +157,12 @@ impl Hub {
     /// Like `publish`, for a whole new schedule, already serialized as the
     /// `initialState` `frame`: updates before it can no longer be replayed
     /// (whoever missed it needs it whole).
-    pub fn publish_all(&self, version: Version, frame: Utf8Bytes, staff: Option<&ServerMessage>) {
+    pub fn publish_all(&self, version: Version, frame: Frame, staff: Option<&ServerMessage>) {
         self.lock().restart(version);
         self.send(version, frame, staff);
     }
 
-    fn send(&self, version: Version, frame: Utf8Bytes, staff: Option<&ServerMessage>) {
+    fn send(&self, version: Version, frame: Frame, staff: Option<&ServerMessage>) {
         let staff = staff.map(crate::wire::encode);
         // Having no connection at all is not an error.
         let _ = self.tx.send(Broadcast { version, frame, staff });
@@ -187,7 +188,7 @@ mod tests {
     fn the_log_replays_what_came_after_a_version_it_still_covers() {
         let mut log = log(3);
         for v in 11..=15 {
-            log.push(v, Utf8Bytes::from(v.to_string()));
+            log.push(v, Frame::from(v.to_string()));
         }
         assert_eq!(versions(log.replay(15)), Some(vec![]));
         assert_eq!(versions(log.replay(12)), Some(vec![13, 14, 15]));
@@ -199,8 +200,8 @@ mod tests {
     #[test]
     fn the_log_never_replays_across_a_hole_or_a_new_schedule() {
         let mut log = log(10);
-        log.push(11, "a".into());
-        log.push(13, "c".into());
+        log.push(11, Frame::from("a".to_owned()));
+        log.push(13, Frame::from("c".to_owned()));
         assert_eq!(versions(log.replay(10)), None);
         assert_eq!(versions(log.replay(12)), Some(vec![13]));
         log.restart(20);
@@ -211,7 +212,7 @@ mod tests {
     #[test]
     fn a_log_of_no_capacity_only_knows_the_current_version() {
         let mut log = log(0);
-        log.push(11, "a".into());
+        log.push(11, Frame::from("a".to_owned()));
         assert_eq!(versions(log.replay(11)), Some(vec![]));
         assert_eq!(versions(log.replay(10)), None);
     }

@@ -23,13 +23,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
 pub use address::{ClientKey, TrustedProxies};
+pub use engine::Clock;
 pub use error::{Error, Result};
 pub use limits::Limits;
 
@@ -37,9 +37,6 @@ use clinic::ClinicConfig;
 use config::Config;
 use engine::EngineHandle;
 use store::{SqlStore, Store};
-
-/// Where the engine reads the current time; tests substitute their own.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// What every request handler and connection shares. Cloning it copies one
 /// pointer: each connection holds a clone for its whole life.

@@ -1,18 +1,60 @@
 //! Domain-to-wire conversions: encoding server messages and decoding client frames,
 //! with every way a frame can be wrong mapped to its `error` reply.
 
+use bytes::Bytes;
 use protocol::{ClientMessage, ErrorCode, ServerMessage};
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// The longest `requestId` the server accepts; it is echoed back (and never
 /// logged: it is a secret of the client's).
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
-/// Serializes a server message into the bytes of one text frame.
-pub fn encode(message: &ServerMessage) -> Utf8Bytes {
+/// One serialized server message, the text of one WebSocket frame: made once and
+/// shared by every connection it goes to (cloning it copies a pointer). The
+/// engine and the hub pass these around; only the connection's edge turns them
+/// into the WebSocket library's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Bytes);
+
+impl Frame {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty (it never is, but for a message that failed to encode).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Its bytes: JSON text, valid UTF-8.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Its text.
+    pub fn as_str(&self) -> &str {
+        // Made from serde_json's output or a `String`, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<Frame> for Bytes {
+    fn from(frame: Frame) -> Self {
+        frame.0
+    }
+}
+
+impl From<String> for Frame {
+    fn from(text: String) -> Self {
+        Self(text.into())
+    }
+}
+
+/// Serializes a server message into one frame.
+pub fn encode(message: &ServerMessage) -> Frame {
     // Serializing these plain data types cannot fail: every map key is a string.
-    serde_json::to_string(message).unwrap_or_default().into()
+    Frame(serde_json::to_vec(message).unwrap_or_default().into())
 }
 
 /// Why a frame was not a usable client message.

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use common::{patient, test_now};
-use protocol::{BookingFailure, DoctorId, Patient, SlotId, SlotStatus, Version};
+use protocol::{DoctorId, Patient, SlotId, SlotStatus, Version};
 use server::ClientKey;
 use server::clinic::{ClinicConfig, SlotDef};
 use server::engine::{Book, BookOutcome, Budgets, EngineHandle, EngineOptions};
-use server::store::{BookError, Change, Loaded, NewBooking, Signal, SqlStore, Store, StoredBooking};
+use server::store::{BookError, Change, Loaded, NewBooking, Refusal, Signal, SqlStore, Store, StoredBooking};
 use tokio::sync::mpsc;
 
 /// A store whose look-up of a retried booking and whose release of a hold fail
@@ -55,12 +55,7 @@ impl Store for Flaky {
     async fn book_many(&self, bookings: &[NewBooking<'_>]) -> R<Vec<Result<(Version, i64), BookError>>> {
         self.inner.book_many(bookings).await
     }
-    async fn hold(
-        &self,
-        slot: &SlotId,
-        holder: &str,
-        expires: DateTime<Utc>,
-    ) -> R<Result<Version, BookingFailure>> {
+    async fn hold(&self, slot: &SlotId, holder: &str, expires: DateTime<Utc>) -> R<Result<Version, Refusal>> {
         self.inner.hold(slot, holder, expires).await
     }
     async fn release(&self, slot: &SlotId, holder: &str) -> R<Option<Version>> {
@@ -87,15 +82,10 @@ impl Store for Flaky {
     async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> R<Option<Version>> {
         self.inner.cancel(booking, at).await
     }
-    async fn reschedule(
-        &self,
-        booking: i64,
-        to: &SlotId,
-        holder: &str,
-    ) -> R<Result<Version, BookingFailure>> {
+    async fn reschedule(&self, booking: i64, to: &SlotId, holder: &str) -> R<Result<Version, Refusal>> {
         self.inner.reschedule(booking, to, holder).await
     }
-    async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> R<Result<Version, BookingFailure>> {
+    async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> R<Result<Version, Refusal>> {
         self.inner.block(slot, at).await
     }
     async fn unblock(&self, slot: &SlotId) -> R<Option<Version>> {

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::postgres::TestDatabase;
-use protocol::{BookingFailure, Patient, SlotId, Version};
+use protocol::{Patient, SlotId, Version};
 use server::clinic::{ClinicConfig, SlotDef};
-use server::store::{BookError, Change, Changed, NewBooking, Signal, SqlStore, Store, StoredState};
+use server::store::{BookError, Change, Changed, NewBooking, Refusal, Signal, SqlStore, Store, StoredState};
 
 /// Generates, for a check `async fn name(url: String)`, the tests
 /// `name::on_sqlite` and `name::on_postgres`.
@@ -133,7 +133,7 @@ async fn a_batch_commits_each_free_slot_once_with_consecutive_versions(url: Stri
         versions,
         vec![
             Ok(start + 1),
-            Err(BookError::Refused(BookingFailure::AlreadyBooked)),
+            Err(BookError::Refused(Refusal::Booked)),
             Ok(start + 2),
             Err(BookError::CodeTaken)
         ]
@@ -150,8 +150,8 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     let until = at() + chrono::Duration::minutes(2);
 
     assert_eq!(store.hold(&held, "a/1", until).await.unwrap(), Ok(start + 1));
-    assert_eq!(store.hold(&held, "b/1", until).await.unwrap(), Err(BookingFailure::Held));
-    assert_eq!(book(&store, &held, "B-1", "b/1").await, Err(BookError::Refused(BookingFailure::Held)));
+    assert_eq!(store.hold(&held, "b/1", until).await.unwrap(), Err(Refusal::Held));
+    assert_eq!(book(&store, &held, "B-1", "b/1").await, Err(BookError::Refused(Refusal::Held)));
     assert_eq!(store.release(&held, "b/1").await.unwrap(), None, "only the holder releases");
     assert_eq!(store.expire(&held, at()).await.unwrap(), None, "not yet expired");
     assert_eq!(state_of(&store, &held).await, StoredState::Held { holder: "a/1".into(), expires: until });
@@ -159,7 +159,7 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     let (version, _) = book(&store, &held, "A-1", "a/1").await.expect("the holder books");
     assert_eq!(version, start + 2);
     assert_eq!(state_of(&store, &held).await, StoredState::Booked, "the hold ended with the booking");
-    assert_eq!(store.hold(&held, "c/1", until).await.unwrap(), Err(BookingFailure::AlreadyBooked));
+    assert_eq!(store.hold(&held, "c/1", until).await.unwrap(), Err(Refusal::Booked));
 
     assert_eq!(store.hold(&other, "a/1", until).await.unwrap(), Ok(start + 3));
     assert_eq!(store.release(&other, "a/1").await.unwrap(), Some(start + 4));
@@ -169,7 +169,7 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     assert_eq!(store.hold(&slot("dentist-20261124-0945"), "a/1", until).await.unwrap(), Ok(start + 7));
     assert_eq!(
         store.hold(&SlotId("no-such-slot".into()), "a/1", until).await.unwrap(),
-        Err(BookingFailure::NotFound)
+        Err(Refusal::NoSuchSlot)
     );
 }
 
@@ -179,13 +179,13 @@ async fn blocks_keep_everybody_out_and_end_only_by_unblocking(url: String) {
     let until = at() + chrono::Duration::minutes(2);
 
     assert_eq!(store.block(&blocked, at()).await.unwrap(), Ok(start + 1));
-    assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(BookingFailure::WrongState));
-    assert_eq!(store.hold(&blocked, "a/1", until).await.unwrap(), Err(BookingFailure::Blocked));
-    assert_eq!(book(&store, &blocked, "A-1", "a/1").await, Err(BookError::Refused(BookingFailure::Blocked)));
+    assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(Refusal::Blocked));
+    assert_eq!(store.hold(&blocked, "a/1", until).await.unwrap(), Err(Refusal::Blocked));
+    assert_eq!(book(&store, &blocked, "A-1", "a/1").await, Err(BookError::Refused(Refusal::Blocked)));
     assert_eq!(store.unblock(&blocked).await.unwrap(), Some(start + 2));
     assert_eq!(store.unblock(&blocked).await.unwrap(), None);
     let (_, id) = book(&store, &blocked, "A-1", "a/1").await.unwrap();
-    assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(BookingFailure::AlreadyBooked));
+    assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(Refusal::Booked));
     assert_eq!(store.cancel(id, at()).await.unwrap(), Some(start + 4));
     assert_eq!(store.cancel(id, at()).await.unwrap(), None, "cancelled once only");
     assert_eq!(store.version().await.unwrap(), start + 4, "refusals change nothing");
@@ -208,16 +208,16 @@ async fn a_reschedule_moves_a_booking_or_changes_nothing(url: String) {
     let before = store.version().await.unwrap();
     assert_eq!(before, start + 4);
 
-    assert_eq!(store.reschedule(id, &taken, "a/1").await.unwrap(), Err(BookingFailure::AlreadyBooked));
-    assert_eq!(store.reschedule(id, &blocked, "a/1").await.unwrap(), Err(BookingFailure::Blocked));
-    assert_eq!(store.reschedule(id, &held, "a/1").await.unwrap(), Err(BookingFailure::Held));
+    assert_eq!(store.reschedule(id, &taken, "a/1").await.unwrap(), Err(Refusal::Booked));
+    assert_eq!(store.reschedule(id, &blocked, "a/1").await.unwrap(), Err(Refusal::Blocked));
+    assert_eq!(store.reschedule(id, &held, "a/1").await.unwrap(), Err(Refusal::Held));
     assert_eq!(store.version().await.unwrap(), before);
 
     assert_eq!(store.reschedule(id, &free, "a/1").await.unwrap(), Ok(before + 2));
     assert_eq!(state_of(&store, &from).await, StoredState::Free);
     assert_eq!(state_of(&store, &free).await, StoredState::Booked);
     store.cancel(id, at()).await.unwrap().unwrap();
-    assert_eq!(store.reschedule(id, &from, "a/1").await.unwrap(), Err(BookingFailure::Cancelled));
+    assert_eq!(store.reschedule(id, &from, "a/1").await.unwrap(), Err(Refusal::NotActive));
 }
 
 async fn every_change_is_logged_in_order_and_can_be_read_back(url: String) {
@@ -325,7 +325,7 @@ async fn writers_on_separate_connections_take_turns_and_one_of_them_wins_a_slot(
         }
         match race {
             Ok(_) => winners += 1,
-            Err(e) => assert_eq!(e, BookError::Refused(BookingFailure::AlreadyBooked)),
+            Err(e) => assert_eq!(e, BookError::Refused(Refusal::Booked)),
         }
     }
 
@@ -404,9 +404,9 @@ async fn a_proof_of_work_pays_for_one_booking_only(url: String) {
         ])
         .await
         .unwrap();
-    assert_eq!(outcomes[0], Err(BookError::Refused(BookingFailure::ChallengeFailed)));
+    assert_eq!(outcomes[0], Err(BookError::Refused(Refusal::ProofSpent)));
     assert!(outcomes[1].is_ok());
-    assert_eq!(outcomes[2], Err(BookError::Refused(BookingFailure::ChallengeFailed)));
+    assert_eq!(outcomes[2], Err(BookError::Refused(Refusal::ProofSpent)));
     assert_eq!(state_of(&store, &slots[1]).await, StoredState::Free);
 }
 

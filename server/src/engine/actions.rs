@@ -8,7 +8,7 @@ use protocol::{BookingDetails, BookingFailure, BookingStatus, SlotId};
 use super::mirror::State;
 use super::{CHANGES_KEPT, ConnId, Engine, StaffAction};
 use crate::address::ClientKey;
-use crate::store::{Change, Changed, Store, StoredBooking, StoredState};
+use crate::store::{Change, Changed, Refusal, Store, StoredBooking, StoredState};
 use crate::{Result, secret};
 
 /// How long past its end another instance's hold is left for that instance to
@@ -16,6 +16,18 @@ use crate::{Result, secret};
 const FOREIGN_HOLD_GRACE: chrono::Duration = chrono::Duration::seconds(5);
 
 type Outcome<T> = Result<Result<T, BookingFailure>>;
+
+/// What a refusal by the store's rules means to a client.
+pub(super) fn reason(refusal: Refusal) -> BookingFailure {
+    match refusal {
+        Refusal::NoSuchSlot => BookingFailure::NotFound,
+        Refusal::Booked => BookingFailure::AlreadyBooked,
+        Refusal::Blocked => BookingFailure::Blocked,
+        Refusal::Held => BookingFailure::Held,
+        Refusal::NotActive => BookingFailure::Cancelled,
+        Refusal::ProofSpent => BookingFailure::ChallengeFailed,
+    }
+}
 
 /// A change of one slot to `state`.
 fn change(version: protocol::Version, slot: &SlotId, state: StoredState) -> Change {
@@ -79,9 +91,9 @@ impl<S: Store> Engine<S> {
                     .await?;
                 Ok(Ok(until))
             }
-            Err(reason) => {
+            Err(refusal) => {
                 self.catch_up(None).await?;
-                Ok(Err(reason))
+                Ok(Err(reason(refusal)))
             }
         }
     }
@@ -213,9 +225,9 @@ impl<S: Store> Engine<S> {
         }
         let version = match self.store.reschedule(booking.id, target, &self.holder(conn)).await? {
             Ok(version) => version,
-            Err(reason) => {
+            Err(refusal) => {
                 self.catch_up(None).await?;
-                return Ok(Err(reason));
+                return Ok(Err(reason(refusal)));
             }
         };
         let moved = StoredBooking { slot_id: target.clone(), ..booking.clone() };
@@ -243,7 +255,13 @@ impl<S: Store> Engine<S> {
                 if let State::Held { by: Some(by), .. } = self.mirror.state(at) {
                     self.cool_down(by, slot);
                 }
-                self.store.block(slot, now).await?.map(|v| change(v, slot, StoredState::Blocked))
+                self.store.block(slot, now).await?.map(|v| change(v, slot, StoredState::Blocked)).map_err(
+                    |r| match r {
+                        // Blocking a blocked slot is not a refusal of the slot but of the action.
+                        Refusal::Blocked => BookingFailure::WrongState,
+                        r => reason(r),
+                    },
+                )
             }
             (StaffAction::EndHold, State::Held { by: Some(_), .. }) => {
                 self.end_hold(at).await?;

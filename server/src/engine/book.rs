@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{BookOutcome, Command, ConnId, Engine};
 use crate::address::ClientKey;
-use crate::store::{BookError, Change, Changed, NewBooking, Store, StoredBooking, StoredState};
+use crate::store::{BookError, Change, Changed, NewBooking, Refusal, Store, StoredBooking, StoredState};
 use crate::{Error, Result, secret};
 
 /// The most bookings committed in one transaction.
@@ -199,9 +199,9 @@ impl<S: Store> Engine<S> {
                     // Memory said yes and the database said no: another instance
                     // got there first, and this engine has not heard of it yet (or
                     // the proof of work was spent there).
-                    Err(BookError::Refused(reason)) => {
-                        out_of_date |= reason != BookingFailure::ChallengeFailed;
-                        self.refused(request, Some(retry_key), reason).await;
+                    Err(BookError::Refused(refusal)) => {
+                        out_of_date |= refusal != Refusal::ProofSpent;
+                        self.refused(request, Some(retry_key), super::actions::reason(refusal)).await;
                     }
                     Err(BookError::CodeTaken) => retry.push(Pending { request, patient, retry_key }),
                 }

@@ -29,7 +29,7 @@ use crate::address::ClientKey;
 use crate::clinic::ClinicConfig;
 use crate::hub::{Broadcast, Hub, Replay};
 use crate::store::{Signal, Store};
-use crate::{Clock, Error, Result, secret};
+use crate::{Error, Result, secret};
 
 pub use book::normalized_patient;
 use book::{Answered, BookRequest};
@@ -454,6 +454,9 @@ impl<S: Store> Engine<S> {
         self.hub.publish_all(snapshot.version(), snapshot.frame(), Some(&staff));
     }
 }
+
+/// Where the engine reads the current time; tests substitute their own.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The clock the engine reads `now` from.
 pub fn system_clock() -> Clock {

@@ -4,9 +4,9 @@
 use std::sync::{Arc, OnceLock};
 
 use protocol::{Schedule, ServerMessage, Slot, SlotId, SlotStatus, Version};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::mirror::Base;
+use crate::wire::Frame;
 
 /// The schedule at one version, shared by every reader. Taking one costs a copy
 /// of one byte per slot; the full `Schedule` and its `initialState` frame are built
@@ -17,7 +17,7 @@ pub struct Snapshot {
     pub(super) base: Arc<Base>,
     pub(super) statuses: Vec<SlotStatus>,
     pub(super) schedule: OnceLock<Schedule>,
-    pub(super) frame: OnceLock<Utf8Bytes>,
+    pub(super) frame: OnceLock<Frame>,
 }
 
 impl Snapshot {
@@ -49,7 +49,7 @@ impl Snapshot {
 
     /// The `initialState` frame for this snapshot, serialized at most once however
     /// many clients connect at this version.
-    pub fn frame(&self) -> Utf8Bytes {
+    pub fn frame(&self) -> Frame {
         self.frame
             .get_or_init(|| crate::wire::encode(&ServerMessage::InitialState(self.schedule().clone())))
             .clone()

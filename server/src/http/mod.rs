@@ -24,6 +24,15 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Booking</titl
 (or run everything with <code>cargo xtask run</code>) and reload.</p>\
 <p>The schedule is at <a href=/api/schedule>/api/schedule</a>; the live feed at <code>/ws</code>.</p>";
 
+/// A failure behind an HTTP request: logged, and answered 500 without details.
+impl IntoResponse for crate::Error {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "request failed");
+        (StatusCode::INTERNAL_SERVER_ERROR, "The server could not process this request; please try again.")
+            .into_response()
+    }
+}
+
 /// Routes for health, the API and the frontend.
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/api/schedule", get(schedule)).fallback(frontend)

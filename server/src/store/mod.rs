@@ -8,15 +8,21 @@
 //! keep others out) are checked inside that transaction, so an engine whose
 //! picture of the schedule is a moment out of date still cannot break them.
 
+mod book;
+mod connect;
+mod listen;
+mod rows;
 mod sql;
+mod text;
 mod writer;
 
-pub use sql::{Backend, SqlStore};
+pub use connect::Backend;
+pub use sql::SqlStore;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use protocol::{BookingFailure, DoctorId, Patient, SlotId, Version};
+use protocol::{DoctorId, Patient, SlotId, Version};
 use tokio::sync::mpsc;
 
 use crate::Result;
@@ -107,12 +113,36 @@ pub struct NewBooking<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// Why the schedule's rules, checked in the database, refused a change. The
+/// engine decides what each means to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// There is no such slot.
+    #[error("no such slot")]
+    NoSuchSlot,
+    /// The slot has an active booking.
+    #[error("booked")]
+    Booked,
+    /// Staff blocked the slot.
+    #[error("blocked")]
+    Blocked,
+    /// Somebody else holds the slot.
+    #[error("held")]
+    Held,
+    /// The booking is no longer active.
+    #[error("not active")]
+    NotActive,
+    /// The proof of work paid for a booking already.
+    #[error("proof spent")]
+    ProofSpent,
+}
+
 /// Why one booking of a batch was not committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
     /// The schedule's rules refused it: booked, held by somebody else, blocked.
-    #[error("refused: {0:?}")]
-    Refused(BookingFailure),
+    #[error("refused: {0}")]
+    Refused(Refusal),
     /// The booking code is in use; try again with another one.
     #[error("the booking code is in use")]
     CodeTaken,
@@ -213,13 +243,13 @@ pub trait Store: Send + Sync + 'static {
         bookings: &[NewBooking<'_>],
     ) -> impl Future<Output = Result<Vec<Result<(Version, i64), BookError>>>> + Send;
 
-    /// Records a hold, unless the slot is booked, blocked or held.
+    /// Records a hold, unless the slot is booked, blocked or held (by anybody).
     fn hold(
         &self,
         slot: &SlotId,
         holder: &str,
         expires: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
+    ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
     /// Ends `holder`'s hold of a slot; `None` when it had none.
     fn release(&self, slot: &SlotId, holder: &str) -> impl Future<Output = Result<Option<Version>>> + Send;
@@ -253,21 +283,21 @@ pub trait Store: Send + Sync + 'static {
     /// Moves an active booking to another slot in one transaction, so it ends on
     /// exactly one of the two; the version advances by two (old slot, new slot).
     /// Refused when the target is booked, blocked or held by somebody other than
-    /// `holder`, or the booking is no longer active (`Cancelled`).
+    /// `holder`, or the booking is no longer active.
     fn reschedule(
         &self,
         booking: i64,
         to: &SlotId,
         holder: &str,
-    ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
+    ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
     /// Blocks a slot, ending whoever's hold of it, unless it is booked or
-    /// blocked already.
+    /// blocked already (`Blocked`).
     fn block(
         &self,
         slot: &SlotId,
         at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Result<Version, BookingFailure>>> + Send;
+    ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
     /// Unblocks a slot; `None` when it was not blocked.
     fn unblock(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use protocol::{SlotId, Version};
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::sql::placeholders;
+use super::text::placeholders;
 use crate::Result;
 
 /// The PostgreSQL channel that carries the version of every commit.

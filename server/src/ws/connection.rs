@@ -9,14 +9,15 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use protocol::{ErrorCode, ServerMessage, Version};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame as WsFrame};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::requests::{Conn, Reply};
+use crate::AppState;
 use crate::address::ClientKey;
 use crate::hub::Replay;
 use crate::limits::Bucket;
-use crate::{AppState, wire};
+use crate::wire::{self, Frame};
 
 /// Close code for a client that fell too far behind its updates: it should
 /// reconnect and resume.
@@ -90,7 +91,7 @@ where
                             message: "Too many messages; slow down.".into(),
                             request_id,
                         };
-                        if !timed(write_timeout, sink.send(Message::Text(wire::encode(&slow_down)))).await {
+                        if !timed(write_timeout, sink.send(message(wire::encode(&slow_down)))).await {
                             break 'conn End::Gone;
                         }
                         continue;
@@ -119,7 +120,7 @@ where
                     match reply {
                         Reply::Nothing => {}
                         Reply::Send(reply) => {
-                            if !timed(write_timeout, sink.send(Message::Text(wire::encode(&reply)))).await {
+                            if !timed(write_timeout, sink.send(message(wire::encode(&reply)))).await {
                                 break 'conn End::Gone;
                             }
                         }
@@ -147,7 +148,7 @@ where
                                         timed(write_timeout, sink.flush()).await
                                             && Box::pin(send_fragmented(&mut sink, frame, write_timeout)).await
                                     } else {
-                                        timed(write_timeout, sink.feed(Message::Text(frame))).await
+                                        timed(write_timeout, sink.feed(message(frame))).await
                                     };
                                     if !sent {
                                         break 'conn End::Gone;
@@ -239,7 +240,7 @@ where
         let mut batched = 0;
         for frame in std::iter::once(resumed).chain(missed.into_iter().map(|(_, frame)| frame)) {
             batched += frame.len();
-            if !timed(timeout, sink.feed(Message::Text(frame))).await {
+            if !timed(timeout, sink.feed(message(frame))).await {
                 return None;
             }
             if batched >= BATCH {
@@ -258,25 +259,32 @@ where
 /// Sends one text message, as fragments of at most `CHUNK` bytes when it is
 /// longer, each fully written before the next, so the socket's write buffer never
 /// grows beyond one fragment.
-async fn send_fragmented<S>(sink: &mut S, text: Utf8Bytes, timeout: Duration) -> bool
+async fn send_fragmented<S>(sink: &mut S, text: Frame, timeout: Duration) -> bool
 where
     S: Sink<Message, Error = WsError> + Unpin,
 {
     if text.len() <= CHUNK {
-        return timed(timeout, sink.send(Message::Text(text))).await;
+        return timed(timeout, sink.send(message(text))).await;
     }
     let bytes = Bytes::from(text);
     let mut start = 0;
     while start < bytes.len() {
         let end = (start + CHUNK).min(bytes.len());
         let opcode = if start == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
-        let frame = Frame::message(bytes.slice(start..end), opcode, end == bytes.len());
+        let frame = WsFrame::message(bytes.slice(start..end), opcode, end == bytes.len());
         if !timed(timeout, sink.send(Message::Frame(frame))).await {
             return false;
         }
         start = end;
     }
     true
+}
+
+/// One of the server's frames as the WebSocket library sends it: whole, as
+/// text, and as it is (its bytes are JSON the server made, so they are not
+/// checked again for every connection).
+fn message(frame: Frame) -> Message {
+    Message::Frame(WsFrame::message(Bytes::from(frame), OpCode::Data(Data::Text), true))
 }
 
 /// Resolves once the server starts shutting down.

@@ -62,7 +62,9 @@ pub async fn handler(
         tracing::warn!(origin = ?request.headers().get(header::ORIGIN), "refused a page of another site");
         return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
     }
-    let client = ClientKey::of(state.trusted_proxies.client_address(peer.ip(), request.headers()));
+    let forwarded_for: Vec<Option<&str>> =
+        request.headers().get_all("x-forwarded-for").iter().map(|v| v.to_str().ok()).collect();
+    let client = ClientKey::of(state.trusted_proxies.client_address(peer.ip(), &forwarded_for));
     // Counted before the upgrade, so that a flood of handshakes cannot overshoot.
     let limits = &state.limits;
     let counted = match state.connections.open(

@@ -55,14 +55,7 @@ impl Conn {
         match self.handle(message, state).await {
             Ok(Some(reply)) => Reply::Send(reply),
             Ok(None) => Reply::Nothing,
-            Err(e) => {
-                tracing::error!(error = %e, "request failed");
-                Reply::Send(ServerMessage::Error {
-                    code: e.code(),
-                    message: e.public_message().into(),
-                    request_id,
-                })
-            }
+            Err(e) => Reply::Send(failed(&e, request_id)),
         }
     }
 
@@ -233,6 +226,18 @@ impl Conn {
         }
         let result = state.engine.staff(kind, slot_id).await?;
         Ok(ServerMessage::ActionResult { request_id, ok: result.is_ok(), reason: result.err() })
+    }
+}
+
+/// The `error` a client gets when the server failed it. Every kind of `Error` is
+/// the server's own fault, so clients only learn that it was internal; the
+/// details go to the log.
+fn failed(e: &crate::Error, request_id: Option<String>) -> ServerMessage {
+    tracing::error!(error = %e, "request failed");
+    ServerMessage::Error {
+        code: ErrorCode::Internal,
+        message: "The server could not process this request; please try again.".into(),
+        request_id,
     }
 }
 
