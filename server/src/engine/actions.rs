@@ -319,14 +319,4 @@ impl<S: Store> Engine<S> {
         self.store.prune_changes(version.saturating_sub(CHANGES_KEPT)).await?;
         self.reload_and_announce().await
     }
-
-    /// Catches up when the database has moved on without a word to this engine
-    /// (a notification lost with its connection, unnoticed).
-    pub(super) async fn sync(&mut self) -> Result<()> {
-        let version = self.store.version().await?;
-        if version > self.mirror.version {
-            self.catch_up(Some(version)).await?;
-        }
-        Ok(())
-    }
 }

@@ -1,16 +1,17 @@
-//! The engine's picture of the schedule, and the one way it changes: by applying
-//! committed changes in version order, whether this engine made them or another
-//! instance did, or by reading the whole schedule again.
+//! The engine's picture of the schedule as plain data: each slot's state, the
+//! active bookings with their patients, and which of this engine's connections
+//! holds what. No input or output here (`sync` keeps it in step with the
+//! database), so it is tested on its own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use protocol::{Clinic, Doctor, Slot, SlotId, SlotStatus, StaffBooking, Version};
 
-use super::{ConnId, Engine};
-use crate::store::{Change, Changed, Store, StoredBooking, StoredSlot, StoredState};
-use crate::{Result, secret};
+use super::ConnId;
+use crate::secret;
+use crate::store::StoredBooking;
 
 /// The parts of the schedule that change only when it is reloaded: the clinic,
 /// the doctors and the slots (whose `status` here is not used).
@@ -88,6 +89,19 @@ impl Mirror {
         }
     }
 
+    /// A mirror of `base`'s slots in these states (one per slot), at `version`,
+    /// with no active bookings yet (`insert_active` adds them).
+    pub(super) fn load(base: Arc<Base>, states: Vec<State>, version: Version) -> Self {
+        let mut mirror = Self::new(base);
+        mirror.index = mirror.base.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        mirror.states = vec![State::Free; states.len()];
+        for (at, state) in states.into_iter().enumerate() {
+            mirror.set(at, state, None);
+        }
+        mirror.version = version;
+        mirror
+    }
+
     /// How many active bookings of slots starting after `now` the phone number
     /// with these digits has.
     pub(super) fn upcoming_bookings(&self, phone: &str, now: DateTime<Utc>) -> usize {
@@ -95,7 +109,7 @@ impl Mirror {
     }
 
     /// Records the active booking of the slot at `at`.
-    fn insert_active(&mut self, at: usize, active: Active) {
+    pub(super) fn insert_active(&mut self, at: usize, active: Active) {
         self.remove_active(at);
         self.phones.entry(secret::phone_digits(&active.staff.patient.phone)).or_default().push(at);
         self.active.insert(at, active);
@@ -180,7 +194,7 @@ impl Mirror {
     }
 
     /// Puts the slot at `at` into `state`, with `booking` when it is booked.
-    fn set(&mut self, at: usize, state: State, booking: Option<Active>) {
+    pub(super) fn set(&mut self, at: usize, state: State, booking: Option<Active>) {
         if let State::Held { by: Some(by), .. } = self.states[at]
             && self.holds.get(&by) == Some(&at)
         {
@@ -197,153 +211,78 @@ impl Mirror {
     }
 }
 
-impl<S: Store> Engine<S> {
-    /// The in-memory state of a stored one.
-    fn state_of(&self, stored: StoredState) -> State {
-        match stored {
-            StoredState::Free => State::Free,
-            StoredState::Booked => State::Booked,
-            StoredState::Blocked => State::Blocked,
-            StoredState::Held { holder, expires } => {
-                State::Held { by: self.own_holder(&holder), until: expires }
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use protocol::{DoctorId, Patient};
+
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minutes)
     }
 
-    /// Applies changes this engine committed itself, first catching up with the
-    /// changes other instances committed before them, so that everything is
-    /// published in version order without a gap.
-    pub(super) async fn advance(&mut self, changes: Vec<Change>) -> Result<()> {
-        let mut run: Vec<Change> = Vec::new();
-        for change in changes {
-            let next = run.last().map_or(self.mirror.version, |c| c.version) + 1;
-            if change.version > next {
-                self.apply(std::mem::take(&mut run)).await?;
-                self.catch_up(Some(change.version - 1)).await?;
-            }
-            run.push(change);
-        }
-        self.apply(run).await
-    }
-
-    /// Applies the changes committed after the version held, up to `upto` (all,
-    /// when `None`), reading them from the store's log; reloads the whole
-    /// schedule when the log no longer has them.
-    pub(super) async fn catch_up(&mut self, upto: Option<Version>) -> Result<()> {
-        if upto.is_some_and(|u| u <= self.mirror.version) {
-            return Ok(());
-        }
-        match self.store.changes_since(self.mirror.version, upto).await? {
-            Some(changes) => self.apply(changes).await,
-            None => {
-                tracing::info!(from = self.mirror.version, "the change log does not reach back; reloading");
-                self.reload_and_announce().await
-            }
-        }
-    }
-
-    /// Applies committed changes in order, skipping those already applied, then
-    /// publishes the new snapshot and an `update` per change.
-    async fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
-        let mut updates = Vec::new();
-        for change in changes {
-            if change.version <= self.mirror.version {
-                continue;
-            }
-            let Changed::Slot { id, state, booking } = change.what else {
-                self.publish(std::mem::take(&mut updates));
-                self.reload_and_announce().await?;
-                continue;
-            };
-            let Some(at) = self.mirror.at(&id) else {
-                // A slot outside this engine's days (another instance's clock is
-                // a day ahead, say): the whole schedule tells it best.
-                self.publish(std::mem::take(&mut updates));
-                self.reload_and_announce().await?;
-                continue;
-            };
-            let state = self.state_of(state);
-            self.mirror.set(at, state, booking.map(Active::from));
-            self.mirror.version = change.version;
-            updates.push((change.version, self.mirror.slot(at), self.mirror.booking(at).cloned()));
-        }
-        self.publish(updates);
-        Ok(())
-    }
-
-    /// Publishes the snapshot, then each update: a connection that subscribes from
-    /// now on starts from the snapshot and skips the updates it already includes.
-    fn publish(&mut self, updates: Vec<(Version, Slot, Option<StaffBooking>)>) {
-        if updates.is_empty() {
-            return;
-        }
-        self.publish_snapshot();
-        for (version, slot, booking) in updates {
-            tracing::debug!(slot = %slot.id, status = ?slot.status, version, "changed");
-            self.announce(version, slot, booking);
-        }
-    }
-
-    /// Replaces the in-memory schedule with the store's: the configured slots,
-    /// and every booked slot even when the configuration no longer has it, less
-    /// the configured slots that would overlap a booking of the same doctor.
-    pub(super) async fn reload(&mut self) -> Result<()> {
-        let loaded = self.store.load(self.config.day_start(self.first_day)).await?;
-        let wanted: HashSet<SlotId> =
-            self.config.slots_from(self.first_day).into_iter().map(|s| s.id).collect();
-        let booked: Vec<&StoredSlot> =
-            loaded.slots.iter().filter(|s| s.state == StoredState::Booked).collect();
-        let overlaps_booking = |s: &StoredSlot| {
-            booked
-                .iter()
-                .any(|b| b.doctor_id == s.doctor_id && b.id != s.id && s.start < b.end && b.start < s.end)
-        };
-        let keep: Vec<bool> = loaded
-            .slots
-            .iter()
-            .map(|s| s.state == StoredState::Booked || (wanted.contains(&s.id) && !overlaps_booking(s)))
-            .collect();
-        let mut states = Vec::new();
-        let mut slots = Vec::new();
-        for (slot, keep) in loaded.slots.into_iter().zip(keep) {
-            if !keep {
-                continue;
-            }
-            states.push(self.state_of(slot.state));
-            slots.push(Slot {
-                id: slot.id,
-                doctor_id: slot.doctor_id,
-                start: slot.start,
-                end: slot.end,
+    /// Three slots, at minutes 10, 20 and 30, all free.
+    fn mirror() -> Mirror {
+        let slots = (1..=3)
+            .map(|i| Slot {
+                id: SlotId(format!("s{i}")),
+                doctor_id: DoctorId("d".into()),
+                start: at(10 * i),
+                end: at(10 * i + 10),
                 status: SlotStatus::Free,
-            });
-        }
-        let base = Arc::new(Base {
-            clinic: self.mirror.base.clinic.clone(),
-            doctors: self.mirror.base.doctors.clone(),
-            slots,
-        });
-        let mut mirror = Mirror::new(base);
-        mirror.index = mirror.base.slots.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        mirror.states = vec![State::Free; states.len()];
-        for (at, state) in states.into_iter().enumerate() {
-            mirror.set(at, state, None);
-        }
-        for booking in loaded.bookings {
-            if let Some(at) = mirror.at(&booking.slot_id) {
-                mirror.insert_active(at, booking.into());
-            }
-        }
-        mirror.version = loaded.version;
-        self.mirror = mirror;
-        self.publish_snapshot();
-        Ok(())
+            })
+            .collect();
+        let clinic =
+            Clinic { name: "C".into(), time_zone: "UTC".into(), min_notice_minutes: 0, hold_seconds: 60 };
+        let base = Arc::new(Base { clinic, doctors: Vec::new(), slots });
+        Mirror::load(base, vec![State::Free; 3], 7)
     }
 
-    /// Reloads, and tells everyone the whole new schedule.
-    pub(super) async fn reload_and_announce(&mut self) -> Result<()> {
-        self.reload().await?;
-        self.announce_all();
-        Ok(())
+    fn booking(id: i64, slot: &str, phone: &str) -> Active {
+        Active::from(StoredBooking {
+            id,
+            slot_id: SlotId(slot.into()),
+            code: format!("CODE-{id}"),
+            patient: Patient { name: "A".into(), phone: phone.into() },
+            booked_at: at(0),
+            active: true,
+        })
+    }
+
+    #[test]
+    fn a_loaded_mirror_finds_its_slots_by_id_at_its_version() {
+        let mirror = mirror();
+        assert_eq!(mirror.version, 7);
+        assert_eq!(mirror.at(&SlotId("s2".into())), Some(1));
+        assert_eq!(mirror.at(&SlotId("nope".into())), None);
+        assert_eq!(mirror.statuses(), vec![SlotStatus::Free; 3]);
+    }
+
+    #[test]
+    fn a_connection_holds_one_slot_and_lets_go_of_it_when_the_slot_changes() {
+        let mut mirror = mirror();
+        mirror.set(0, State::Held { by: Some(5), until: at(1) }, None);
+        assert_eq!(mirror.hold_of(5), Some(0));
+        assert_eq!(mirror.held_by(&SlotId("s1".into()), 5), Some(0));
+        assert_eq!(mirror.held_by(&SlotId("s1".into()), 6), None);
+        assert_eq!(mirror.held(), vec![(0, Some(5), at(1))]);
+        mirror.set(0, State::Booked, Some(booking(1, "s1", "+7 900 000-00-01")));
+        assert_eq!(mirror.hold_of(5), None, "a booking ends the hold");
+        assert!(mirror.held().is_empty());
+    }
+
+    #[test]
+    fn upcoming_bookings_are_counted_per_phone_digits_and_only_after_now() {
+        let mut mirror = mirror();
+        mirror.set(0, State::Booked, Some(booking(1, "s1", "+7 900 000-00-01")));
+        mirror.set(2, State::Booked, Some(booking(2, "s3", "7 (900) 0000001")));
+        let phone = secret::phone_digits("+79000000001");
+        assert_eq!(mirror.upcoming_bookings(&phone, at(0)), 2);
+        assert_eq!(mirror.upcoming_bookings(&phone, at(15)), 1, "the first has started");
+        mirror.set(2, State::Free, None);
+        assert_eq!(mirror.upcoming_bookings(&phone, at(0)), 1, "a cancelled one no longer counts");
+        assert_eq!(mirror.staff_bookings().len(), 1);
+        assert_eq!(mirror.booking_id(0), Some(1));
+        assert_eq!(mirror.booking(2), None);
     }
 }

@@ -1,0 +1,192 @@
+//! How the rest of the server talks to the engine: a cheap, cloneable handle
+//! that sends commands to the engine's task and awaits their answers, and the
+//! types those answers are made of.
+
+use chrono::{DateTime, Utc};
+use protocol::{
+    BookingCode, BookingDetails, BookingFailure, ManageToken, Patient, SlotId, StaffBooking, Version,
+};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use super::book::BookRequest;
+use super::{ConnId, Snapshot};
+use crate::address::ClientKey;
+use crate::hub::{Broadcast, Hub, Replay};
+use crate::{Error, Result};
+
+/// What became of one booking request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookOutcome {
+    /// Committed: the code to quote and the manage link's secret (absent when a
+    /// retry is answered from the database after a restart).
+    Booked(BookingCode, Option<ManageToken>),
+    /// Refused, for this reason; nothing changed.
+    Refused(BookingFailure),
+}
+
+/// One booking request as a client made it.
+#[derive(Debug, Clone)]
+pub struct Book {
+    /// The slot to book.
+    pub slot_id: SlotId,
+    /// Who it is for, as given.
+    pub patient: Patient,
+    /// The client's request id; a retry with the same id, slot and patient gets
+    /// the first answer.
+    pub request_id: String,
+    /// The nonce of the checked proof of work that pays for it, if any.
+    pub proof: Option<String>,
+}
+
+/// A staff action on one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffAction {
+    /// Cancel the slot's booking.
+    Cancel,
+    /// Take the slot out of the schedule.
+    Block,
+    /// Put it back.
+    Unblock,
+    /// End whoever's hold of the slot.
+    EndHold,
+}
+
+pub(super) type Reply<T> = oneshot::Sender<Result<Result<T, BookingFailure>>>;
+
+pub(super) enum Command {
+    Book(BookRequest),
+    Reset { reply: oneshot::Sender<Result<()>> },
+    Hold { conn: ConnId, client: ClientKey, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
+    Release { conn: ConnId, slot_id: SlotId },
+    Gone { conn: ConnId },
+    Lookup { token: ManageToken, reply: Reply<BookingDetails> },
+    Cancel { token: ManageToken, reply: Reply<()> },
+    Reschedule { conn: ConnId, token: ManageToken, slot_id: SlotId, reply: Reply<BookingDetails> },
+    Staff { action: StaffAction, slot_id: SlotId, reply: Reply<()> },
+    StaffState { reply: oneshot::Sender<(Version, Vec<StaffBooking>)> },
+    Tick { reply: oneshot::Sender<Result<()>> },
+}
+
+/// A cheap, cloneable way to talk to the engine.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    pub(super) commands: mpsc::Sender<Command>,
+    pub(super) snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub(super) hub: Hub,
+}
+
+impl EngineHandle {
+    /// Every change published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
+        self.hub.subscribe()
+    }
+
+    /// The published changes after `version`, when the hub still has them.
+    pub fn replay(&self, version: Version) -> Replay {
+        self.hub.replay(version)
+    }
+
+    /// Marks a staff console as connected while the value lives.
+    pub fn staff_present(&self) -> crate::hub::StaffPresence {
+        self.hub.staff_present()
+    }
+
+    /// The latest committed schedule.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// Books `slot_id` for `patient`, asked by connection `conn` from `client`,
+    /// paid for with the proof of work whose nonce is `proof` (when one was
+    /// asked for); returns once the outcome is committed.
+    pub async fn book(&self, conn: ConnId, client: ClientKey, book: Book) -> Result<BookOutcome> {
+        let (reply, answer) = oneshot::channel();
+        let Book { slot_id, patient, request_id, proof } = book;
+        self.send(Command::Book(BookRequest { conn, client, slot_id, patient, request_id, proof, reply }))
+            .await?;
+        answer.await.map_err(|_| Error::EngineGone)?
+    }
+
+    /// Restores the configured schedule with every booking cleared.
+    pub async fn reset(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Reset { reply }).await?;
+        answer.await.map_err(|_| Error::EngineGone)?
+    }
+
+    /// Holds a slot for `conn` of `client`; returns when the hold ends.
+    pub async fn hold(
+        &self,
+        conn: ConnId,
+        client: ClientKey,
+        slot_id: SlotId,
+    ) -> Result<Result<DateTime<Utc>, BookingFailure>> {
+        self.ask(|reply| Command::Hold { conn, client, slot_id, reply }).await
+    }
+
+    /// Whether the engine still takes commands.
+    pub fn running(&self) -> bool {
+        !self.commands.is_closed()
+    }
+
+    /// Ends `conn`'s hold of a slot.
+    pub async fn release(&self, conn: ConnId, slot_id: SlotId) -> Result<()> {
+        self.send(Command::Release { conn, slot_id }).await
+    }
+
+    /// `conn` has closed: its hold ends.
+    pub async fn gone(&self, conn: ConnId) -> Result<()> {
+        self.send(Command::Gone { conn }).await
+    }
+
+    /// The booking behind a manage link.
+    pub async fn lookup(&self, token: ManageToken) -> Result<Result<BookingDetails, BookingFailure>> {
+        self.ask(|reply| Command::Lookup { token, reply }).await
+    }
+
+    /// Cancels the booking behind a manage link.
+    pub async fn cancel(&self, token: ManageToken) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::Cancel { token, reply }).await
+    }
+
+    /// Moves the booking behind a manage link to `slot_id`.
+    pub async fn reschedule(
+        &self,
+        conn: ConnId,
+        token: ManageToken,
+        slot_id: SlotId,
+    ) -> Result<Result<BookingDetails, BookingFailure>> {
+        self.ask(|reply| Command::Reschedule { conn, token, slot_id, reply }).await
+    }
+
+    /// A staff action on one slot.
+    pub async fn staff(&self, action: StaffAction, slot_id: SlotId) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::Staff { action, slot_id, reply }).await
+    }
+
+    /// Every active booking with its patient, and the version it is as of.
+    pub async fn staff_state(&self) -> Result<(Version, Vec<StaffBooking>)> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::StaffState { reply }).await?;
+        answer.await.map_err(|_| Error::EngineGone)
+    }
+
+    /// Runs the periodic work now: a new clinic day, expired holds, and other
+    /// instances' changes. For tests that move the clock.
+    pub async fn tick(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Tick { reply }).await?;
+        answer.await.map_err(|_| Error::EngineGone)?
+    }
+
+    async fn ask<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<Result<T, BookingFailure>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(command(reply)).await?;
+        answer.await.map_err(|_| Error::EngineGone)?
+    }
+
+    async fn send(&self, command: Command) -> Result<()> {
+        self.commands.send(command).await.map_err(|_| Error::EngineGone)
+    }
+}
