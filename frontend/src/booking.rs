@@ -3,8 +3,8 @@
 //! browser APIs here, so all of it is unit-tested natively.
 
 use protocol::{
-    BookingCode, BookingFailure, ClientMessage, ManageToken, Patient, Proof, ServerMessage, SlotId,
-    SlotStatus,
+    BookingCode, BookingFailure, ClientMessage, ManageToken, Patient, PatientProblem, Proof, ServerMessage,
+    SlotId, SlotStatus,
 };
 
 use crate::state::Mine;
@@ -412,6 +412,18 @@ impl Booking {
             _ => {}
         }
         nonce
+    }
+}
+
+/// What is wrong with the patient's details, in plain words, for the field it
+/// is about. Which details are wrong is decided by `Patient::normalized`, the
+/// rule the server uses.
+pub fn patient_problem(problem: PatientProblem) -> &'static str {
+    match problem {
+        PatientProblem::Name => "Please enter the patient's full name (at most 100 characters).",
+        PatientProblem::Phone => {
+            "Please enter a phone number the clinic can call: 5 to 15 digits, such as +7 912 345-67-89."
+        }
     }
 }
 

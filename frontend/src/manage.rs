@@ -44,7 +44,7 @@ pub enum Step {
 }
 
 /// The manage page's requests and their answers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManageLink {
     /// The secret from the link.
     pub token: ManageToken,

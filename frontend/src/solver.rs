@@ -5,11 +5,11 @@
 //! supplies the clock, the pauses, and the sending.
 
 use leptos::prelude::*;
-use protocol::{ClientMessage, Patient, ServerMessage};
+use protocol::{ClientMessage, Patient};
 use wasm_bindgen::JsValue;
 
 use crate::booking::Booking;
-use crate::pow::{Answered, ForBooking, Pow, Stepped};
+use crate::pow::{ForBooking, Pow, Stepped};
 use crate::{Ctx, request_id};
 
 /// The page's own clock in milliseconds (`performance.now()`), which never jumps
@@ -30,7 +30,7 @@ pub(crate) fn prepare(ctx: Ctx) -> bool {
 
 /// Sends the `challenge` request that `Pow` made; `false` when the page is not
 /// connected.
-fn ask(ctx: Ctx, challenge: ClientMessage) -> bool {
+pub(crate) fn ask(ctx: Ctx, challenge: ClientMessage) -> bool {
     if ctx.connection.send(challenge) {
         return true;
     }
@@ -39,21 +39,9 @@ fn ask(ctx: Ctx, challenge: ClientMessage) -> bool {
     false
 }
 
-/// Takes a server reply; `true` when it was for the robot check.
-pub(crate) fn on_reply(ctx: Ctx, reply: &ServerMessage) -> bool {
-    let Some(answered) = ctx.pow.try_update(|p| p.on_reply(reply, clock_ms())).flatten() else {
-        return false;
-    };
-    match answered {
-        Answered::Solve { nonce } => solve(ctx, nonce),
-        Answered::Failed { message } => ctx.booking.update(|b| b.on_pow_failed(&message)),
-    }
-    true
-}
-
 /// Solves the challenge named `nonce` a slice at a time. It stops by itself when
 /// the page moves on to another challenge.
-fn solve(ctx: Ctx, nonce: String) {
+pub(crate) fn solve(ctx: Ctx, nonce: String) {
     leptos::task::spawn_local(async move {
         loop {
             match ctx.pow.try_update(|p| p.step(&nonce, clock_ms)).unwrap_or(Stepped::Stopped) {

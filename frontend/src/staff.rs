@@ -32,7 +32,7 @@ pub enum Action {
 }
 
 /// The staff console.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StaffDesk {
     /// Kept in memory only, to log in again after a reconnect.
     token: Option<String>,

@@ -1,9 +1,17 @@
 //! The harness of the browser tests: the real server with the built page, driven
 //! through chromedriver in headless Chromium, one fresh browser profile per session.
 //!
-//! Without `chromedriver` or a built page the tests are skipped with a note, unless
-//! `CI=true`, where that is a failure.
+//! The browser tests are `#[ignore]`d, so that a plain `cargo test` without
+//! Chromium or a built page says it did not run them; `cargo xtask test` builds
+//! the page, installs Chromium and runs them with `--include-ignored`. A browser
+//! test that is run fails when what it needs is missing (see `require_browser!`):
+//! it never passes without having run.
+//!
+//! The tests wait for what the page does, never for a time: each wait gives up
+//! only after `PATIENCE`, so that a broken page fails a test rather than hanging
+//! it, and the waits that measure how soon something showed print it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +27,15 @@ use tokio::task::JoinHandle;
 
 /// The admin token the test server uses.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-7c1d9b3a5f82";
+
+/// How long a test waits for something the page should do at once before it
+/// fails. This guards against hanging only: it is far longer than anything
+/// takes even on a busy 2-core machine, and no test asserts a latency.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// How long a test waits for a booking, which may wait for the robot check: at
+/// the default cost that is a few seconds of solving in a browser.
+const SOLVING: Duration = Duration::from_secs(60);
 
 /// Browsers are heavy for a 2-core machine: one test drives them at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -37,34 +54,58 @@ fn dist() -> PathBuf {
     root().join("frontend").join("dist")
 }
 
-/// Whether the browser tests can run here; `Err` explains why not. Under
-/// `CI=true` a missing prerequisite fails the test instead.
+/// Whether the browser tests can run here; `Err` says what is missing.
 pub fn prerequisites() -> Result<(), String> {
-    let missing = if !dist().join("index.html").exists() {
-        Some("the page is not built (run `cargo xtask frontend`)".to_owned())
+    if !dist().join("index.html").exists() {
+        Err("the page is not built (run `cargo xtask frontend`)".to_owned())
     } else if Command::new("chromedriver").arg("--version").output().is_err() {
-        Some("chromedriver is not installed (apt-get install chromium chromium-driver)".to_owned())
+        Err("chromedriver is not installed (apt-get install chromium chromium-driver)".to_owned())
     } else {
-        None
-    };
-    match missing {
-        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("browser tests cannot run under CI: {why}")
-        }
-        Some(why) => Err(why),
-        None => Ok(()),
+        Ok(())
     }
 }
 
-/// Skips the calling test (with a note) when the browser tests cannot run here.
+/// Why a browser test that was asked to run cannot, for its failure message.
+pub fn cannot_run(why: &str) -> String {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        format!("browser tests cannot run under CI: {why}")
+    } else {
+        format!(
+            "this browser test cannot run here: {why}. `cargo xtask test` builds the page and installs Chromium"
+        )
+    }
+}
+
+/// Fails the calling test, saying what is missing, when the browser tests
+/// cannot run here. Browser tests are `#[ignore]`d, so one that runs was asked
+/// for (`--include-ignored`, as `cargo xtask test` and CI pass): passing
+/// without having run would hide that nothing was tested.
 #[macro_export]
 macro_rules! require_browser {
     () => {
         if let Err(why) = $crate::prerequisites() {
-            eprintln!("skipped: {why}");
-            return Ok(());
+            panic!("{}", $crate::cannot_run(&why));
         }
     };
+}
+
+/// Polls `check` until it holds, and returns how long that took; fails, naming
+/// `what`, after `PATIENCE`.
+pub async fn eventually<F, Fut>(what: &str, mut check: F) -> Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await? {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > PATIENCE {
+            bail!("gave up after {PATIENCE:?} waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The booking server, in this process, on a fresh database.
@@ -156,7 +197,7 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .context("starting chromedriver")?;
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             if Instant::now() > deadline {
                 bail!("chromedriver did not start listening");
@@ -237,23 +278,27 @@ impl Session {
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.wait_for(css, Duration::from_secs(5)).await?.click().await?;
+        self.wait_for(css).await?.click().await?;
         Ok(())
     }
 
     /// The text of the element matching `css`, once it is there.
     pub async fn text(&self, css: &str) -> Result<String> {
-        Ok(self.wait_for(css, Duration::from_secs(5)).await?.text().await?)
+        Ok(self.wait_for(css).await?.text().await?)
     }
 
     /// Waits until the connection indicator says live.
     pub async fn wait_live(&self) -> Result<()> {
-        self.wait_for("#connection[data-state='live']", Duration::from_secs(15)).await?;
+        self.wait_for("#connection[data-state='live']").await?;
         Ok(())
     }
 
     /// Waits for an element matching `css`.
-    pub async fn wait_for(&self, css: &str, timeout: Duration) -> Result<Element> {
+    pub async fn wait_for(&self, css: &str) -> Result<Element> {
+        self.wait_for_at_most(css, PATIENCE).await
+    }
+
+    async fn wait_for_at_most(&self, css: &str, timeout: Duration) -> Result<Element> {
         self.browser
             .wait()
             .at_most(timeout)
@@ -298,22 +343,18 @@ impl Session {
     /// Logs in to the staff console at `/staff`.
     pub async fn staff_login(&self, app: &App, token: &str) -> Result<()> {
         self.open_at(app, "staff").await?;
-        self.wait_for("#staff-token", Duration::from_secs(5)).await?.send_keys(token).await?;
+        self.wait_for("#staff-token").await?.send_keys(token).await?;
         self.click("#staff-login").await
     }
 
-    /// Polls until the slot shows `status`; returns how long that took.
-    pub async fn wait_slot_status(&self, slot: &str, status: &str, timeout: Duration) -> Result<Duration> {
-        let started = Instant::now();
-        loop {
-            if self.slot_status(slot).await.ok().as_deref() == Some(status) {
-                return Ok(started.elapsed());
-            }
-            if started.elapsed() > timeout {
-                bail!("slot {slot} did not become {status} within {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    /// Waits until the slot shows `status`; prints and returns how long that took.
+    pub async fn wait_slot_status(&self, slot: &str, status: &str) -> Result<Duration> {
+        let took = eventually(&format!("slot {slot} shows {status}"), || async {
+            Ok(self.slot_status(slot).await.ok().as_deref() == Some(status))
+        })
+        .await?;
+        eprintln!("slot {slot} showed {status} after {took:?}");
+        Ok(took)
     }
 
     /// Opens the booking dialog of `slot` and fills in the patient's details.
@@ -324,7 +365,7 @@ impl Session {
 
     /// Fills in the open booking form.
     pub async fn fill_details(&self, name: &str, phone: &str) -> Result<()> {
-        self.wait_for("#patient-name", Duration::from_secs(5)).await?.send_keys(name).await?;
+        self.wait_for("#patient-name").await?.send_keys(name).await?;
         self.browser.find(Locator::Css("#patient-phone")).await?.send_keys(phone).await?;
         Ok(())
     }
@@ -339,13 +380,13 @@ impl Session {
     /// The robot check may still be running when the patient confirms, so this
     /// waits longer than a reply from the server takes.
     pub async fn wait_booked(&self) -> Result<String> {
-        Ok(self.wait_for("#booking-code", Duration::from_secs(60)).await?.text().await?)
+        Ok(self.wait_for_at_most("#booking-code", SOLVING).await?.text().await?)
     }
 
     /// How long the page's last robot check took, in milliseconds, as the
     /// booking dialog says in `data-pow-ms`.
     pub async fn pow_ms(&self) -> Result<u64> {
-        let dialog = self.wait_for("#booking-dialog[data-pow-ms]", Duration::from_secs(60)).await?;
+        let dialog = self.wait_for_at_most("#booking-dialog[data-pow-ms]", SOLVING).await?;
         let ms = dialog.attr("data-pow-ms").await?.context("data-pow-ms")?;
         Ok(ms.parse()?)
     }

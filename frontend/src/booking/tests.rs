@@ -295,3 +295,15 @@ fn a_slot_someone_else_holds_while_ours_was_refused_is_lost() {
     booking.on_slot(&SlotId("a".into()), Some(SlotStatus::Held));
     assert_eq!(booking, Booking::Taken { slot: SlotId("a".into()), reason: BookingFailure::Held });
 }
+
+#[test]
+fn each_problem_with_the_details_is_said_about_its_own_field() {
+    let name = patient_problem(PatientProblem::Name);
+    let phone = patient_problem(PatientProblem::Phone);
+    assert!(name.contains("name") && !name.contains("phone"), "{name}");
+    assert!(phone.contains("phone number") && phone.contains("5 to 15 digits"), "{phone}");
+    // The words follow the shared rule, which decides what is wrong.
+    let typed = |name: &str, phone: &str| Patient { name: name.into(), phone: phone.into() }.normalized();
+    assert_eq!(typed("  ", "+7 912 345-67-89"), Err(PatientProblem::Name));
+    assert_eq!(typed("Anna", "12-34"), Err(PatientProblem::Phone));
+}

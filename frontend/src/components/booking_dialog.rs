@@ -1,14 +1,16 @@
 //! The booking dialog: the patient's details, then the outcome in plain words.
-//! The robot check runs while the form is open; a patient who confirms before it
-//! is done sees it finish.
+//! The details are checked by the rule the server uses (`Patient::normalized`)
+//! before anything is sent. The robot check runs while the form is open; a
+//! patient who confirms before it is done sees it finish.
 
 use leptos::html;
 use leptos::prelude::*;
-use protocol::{BookingCode, BookingFailure, ManageToken, Patient, SlotId};
+use protocol::{BookingCode, BookingFailure, ManageToken, Patient, PatientProblem, SlotId};
 
-use crate::booking::{Booking, Hold, refusal};
+use crate::booking::{Booking, Hold, patient_problem, refusal};
+use crate::pages::manage_url;
 use crate::pow::Pow;
-use crate::{Ctx, manage_url, solver};
+use crate::{Ctx, solver};
 
 /// Which slot, with whom, when — in words.
 pub(crate) fn describe(ctx: Ctx, slot: &SlotId) -> String {
@@ -17,18 +19,6 @@ pub(crate) fn describe(ctx: Ctx, slot: &SlotId) -> String {
             .map(|(day, time, doctor)| format!("{day} at {time} with {} ({})", doctor.name, doctor.specialty))
             .unwrap_or_default()
     })
-}
-
-/// A first check of the details before anything is sent; the server checks again.
-fn check(name: &str, phone: &str) -> Option<&'static str> {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if name.trim().is_empty() {
-        Some("Please enter the patient's name.")
-    } else if !(5..=15).contains(&digits) {
-        Some("Please enter a phone number the clinic can call, such as +7 912 345-67-89.")
-    } else {
-        None
-    }
 }
 
 /// What the dialog shows. The form stays one screen while its hold, the robot
@@ -63,12 +53,14 @@ pub(crate) fn BookingDialog() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
-    let local_problem = RwSignal::new(None::<&'static str>);
+    // What is wrong with the details typed, shown on the field it is about.
+    let field_problem = RwSignal::new(None::<PatientProblem>);
     let name_input = NodeRef::<html::Input>::new();
+    let phone_input = NodeRef::<html::Input>::new();
 
     let screen = Memo::new(move |_| ctx.booking.with(Screen::of));
     let close = move || {
-        local_problem.set(None);
+        field_problem.set(None);
         if let Some(release) = ctx.booking.try_update(Booking::close).flatten() {
             ctx.connection.send(release);
         }
@@ -83,13 +75,31 @@ pub(crate) fn BookingDialog() -> impl IntoView {
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (n, p) = (name.get_untracked(), phone.get_untracked());
-        if let Some(problem) = check(&n, &p) {
-            local_problem.set(Some(problem));
-            return;
+        let typed = Patient { name: name.get_untracked(), phone: phone.get_untracked() };
+        match typed.normalized() {
+            Ok(patient) => {
+                field_problem.set(None);
+                solver::submit(ctx, patient);
+            }
+            Err(problem) => {
+                field_problem.set(Some(problem));
+                let field = match problem {
+                    PatientProblem::Name => name_input,
+                    PatientProblem::Phone => phone_input,
+                };
+                if let Some(input) = field.get_untracked() {
+                    let _ = input.focus();
+                }
+            }
         }
-        local_problem.set(None);
-        solver::submit(ctx, Patient { name: n.trim().to_owned(), phone: p.trim().to_owned() });
+    };
+    let wrong = move |which: PatientProblem| field_problem.get() == Some(which);
+    // Typing in the field a problem is about takes the problem away.
+    let edit = move |which: PatientProblem, value: RwSignal<String>, text: String| {
+        value.set(text);
+        if field_problem.get_untracked() == Some(which) {
+            field_problem.set(None);
+        }
     };
     // Where the robot check is and how long the last one took, for people who
     // look into the page and for the browser tests; memos, so that the slices
@@ -113,7 +123,7 @@ pub(crate) fn BookingDialog() -> impl IntoView {
             _ => None,
         })
     });
-    let problem = move || local_problem.get().map(str::to_owned).or_else(|| server_problem.get());
+    let problem = move || server_problem.get();
     let hold_note = move || {
         // `now` ticks only every 20 seconds: it says when to redraw, the clock
         // says how long is left.
@@ -149,13 +159,25 @@ pub(crate) fn BookingDialog() -> impl IntoView {
                 <p class=hold_class id="hold-note" data-hold=hold_kind>{hold_note}</p>
                 <form class="form" on:submit=submit novalidate>
                     <label for="patient-name">"Patient's full name"</label>
-                    <input id="patient-name" name="name" autocomplete="name" maxlength="100" required
+                    <input id="patient-name" name="name" autocomplete="name" required
                         node_ref=name_input disabled=busy
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        aria-invalid=move || wrong(PatientProblem::Name).to_string()
+                        aria-describedby=move || wrong(PatientProblem::Name).then_some("name-problem")
+                        prop:value=move || name.get()
+                        on:input=move |ev| edit(PatientProblem::Name, name, event_target_value(&ev))/>
+                    <Show when=move || wrong(PatientProblem::Name)>
+                        <p class="field-problem" role="alert" id="name-problem">{patient_problem(PatientProblem::Name)}</p>
+                    </Show>
                     <label for="patient-phone">"Phone number"</label>
                     <input id="patient-phone" name="phone" type="tel" inputmode="tel" autocomplete="tel"
-                        maxlength="32" required placeholder="+7 912 345-67-89" disabled=busy
-                        prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
+                        required placeholder="+7 912 345-67-89" node_ref=phone_input disabled=busy
+                        aria-invalid=move || wrong(PatientProblem::Phone).to_string()
+                        aria-describedby=move || wrong(PatientProblem::Phone).then_some("phone-problem")
+                        prop:value=move || phone.get()
+                        on:input=move |ev| edit(PatientProblem::Phone, phone, event_target_value(&ev))/>
+                    <Show when=move || wrong(PatientProblem::Phone)>
+                        <p class="field-problem" role="alert" id="phone-problem">{patient_problem(PatientProblem::Phone)}</p>
+                    </Show>
                     <p class="privacy">"Only the clinic sees these details."</p>
                     <Show when=move || problem().is_some()>
                         <p class="problem" role="alert" id="booking-problem">{problem}</p>

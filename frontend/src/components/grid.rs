@@ -6,7 +6,8 @@ use protocol::SlotStatus;
 use crate::booking::Booking;
 use crate::layout::Cell;
 use crate::manage::Step;
-use crate::{Ctx, Page, request_id, solver};
+use crate::pages::Page;
+use crate::{Ctx, request_id, solver};
 
 /// The doctors' columns for the chosen day.
 #[component]
@@ -92,6 +93,7 @@ impl Look {
 #[component]
 fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let page = expect_context::<Page>();
     let id = cell.id.clone();
     let look = {
         let id = id.clone();
@@ -99,7 +101,7 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
             let now = ctx.now.get();
             let notice_ms = ctx.layout.with(|l| l.min_notice_minutes) as i64 * 60_000;
             ctx.board.with(|b| match b.status(&id) {
-                _ if b.is_mine(&id) && ctx.page == Page::Book => Look::Mine,
+                _ if b.is_mine(&id) && page == Page::Book => Look::Mine,
                 Some(SlotStatus::Booked) | None => Look::Booked,
                 Some(SlotStatus::Held) => Look::Held,
                 Some(SlotStatus::Blocked) => Look::Blocked,
@@ -116,7 +118,7 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let patient = {
         let id = id.clone();
         move || {
-            (ctx.page == Page::Staff)
+            (page == Page::Staff)
                 .then(|| ctx.staff.with(|s| s.bookings.get(&id).map(|b| b.patient.name.clone())))
                 .flatten()
         }
@@ -133,7 +135,7 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
     let aria = move || format!("{time} with {doctor}: {}", look().label());
     let open = {
         let id = id.clone();
-        move |_| match ctx.page {
+        move |_| match page {
             Page::Book => {
                 let mine = ctx.board.with_untracked(|b| b.mine.get(&id).cloned());
                 match mine {
@@ -161,7 +163,7 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
             Page::Staff => ctx.staff.update(|s| s.selected = Some(id.clone())),
         }
     };
-    let enabled = move |look: Look| match ctx.page {
+    let enabled = move |look: Look| match page {
         Page::Book => look == Look::Mine || (look == Look::Free && ctx.live()),
         Page::Manage => look == Look::Free && ctx.live(),
         Page::Staff => ctx.live() && look != Look::Past,
@@ -173,5 +175,20 @@ fn SlotButton(cell: Cell, doctor: String) -> impl IntoView {
             <span class="time">{cell.time}</span>
             <span class="state">{move || patient().unwrap_or_else(|| look_label().label().to_owned())}</span>
         </button>
+    }
+}
+
+/// What the slot styles mean, in words.
+#[component]
+pub(crate) fn Legend() -> impl IntoView {
+    view! {
+        <ul class="legend" aria-label="Legend">
+            <li><span class="swatch free"></span>"Free — select to book"</li>
+            <li><span class="swatch held"></span>"Being booked"</li>
+            <li><span class="swatch booked"></span>"Booked"</li>
+            <li><span class="swatch blocked"></span>"Unavailable"</li>
+            <li><span class="swatch mine"></span>"Your booking"</li>
+            <li><span class="swatch past"></span>"Past"</li>
+        </ul>
     }
 }

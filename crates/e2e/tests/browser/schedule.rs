@@ -1,17 +1,16 @@
 //! The schedule between browsers: live updates, the race for one slot, and
 //! reconnecting after a server restart.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result, ensure};
-use e2e::{App, Driver, require_browser, slot_css, two_sessions_on_one_slot};
+use e2e::{App, Driver, eventually, require_browser, slot_css, two_sessions_on_one_slot};
 use fantoccini::Locator;
 use protocol::{Patient, SlotId};
 
 use crate::DESKTOP;
 
 #[tokio::test]
-async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Result<()> {
+#[ignore = "needs Chromium, chromedriver and the built page (cargo xtask test runs it)"]
+async fn a_booking_in_one_browser_appears_in_the_other_as_it_happens() -> Result<()> {
     require_browser!();
     let app = App::start().await?;
     let driver = Driver::start().await?;
@@ -20,7 +19,7 @@ async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Resu
     ensure!(second.slot_status(&slot).await? == "free");
 
     first.fill_booking(&slot, "Anna Petrova", "+7 912 345-67-89").await?;
-    let held_after = second.wait_slot_status(&slot, "held", Duration::from_secs(1)).await?;
+    let held_after = second.wait_slot_status(&slot, "held").await?;
     first.screenshot("desktop-booking-form").await?;
     second.screenshot("desktop-other-session-sees-being-booked").await?;
     ensure!(
@@ -29,7 +28,7 @@ async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Resu
     );
     first.confirm().await?;
     let code = first.wait_booked().await?;
-    let seen_after = second.wait_slot_status(&slot, "booked", Duration::from_secs(1)).await?;
+    let seen_after = second.wait_slot_status(&slot, "booked").await?;
 
     ensure!(code.len() == 9 && code.as_bytes()[4] == b'-', "booking code looks like XXXX-XXXX: {code}");
     let link =
@@ -48,6 +47,7 @@ async fn a_booking_in_one_browser_appears_in_the_other_within_a_second() -> Resu
 }
 
 #[tokio::test]
+#[ignore = "needs Chromium, chromedriver and the built page (cargo xtask test runs it)"]
 async fn two_browsers_choosing_the_same_slot_at_once_get_exactly_one_booking() -> Result<()> {
     require_browser!();
     let app = App::start().await?;
@@ -58,36 +58,43 @@ async fn two_browsers_choosing_the_same_slot_at_once_get_exactly_one_booking() -
         second.browser.find(Locator::Css(&slot_css(&slot))).await?,
     );
 
-    // The slot is held for whoever's click arrives first; the other is told at
-    // once, or finds the slot already disabled.
+    // The slot is held for whoever's click reaches the server first. The other
+    // session's dialog says the slot is taken, or, when its click came after
+    // the hold had disabled the slot there, no dialog opened at all.
     let _ = tokio::join!(a.click(), b.click());
+    let held = "#hold-note[data-hold='held']";
+    let found = |session: &e2e::Session, css: &'static str| {
+        let browser = session.browser.clone();
+        async move { browser.find(Locator::Css(css)).await.is_ok() }
+    };
+    eventually("one session holds the slot", || async {
+        Ok(found(&first, held).await || found(&second, held).await)
+    })
+    .await?;
 
-    let mut with_form = Vec::new();
+    let mut holding = Vec::new();
     let mut told = 0;
     for (name, session) in [("first", &first), ("second", &second)] {
-        let shown = session.wait_for("#patient-name, #booking-taken", Duration::from_secs(3)).await;
-        match shown {
-            Ok(element) if element.attr("id").await?.as_deref() == Some("patient-name") => {
-                with_form.push(session)
-            }
-            Ok(_) => {
-                told += 1;
-                session.screenshot("desktop-lost-race").await?;
-            }
-            // Its click came after the other's hold had disabled the slot.
-            Err(_) => {
-                ensure!(session.slot_status(&slot).await? == "held", "the {name} session shows the hold")
-            }
+        if !found(session, "#booking-dialog").await {
+            session.wait_slot_status(&slot, "held").await.with_context(|| format!("the {name} session"))?;
+            continue;
+        }
+        let shown = session.wait_for(&format!("{held}, #booking-taken")).await?;
+        if shown.attr("id").await?.as_deref() == Some("booking-taken") {
+            told += 1;
+            session.screenshot("desktop-lost-race").await?;
+        } else {
+            holding.push(session);
         }
     }
-    ensure!(with_form.len() == 1, "exactly one session gets the form, not {}", with_form.len());
-    let winner = with_form[0];
+    ensure!(holding.len() == 1, "exactly one session holds the slot, not {}", holding.len());
+    let winner = holding[0];
     winner.fill_details("Anna Petrova", "+7 912 345-67-89").await?;
     winner.confirm().await?;
     winner.wait_booked().await?;
     for session in [&first, &second] {
         if !std::ptr::eq(session, winner) {
-            session.wait_slot_status(&slot, "booked", Duration::from_secs(2)).await?;
+            session.wait_slot_status(&slot, "booked").await?;
         }
     }
     eprintln!("told taken in the dialog: {told}");
@@ -97,6 +104,7 @@ async fn two_browsers_choosing_the_same_slot_at_once_get_exactly_one_booking() -
 }
 
 #[tokio::test]
+#[ignore = "needs Chromium, chromedriver and the built page (cargo xtask test runs it)"]
 async fn the_page_reconnects_by_itself_after_a_server_restart_and_resumes_from_its_version() -> Result<()> {
     require_browser!();
     let mut app = App::start().await?;
@@ -106,8 +114,8 @@ async fn the_page_reconnects_by_itself_after_a_server_restart_and_resumes_from_i
     let (_, slot) = page.first_free_slot().await?;
 
     app.stop().await?;
-    page.wait_for("#connection[data-state='reconnecting']", Duration::from_secs(5)).await?;
-    page.wait_for("#stale-banner", Duration::from_secs(1)).await?;
+    page.wait_for("#connection[data-state='reconnecting']").await?;
+    page.wait_for("#stale-banner").await?;
     let while_down = page.browser.find(Locator::Css(&slot_css(&slot))).await?;
     ensure!(!while_down.is_enabled().await?, "booking is paused while the page is not live");
     page.screenshot("desktop-reconnecting").await?;
@@ -119,7 +127,7 @@ async fn the_page_reconnects_by_itself_after_a_server_restart_and_resumes_from_i
     client.book(SlotId(slot.clone()), patient).await?;
 
     page.wait_live().await?;
-    page.wait_slot_status(&slot, "booked", Duration::from_secs(5)).await?;
+    page.wait_slot_status(&slot, "booked").await?;
     ensure!(page.browser.find(Locator::Css("#stale-banner")).await.is_err(), "no stale banner once live");
     let synced = page.browser.find(Locator::Css("#connection")).await?.attr("data-synced").await?;
     ensure!(synced.as_deref() == Some("resumed"), "the page resumed from its version: {synced:?}");

@@ -1,0 +1,27 @@
+//! The booking page at `/`: the schedule, and the dialog that books a slot.
+
+use leptos::prelude::*;
+
+use super::{Frame, Page, Schedule};
+use crate::Ctx;
+use crate::booking::Booking;
+use crate::components::BookingDialog;
+
+/// The schedule for patients to book.
+#[component]
+pub(crate) fn BookPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    // Leaving for another page closes the dialog with it, and lets go of the
+    // slot its form held; a booking already sent still gets its answer.
+    on_cleanup(move || {
+        if let Some(release) = ctx.booking.try_update(Booking::close).flatten() {
+            ctx.connection.send(release);
+        }
+    });
+    view! {
+        <Frame page=Page::Book>
+            <Schedule/>
+        </Frame>
+        <BookingDialog/>
+    }
+}

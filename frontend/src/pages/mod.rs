@@ -1,0 +1,62 @@
+//! The pages, one per address: booking at `/`, a booking's manage link at
+//! `/manage#<secret>`, and the staff console at `/staff`. Each page puts its own
+//! pieces in a `Frame`, which tells the pieces shared by all pages (the schedule
+//! above all) which page they are on.
+
+mod book;
+mod manage;
+mod staff;
+
+use leptos::prelude::*;
+
+use crate::components::{DayTabs, Legend, Notice, ScheduleGrid, StaleBanner};
+
+pub(crate) use book::BookPage;
+pub(crate) use manage::{ManagePage, manage_url};
+pub(crate) use staff::StaffPage;
+
+/// Which page this is; the schedule's slots do something else on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page {
+    /// The schedule, for patients to book.
+    Book,
+    /// A booking's manage link.
+    Manage,
+    /// The staff console.
+    Staff,
+}
+
+/// What every page has around its own pieces: the warnings about the
+/// connection and the notices before them, and the footer after them.
+#[component]
+pub(crate) fn Frame(
+    /// The page this is, for the pieces inside.
+    page: Page,
+    /// The page's own pieces.
+    children: Children,
+) -> impl IntoView {
+    provide_context(page);
+    view! {
+        <main id="main">
+            <StaleBanner/>
+            <Notice/>
+            {children()}
+        </main>
+        <footer class="footer">
+            {match page {
+                Page::Book => view! { <a href="/staff">"Staff console"</a> }.into_any(),
+                Page::Manage | Page::Staff => view! { <a href="/">"Book an appointment"</a> }.into_any(),
+            }}
+        </footer>
+    }
+}
+
+/// The schedule: the day tabs, the chosen day's slots, and what their looks mean.
+#[component]
+pub(crate) fn Schedule() -> impl IntoView {
+    view! {
+        <DayTabs/>
+        <ScheduleGrid/>
+        <Legend/>
+    }
+}

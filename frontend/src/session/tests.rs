@@ -1,0 +1,323 @@
+//! Tests of the routing of messages: each kind of message reaches the part of
+//! the page it is for and no other, and a dropped connection resets what was in
+//! flight.
+
+use super::*;
+use protocol::{
+    BookingDetails, BookingFailure, BookingStatus, Clinic, Doctor, DoctorId, ErrorCode, Patient,
+    PowChallenge, PowParameters, PowSolution, Proof, Schedule, Slot, StaffBooking,
+};
+
+use crate::manage::{Manage, Step};
+use crate::pow::Work;
+use crate::staff::Desk;
+use crate::state::Mine;
+
+fn id(slot: &str) -> SlotId {
+    SlotId(slot.into())
+}
+
+fn slot(id: &str, status: SlotStatus) -> Slot {
+    Slot {
+        id: SlotId(id.into()),
+        doctor_id: DoctorId("d".into()),
+        start: "2026-11-25T06:00:00Z".parse().unwrap(),
+        end: "2026-11-25T06:30:00Z".parse().unwrap(),
+        status,
+    }
+}
+
+fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
+    ServerMessage::InitialState(Schedule {
+        version,
+        clinic: Clinic {
+            name: "C".into(),
+            time_zone: "Europe/Moscow".into(),
+            min_notice_minutes: 0,
+            hold_seconds: 120,
+        },
+        doctors: vec![Doctor { id: DoctorId("d".into()), name: "D".into(), specialty: "S".into() }],
+        slots,
+    })
+}
+
+fn update(version: Version, id: &str, status: SlotStatus) -> ServerMessage {
+    ServerMessage::Update { version, slot: slot(id, status) }
+}
+
+fn proof(nonce: &str) -> Proof {
+    Proof {
+        challenge: PowChallenge {
+            parameters: PowParameters {
+                algorithm: "SHA-256".into(),
+                cost: 1,
+                expires_at: None,
+                key_length: 32,
+                key_prefix: "0".into(),
+                key_signature: None,
+                nonce: nonce.into(),
+                salt: "00".into(),
+            },
+            signature: "signed".into(),
+        },
+        solution: PowSolution { counter: 7, derived_key: "00ff".into() },
+    }
+}
+
+fn patient() -> Patient {
+    Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() }
+}
+
+/// Request ids `id-1`, `id-2`, … in turn.
+fn ids() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("id-{n}")
+    }
+}
+
+/// A session that has the schedule at version 10, with free slots `a` and `b`.
+fn live() -> Session {
+    let mut session = Session::default();
+    session.receive(schedule(10, vec![slot("a", SlotStatus::Free), slot("b", SlotStatus::Free)]), 0.0, ids());
+    session
+}
+
+/// A live session whose booking of slot `a` was sent with the solution of
+/// challenge `n1`, which the robot check still keeps.
+fn sending() -> Session {
+    let mut session = live();
+    session.booking.open(id("a"), "h1".into());
+    session.booking.submit(patient(), Some(proof("n1")), "r1".into()).expect("a book to send");
+    session.pow.work = Work::Ready { proof: proof("n1"), since_ms: 0.0 };
+    session
+}
+
+fn booking_result(ok: bool, code: Option<&str>, reason: Option<BookingFailure>) -> ServerMessage {
+    ServerMessage::BookingResult {
+        request_id: "r1".into(),
+        ok,
+        booking_code: code.map(Into::into),
+        manage_token: code.map(|_| "secret".into()),
+        reason,
+    }
+}
+
+fn details(slot_id: &str) -> BookingDetails {
+    BookingDetails {
+        code: "K7M2-QX4P".into(),
+        slot: slot(slot_id, SlotStatus::Booked),
+        patient: patient(),
+        status: BookingStatus::Active,
+    }
+}
+
+#[test]
+fn an_update_reaches_the_board_and_highlights_its_slot_and_nothing_else() {
+    let mut session = live();
+    let out = session.receive(update(11, "a", SlotStatus::Held), 0.0, ids());
+    assert_eq!(session.board.status(&id("a")), Some(SlotStatus::Held));
+    assert_eq!(session.board.version(), Some(11));
+    assert_eq!(out.flash, Some(id("a")));
+    assert_eq!(out.changed, Changed { board: true, ..Changed::default() });
+    assert_eq!((out.hello, out.send.len(), out.replaced), (None, 0, false));
+}
+
+#[test]
+fn an_update_to_the_slot_of_the_open_form_reaches_the_booking_dialog() {
+    let mut session = live();
+    session.booking.open(id("a"), "h1".into());
+    let out = session.receive(update(11, "b", SlotStatus::Booked), 0.0, ids());
+    assert!(matches!(session.booking, Booking::Form { .. }), "another slot's change leaves the form");
+    assert!(!out.changed.booking);
+
+    let out = session.receive(update(12, "a", SlotStatus::Booked), 0.0, ids());
+    assert_eq!(session.booking, Booking::Taken { slot: id("a"), reason: BookingFailure::AlreadyBooked });
+    assert!(out.changed.booking && out.changed.board);
+}
+
+#[test]
+fn a_gap_in_the_versions_asks_for_hello_and_changes_nothing() {
+    let mut session = live();
+    let out = session.receive(update(12, "a", SlotStatus::Booked), 0.0, ids());
+    assert_eq!(out.hello, Some(10));
+    assert_eq!((out.changed, out.flash), (Changed::default(), None));
+    assert_eq!(session.board.version(), Some(10));
+    assert_eq!(session.board.status(&id("a")), Some(SlotStatus::Free), "nothing applied across the gap");
+
+    let out = session.receive(ServerMessage::Resumed { version: 12 }, 0.0, ids());
+    assert_eq!((out.hello, out.send.len()), (None, 0), "the same connection asks for nothing more");
+    let out = session.receive(update(11, "b", SlotStatus::Held), 0.0, ids());
+    assert_eq!(out.flash, Some(id("b")), "the missed updates reach the board");
+}
+
+#[test]
+fn a_booking_result_reaches_the_booking_flow_and_the_board_remembers_the_booking() {
+    let mut session = sending();
+    let out = session.receive(booking_result(true, Some("K7M2-QX4P"), None), 0.0, ids());
+    assert!(matches!(&session.booking, Booking::Booked { slot, .. } if *slot == id("a")));
+    assert_eq!(
+        session.board.mine.get(&id("a")),
+        Some(&Mine { code: "K7M2-QX4P".into(), token: Some("secret".into()) })
+    );
+    assert_eq!(session.pow.work, Work::Idle, "the solution is spent");
+    assert!(out.save_mine);
+    assert_eq!(
+        out.changed,
+        Changed { board: true, booking: true, pow: true, ..Changed::default() },
+        "no other part takes the booking's answer"
+    );
+}
+
+#[test]
+fn a_refused_solution_is_spent_and_a_new_challenge_is_asked_for() {
+    let mut session = sending();
+    let out = session.receive(booking_result(false, None, Some(BookingFailure::ChallengeFailed)), 5.0, ids());
+    assert!(matches!(&session.booking, Booking::Form { problem: Some(_), .. }), "back to the form");
+    assert_eq!(out.send, [ClientMessage::Challenge { request_id: "id-1".into() }]);
+    assert_eq!(session.pow.work, Work::Asking { request_id: "id-1".into() });
+}
+
+#[test]
+fn a_challenge_reaches_the_robot_check_to_be_solved() {
+    let mut session = live();
+    session.pow.start(0.0, "c1".into());
+    let challenge = proof("n7").challenge;
+    let out = session.receive(ServerMessage::Challenge { request_id: "c1".into(), challenge }, 0.0, ids());
+    assert_eq!(out.solve.as_deref(), Some("n7"));
+    assert_eq!(session.pow.phase(), "solving");
+    assert_eq!(out.changed, Changed { pow: true, ..Changed::default() });
+}
+
+#[test]
+fn a_refused_challenge_tells_the_patient_who_waits_for_it() {
+    let mut session = live();
+    session.booking.open(id("a"), "h1".into());
+    session.booking.submit(patient(), None, "r1".into());
+    session.pow.start(0.0, "c1".into());
+    let refused = ServerMessage::Error {
+        code: ErrorCode::RateLimited,
+        message: "Slow down.".into(),
+        request_id: Some("c1".into()),
+    };
+    let out = session.receive(refused, 0.0, ids());
+    assert_eq!(session.booking, Booking::Failed { slot: id("a"), message: "Slow down.".into() });
+    assert_eq!(out.notice, None, "an answer to a request is not a notice");
+}
+
+#[test]
+fn a_reply_to_the_manage_link_reaches_it_and_a_moved_booking_of_mine_moves_with_it() {
+    let mut session = live();
+    let mut link = ManageLink::new("t".into());
+    link.lookup("l1".into());
+    session.manage = Some(link);
+    session.board.mine.insert(id("a"), Mine { code: "K7M2-QX4P".into(), token: Some("t".into()) });
+
+    let out = session.receive(
+        ServerMessage::Booking { request_id: "l1".into(), booking: details("a") },
+        0.0,
+        ids(),
+    );
+    assert!(matches!(session.manage.as_ref().map(|m| &m.state), Some(Manage::Shown { .. })));
+    assert_eq!(out.changed, Changed { manage: true, ..Changed::default() });
+
+    let link = session.manage.as_mut().expect("a manage link");
+    link.step(Step::ConfirmMove { to: id("b") });
+    link.reschedule("m1".into());
+    let out = session.receive(
+        ServerMessage::Booking { request_id: "m1".into(), booking: details("b") },
+        0.0,
+        ids(),
+    );
+    assert!(session.board.is_mine(&id("b")) && !session.board.is_mine(&id("a")));
+    assert!(out.save_mine && out.changed.board);
+}
+
+#[test]
+fn staff_messages_reach_the_console_and_nothing_else() {
+    let mut session = live();
+    session.staff.login("token".into());
+    let booking = StaffBooking {
+        slot_id: id("a"),
+        code: "K7M2-QX4P".into(),
+        patient: patient(),
+        booked_at: "2026-11-24T07:00:00Z".parse().unwrap(),
+    };
+    let out = session.receive(ServerMessage::StaffState { version: 10, bookings: vec![booking] }, 0.0, ids());
+    assert!(session.staff.logged_in());
+    assert!(session.staff.bookings.contains_key(&id("a")));
+    assert_eq!(out.changed, Changed { staff: true, ..Changed::default() });
+}
+
+#[test]
+fn a_refused_reset_goes_back_to_asking_and_a_new_schedule_answers_it() {
+    let mut session = live();
+    session.reset = Reset::Sending;
+    let forbidden =
+        ServerMessage::Error { code: ErrorCode::Forbidden, message: "No.".into(), request_id: None };
+    let out = session.receive(forbidden, 0.0, ids());
+    assert!(matches!(session.reset, Reset::Asking { problem: Some(_) }));
+    assert_eq!((out.notice, out.changed.staff), (None, false), "the refusal is the reset's alone");
+
+    session.reset = Reset::Sending;
+    let out = session.receive(schedule(20, vec![slot("a", SlotStatus::Free)]), 0.0, ids());
+    assert_eq!(session.reset, Reset::Done);
+    assert!(out.replaced);
+    assert_eq!(out.notice.as_deref(), Some("The schedule was reset."));
+}
+
+#[test]
+fn an_error_for_no_request_becomes_a_notice() {
+    let mut session = live();
+    let error =
+        ServerMessage::Error { code: ErrorCode::Internal, message: "Try later.".into(), request_id: None };
+    let out = session.receive(error, 0.0, ids());
+    assert_eq!(out.notice.as_deref(), Some("Try later."));
+    assert_eq!(out.changed, Changed::default());
+}
+
+#[test]
+fn each_fresh_connection_asks_again_for_the_manage_link_and_the_staff_console() {
+    let mut session = Session { manage: Some(ManageLink::new("t".into())), ..Session::default() };
+    session.staff.login("token".into());
+    let login = ClientMessage::StaffLogin { admin_token: "token".into() };
+    let lookup = |id: &str| ClientMessage::Lookup { request_id: id.into(), manage_token: "t".into() };
+
+    let out = session.receive(schedule(10, vec![slot("a", SlotStatus::Free)]), 0.0, ids());
+    assert_eq!(out.send, [lookup("id-1"), login.clone()]);
+    assert!(out.replaced && !session.fresh);
+
+    let out = session.receive(ServerMessage::Resumed { version: 10 }, 0.0, ids());
+    assert!(out.send.is_empty(), "a resume within the same connection asks for nothing");
+
+    session.on_disconnect();
+    let out = session.receive(ServerMessage::Resumed { version: 10 }, 0.0, ids());
+    assert_eq!(out.send, [lookup("id-1"), login], "the first resume of a new connection does");
+}
+
+#[test]
+fn a_disconnect_resets_what_was_in_flight_and_keeps_the_schedule() {
+    let mut session = sending();
+    session.board.mine.insert(id("b"), Mine { code: "K7M2-QX4P".into(), token: None });
+    session.reset = Reset::Sending;
+    let mut link = ManageLink::new("t".into());
+    link.lookup("l1".into());
+    session.manage = Some(link);
+    session.staff.login("token".into());
+    session.staff.on_message(&ServerMessage::StaffState { version: 10, bookings: vec![] });
+    session.fresh = false;
+
+    let changed = session.on_disconnect();
+    assert!(matches!(session.booking, Booking::Failed { .. }), "the booking's outcome is unknown");
+    assert_eq!(session.pow.work, Work::Idle, "its solution may have been spent");
+    assert!(matches!(session.reset, Reset::Asking { problem: Some(_) }));
+    assert_eq!(session.manage.as_ref().and_then(|m| m.waiting_for.clone()), None);
+    assert_eq!(session.staff.desk, Desk::LoggingIn, "the console logs in again");
+    assert!(session.fresh);
+    assert!(session.board.is_mine(&id("b")) && session.board.version() == Some(10));
+    assert_eq!(
+        changed,
+        Changed { board: false, booking: true, pow: true, reset: true, manage: true, staff: true }
+    );
+}
