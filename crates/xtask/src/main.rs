@@ -5,8 +5,9 @@
 //! cargo xtask setup      install the wasm target, trunk and wasm-bindgen-cli when missing
 //! cargo xtask frontend   set up, then build the page into frontend/dist (release, offline)
 //! cargo xtask run [ARGS] build the page, then run the server (release) with ARGS
-//! cargo xtask test       build the page, then run every test of the workspace,
-//!                        then fuzz each target for a minute
+//! cargo xtask test [ARGS] build the page, then run every test of the workspace
+//!                        (the ignored ones too, once PostgreSQL and the browser
+//!                        are there), then fuzz each target for a minute
 //! cargo xtask fuzz [SECS] fuzz each target for SECS seconds (60)
 //! ```
 
@@ -16,6 +17,8 @@ mod postgres;
 mod run;
 mod setup;
 mod test;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 
@@ -25,15 +28,18 @@ use xshell::Shell;
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
-    // `cargo xtask run -- --flag` hands the `--` through; it only separates.
-    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
+    let given: Vec<String> = args.collect();
+    // `cargo xtask run -- --flag` hands the `--` through; it only separates. For
+    // `test` it means what it means to `cargo test`: what follows is for the test
+    // binaries.
+    let rest: Vec<String> = given.iter().skip_while(|a| *a == "--").cloned().collect();
     let sh = Shell::new()?;
     sh.change_dir(root());
     match task.as_str() {
         "setup" => setup::run(&sh),
         "frontend" => frontend::run(&sh),
         "run" => run::run(&sh, &rest),
-        "test" => test::run(&sh, &rest),
+        "test" => test::run(&sh, &given),
         "fuzz" => {
             let seconds = rest
                 .first()

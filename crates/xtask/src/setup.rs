@@ -36,6 +36,18 @@ pub(crate) fn browser(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// What the browser tests lack here, if anything: the same prerequisites they
+/// check themselves, a built page and a `chromedriver` to drive Chromium.
+pub(crate) fn browser_missing(sh: &Shell) -> Option<String> {
+    if !sh.path_exists("frontend/dist/index.html") {
+        return Some("the page is not built".to_owned());
+    }
+    if cmd!(sh, "chromedriver --version").quiet().ignore_stdout().ignore_stderr().run().is_err() {
+        return Some("chromedriver is not installed".to_owned());
+    }
+    None
+}
+
 fn wasm_target(sh: &Shell) -> Result<()> {
     let installed = cmd!(sh, "rustup target list --installed").read()?;
     if !installed.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {

@@ -28,6 +28,8 @@ const TOO_BIG: u16 = 1009;
 const GOING_AWAY: u16 = 1001;
 /// Close code for a client that breaks the rules (here: keeps flooding).
 const POLICY: u16 = 1008;
+/// Close code for a text frame that is not UTF-8.
+const INVALID_DATA: u16 = 1007;
 
 /// Largest fragment of a long message; this bounds what a connection's write
 /// buffer ever holds.
@@ -115,6 +117,7 @@ where
                         Some(Ok(Message::Pong(_) | Message::Frame(_))) => Reply::Nothing,
                         Some(Ok(Message::Close(_))) | None => break 'conn End::Gone,
                         Some(Err(WsError::Capacity(_))) => break 'conn End::Close(TOO_BIG, "message too large"),
+                        Some(Err(WsError::Utf8(_))) => break 'conn End::Close(INVALID_DATA, "text is not UTF-8"),
                         Some(Err(_)) => break 'conn End::Gone,
                     };
                     match reply {

@@ -3,12 +3,10 @@
 //! whole schedule otherwise; a client that notices a gap asks on the open
 //! connection; and `client::Follower` keeps an exact copy through all of it.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use client::{BookingReply, Client, Followed, Follower};
-use common::*;
 use protocol::{ServerMessage, SlotId, Version};
 
 /// Books `n` free future slots through `booker`; their ids.
@@ -21,16 +19,31 @@ async fn book_some(booker: &mut Client, schedule: &protocol::Schedule, skip: usi
     slots
 }
 
-/// The versions of the `update`s that arrive until the connection goes quiet.
-async fn updates_until_quiet(client: &mut Client) -> Vec<(Version, SlotId)> {
+/// The next `n` messages, each of which must be an `update`: their versions and
+/// slots.
+async fn updates(client: &mut Client, n: usize) -> Vec<(Version, SlotId)> {
     let mut seen = Vec::new();
-    while let Ok(message) = tokio::time::timeout(Duration::from_millis(300), client.recv()).await {
-        match message.unwrap() {
+    while seen.len() < n {
+        match recv(client).await {
             ServerMessage::Update { version, slot } => seen.push((version, slot.id)),
             other => panic!("expected only updates, got {other:?}"),
         }
     }
     seen
+}
+
+/// Shows that nothing else was on its way to `client`: `booker` books the free
+/// slot `skip` places on, and its update, one version past `version`, must be
+/// the very next message `client` gets.
+async fn next_is_the_next_change(
+    client: &mut Client,
+    booker: &mut Client,
+    schedule: &protocol::Schedule,
+    skip: usize,
+    version: Version,
+) {
+    let booked = book_some(booker, schedule, skip, 1).await;
+    assert_eq!(updates(client, 1).await, [(version + 1, booked[0].clone())], "nothing came in between");
 }
 
 #[tokio::test]
@@ -46,18 +59,19 @@ async fn a_returning_client_gets_resumed_and_exactly_the_updates_it_missed() {
 
     assert_eq!(recv(&mut back).await, ServerMessage::Resumed { version: held + 3 });
     let expected: Vec<(Version, SlotId)> = (held + 1..).zip(booked).collect();
-    assert_eq!(updates_until_quiet(&mut back).await, expected);
+    assert_eq!(updates(&mut back, 3).await, expected);
+    next_is_the_next_change(&mut back, &mut booker, &schedule, 3, held + 3).await;
 }
 
 #[tokio::test]
 async fn a_client_that_is_up_to_date_gets_resumed_and_nothing_else() {
     let app = spawn_app().await;
-    let (_, schedule) = app.connect_with_state().await;
+    let (mut booker, schedule) = app.connect_with_state().await;
 
     let mut back = Client::connect_resuming(&app.ws_url(), schedule.version).await.unwrap();
 
     assert_eq!(recv(&mut back).await, ServerMessage::Resumed { version: schedule.version });
-    assert_silent(&mut back, Duration::from_millis(200)).await;
+    next_is_the_next_change(&mut back, &mut booker, &schedule, 0, schedule.version).await;
 }
 
 #[tokio::test]
@@ -105,39 +119,63 @@ async fn hello_on_an_open_connection_replays_what_the_client_says_it_missed() {
     let (mut client, schedule) = app.connect_with_state().await;
     let (mut booker, _) = app.connect_with_state().await;
     let booked = book_some(&mut booker, &schedule, 0, 2).await;
-    assert_eq!(updates_until_quiet(&mut client).await.len(), 2);
+    let expected: Vec<(Version, SlotId)> = (schedule.version + 1..).zip(booked).collect();
+    assert_eq!(updates(&mut client, 2).await, expected);
 
     client.hello(schedule.version).await.unwrap();
 
     assert_eq!(recv(&mut client).await, ServerMessage::Resumed { version: schedule.version + 2 });
-    let expected: Vec<(Version, SlotId)> = (schedule.version + 1..).zip(booked).collect();
-    assert_eq!(updates_until_quiet(&mut client).await, expected);
+    assert_eq!(updates(&mut client, 2).await, expected);
+    next_is_the_next_change(&mut client, &mut booker, &schedule, 2, schedule.version + 2).await;
+}
+
+/// A connection to `app`, once a place is free (it refuses connections over its
+/// limit with 503 until then).
+async fn connect_once_there_is_room(app: &TestApp) -> Client {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match Client::connect(&app.ws_url()).await {
+            Ok(mut client) => {
+                assert!(matches!(recv(&mut client).await, ServerMessage::InitialState(_)));
+                return client;
+            }
+            Err(client::Error::WebSocket(client::tungstenite::Error::Http(response))) => {
+                assert_eq!(response.status().as_u16(), 503);
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "a place became free");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
 async fn a_follower_keeps_an_exact_copy_when_dropped_and_across_a_restart() {
     let port = free_port();
+    // One place only, so that the booker gets in once the follower is gone, and
+    // the follower gets back in once the booker is.
     let mut options = Options { port: Some(port), ..Options::default() };
     options.limits.idle_timeout = Duration::from_millis(600);
+    options.limits.max_connections = 1;
     let app = spawn_with(options.clone()).await;
     let mut follower = Follower::connect(&[&app.ws_url()]).await.unwrap();
     let schedule = follower.schedule().clone();
 
-    // Not reading (so answering no ping) for longer than the idle timeout: the
-    // server drops the follower, which comes back for what it missed.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (mut booker, _) = app.connect_with_state().await;
+    // Not reading, the follower answers no ping: the server drops it, and it
+    // comes back for what it missed.
+    let mut booker = connect_once_there_is_room(&app).await;
     book_some(&mut booker, &schedule, 0, 5).await;
+    drop(booker);
     let seen = follow_to(&mut follower, schedule.version + 5).await;
     assert_eq!(follower.reconnects(), 1, "dropped once and back");
     assert!(seen.contains(&Followed::Resumed), "resumed, not sent everything again: {seen:?}");
     assert!(!seen.contains(&Followed::Replaced), "{seen:?}");
-    drop(booker);
 
     let dir = app.stop().await;
     let app = TestApp::restart_with(dir, options).await;
-    let (mut booker, _) = app.connect_with_state().await;
+    let mut booker = connect_once_there_is_room(&app).await;
     book_some(&mut booker, &schedule, 5, 2).await;
+    drop(booker);
     follow_to(&mut follower, schedule.version + 7).await;
 
     let (_, body) = http_get(app.addr, "/api/schedule").await;

@@ -200,13 +200,6 @@ pub async fn recv(client: &mut Client) -> ServerMessage {
         .expect("a message")
 }
 
-/// Asserts that no message arrives within `window`.
-pub async fn assert_silent(client: &mut Client, window: Duration) {
-    if let Ok(message) = tokio::time::timeout(window, client.recv()).await {
-        panic!("expected no message, got {message:?}");
-    }
-}
-
 pub fn patient() -> Patient {
     Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() }
 }
@@ -262,21 +255,6 @@ fn dechunk(mut body: &str) -> String {
 /// A free local port (taken and released at once).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The server binary as a process of its own, on the database in `dir`.
-pub fn start_binary(dir: &Path, port: u16) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", database_url(dir))
-        .env("BOOKING_ADMIN_TOKEN", ADMIN_TOKEN)
-        .envs(LENIENT_ENV.iter().copied())
-        .env("BOOKING_STATIC_DIR", dir)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the server binary starts")
 }
 
 /// Reads from `follower` until it holds `version`; what it saw on the way.

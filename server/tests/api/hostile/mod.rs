@@ -4,9 +4,6 @@
 //! attacker has an address of its own on the loopback network (127.0.0.x), as
 //! they would on the internet.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod bookings;
 mod connections;
 mod guessing;
@@ -17,8 +14,8 @@ mod under_attack;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use crate::common::*;
 use client::{Client, ConnectOptions};
-use common::*;
 use protocol::{ClientMessage, Patient, ServerMessage, SlotId};
 use server::Limits;
 

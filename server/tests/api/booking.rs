@@ -1,13 +1,19 @@
 //! Booking through real sockets: the initial state, fan-out, races, refusals,
 //! reset and durability across restarts.
 
-mod common;
+use crate::common::*;
+use client::{BookingReply, Client};
+use protocol::{BookingFailure, ErrorCode, ServerMessage, SlotId, SlotStatus, Version};
 
-use std::time::Duration;
-
-use client::BookingReply;
-use common::*;
-use protocol::{BookingFailure, ErrorCode, ServerMessage, SlotId, SlotStatus};
+/// Shows that nothing else was on its way to `client`: the next message it gets
+/// must be the update of the change `version`, to `slot`. (A window of silence
+/// would say the same only of a fast enough machine.)
+async fn next_is_the_change(client: &mut Client, version: Version, slot: &SlotId) {
+    match recv(client).await {
+        ServerMessage::Update { version: v, slot: s } if v == version && s.id == *slot => {}
+        other => panic!("expected the update of version {version} to {slot:?} next, got {other:?}"),
+    }
+}
 
 #[tokio::test]
 async fn a_new_client_receives_the_whole_schedule_first() {
@@ -34,9 +40,10 @@ async fn one_booking_reaches_all_twenty_clients_as_one_update_each() {
         clients.push(app.connect_with_state().await);
     }
     let (schedule, version) = (clients[0].1.clone(), clients[0].1.version);
-    let slot = free_future_slot(&schedule);
+    let mut free = free_future_slots(&schedule).map(|s| s.id.clone());
+    let (slot, next) = (free.next().unwrap(), free.next().unwrap());
 
-    let reply = clients[0].0.book(slot.id.clone(), patient()).await.unwrap();
+    let reply = clients[0].0.book(slot.clone(), patient()).await.unwrap();
 
     let BookingReply::Booked { code, .. } = reply else { panic!("expected a booking, got {reply:?}") };
     assert_eq!(code.len(), 9);
@@ -44,12 +51,16 @@ async fn one_booking_reaches_all_twenty_clients_as_one_update_each() {
         match recv(client).await {
             ServerMessage::Update { version: v, slot: s } => {
                 assert_eq!(v, version + 1);
-                assert_eq!(s.id, slot.id);
+                assert_eq!(s.id, slot);
                 assert_eq!(s.status, SlotStatus::Booked);
             }
             other => panic!("expected the update, got {other:?}"),
         }
-        assert_silent(client, Duration::from_millis(50)).await;
+    }
+    // One update each: the next booking's is the next message.
+    clients[0].0.book(next.clone(), patient()).await.unwrap();
+    for (client, _) in &mut clients {
+        next_is_the_change(client, version + 2, &next).await;
     }
 }
 
@@ -60,8 +71,9 @@ async fn a_hundred_clients_racing_for_one_slot_get_exactly_one_success() {
     for _ in 0..100 {
         clients.push(app.connect_with_state().await.0);
     }
-    let (_, schedule) = app.connect_with_state().await;
-    let slot = free_future_slot(&schedule).id;
+    let (mut booker, schedule) = app.connect_with_state().await;
+    let mut free = free_future_slots(&schedule).map(|s| s.id.clone());
+    let (slot, next) = (free.next().unwrap(), free.next().unwrap());
 
     let attempts = clients.into_iter().map(|mut client| {
         let slot = slot.clone();
@@ -77,13 +89,10 @@ async fn a_hundred_clients_racing_for_one_slot_get_exactly_one_success() {
     let lost =
         results.iter().filter(|(r, _)| *r == BookingReply::Refused(BookingFailure::AlreadyBooked)).count();
     assert_eq!((wins, lost), (1, 99));
+    booker.book(next.clone(), patient()).await.unwrap();
     for (_, mut client) in results {
-        let updates = match recv(&mut client).await {
-            ServerMessage::Update { slot: s, .. } => s,
-            other => panic!("expected one update, got {other:?}"),
-        };
-        assert_eq!(updates.id, slot);
-        assert_silent(&mut client, Duration::from_millis(20)).await;
+        next_is_the_change(&mut client, schedule.version + 1, &slot).await;
+        next_is_the_change(&mut client, schedule.version + 2, &next).await;
     }
 }
 
@@ -104,8 +113,12 @@ async fn refused_bookings_say_why_and_change_nothing() {
     assert_eq!(past, BookingReply::Refused(BookingFailure::Past));
     assert_eq!(missing, BookingReply::Refused(BookingFailure::NotFound));
     assert_eq!(invalid, BookingReply::Refused(BookingFailure::InvalidPatient));
-    assert_silent(&mut watcher, Duration::from_millis(100)).await;
-    assert_silent(&mut booker, Duration::from_millis(10)).await;
+    // Nothing changed: the next change is the very next version, and the very
+    // next message either of them gets.
+    let reply = booker.book(free.id.clone(), patient()).await.unwrap();
+    assert!(matches!(reply, BookingReply::Booked { .. }), "{reply:?}");
+    next_is_the_change(&mut watcher, schedule.version + 1, &free.id).await;
+    next_is_the_change(&mut booker, schedule.version + 1, &free.id).await;
 }
 
 #[tokio::test]
@@ -113,7 +126,8 @@ async fn booking_a_taken_slot_tells_only_the_sender() {
     let app = spawn_app().await;
     let (mut first, schedule) = app.connect_with_state().await;
     let (mut second, _) = app.connect_with_state().await;
-    let slot = free_future_slot(&schedule).id;
+    let mut free = free_future_slots(&schedule).map(|s| s.id.clone());
+    let (slot, next) = (free.next().unwrap(), free.next().unwrap());
     assert!(matches!(first.book(slot.clone(), patient()).await.unwrap(), BookingReply::Booked { .. }));
     assert!(matches!(recv(&mut second).await, ServerMessage::Update { .. }));
     assert!(matches!(recv(&mut first).await, ServerMessage::Update { .. }));
@@ -121,7 +135,8 @@ async fn booking_a_taken_slot_tells_only_the_sender() {
     let again = second.book(slot, patient()).await.unwrap();
 
     assert_eq!(again, BookingReply::Refused(BookingFailure::AlreadyBooked));
-    assert_silent(&mut first, Duration::from_millis(100)).await;
+    second.book(next.clone(), patient()).await.unwrap();
+    next_is_the_change(&mut first, schedule.version + 2, &next).await;
 }
 
 #[tokio::test]
@@ -139,7 +154,8 @@ async fn reset_needs_the_admin_token_and_then_gives_everyone_a_fresh_schedule() 
         ServerMessage::Error { code, .. } => assert_eq!(code, ErrorCode::Forbidden),
         other => panic!("expected forbidden, got {other:?}"),
     }
-    assert_silent(&mut patient_page, Duration::from_millis(100)).await;
+    // The patient's page gets nothing until the reset that succeeds: its next
+    // message must be the fresh schedule.
 
     staff.reset(ADMIN_TOKEN).await.unwrap();
     for client in [&mut staff, &mut patient_page] {

@@ -2,19 +2,18 @@
 //! the same connection then books fine, and an oversized message closes only its
 //! own connection with 1009.
 
-mod common;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::common::*;
 use client::tungstenite::{Error as WsError, Message};
 use client::{BookingReply, Error};
-use common::*;
 use futures_util::{Sink, Stream};
 use protocol::{ErrorCode, ServerMessage};
+use tokio::sync::oneshot;
 
 async fn expect_error(client: &mut client::Client, frame: Message) -> (ErrorCode, Option<String>) {
     client.send_raw(frame).await.unwrap();
@@ -81,29 +80,27 @@ async fn a_message_over_the_size_limit_closes_only_that_connection_with_1009() {
     assert!(matches!(reply, BookingReply::Booked { .. }));
 }
 
-/// A socket whose peer reads slowly: every send takes `delay`, and what was sent
-/// is recorded. Nothing is ever received from it.
-struct SlowPeer {
-    delay: Duration,
-    sleeping: Option<Pin<Box<tokio::time::Sleep>>>,
+/// A socket whose peer reads nothing until `open` fires: no send completes before
+/// that, and every send completes at once after it. What was sent is recorded;
+/// nothing is ever received from it.
+struct StuckPeer {
+    open: Option<oneshot::Receiver<()>>,
     sent: Arc<Mutex<Vec<Message>>>,
 }
 
-impl Sink<Message> for SlowPeer {
+impl Sink<Message> for StuckPeer {
     type Error = WsError;
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if let Some(sleep) = self.sleeping.as_mut() {
-            if sleep.as_mut().poll(cx).is_pending() {
+        if let Some(open) = self.open.as_mut() {
+            if Pin::new(open).poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            self.sleeping = None;
+            self.open = None;
         }
         Poll::Ready(Ok(()))
     }
-    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
         self.sent.lock().unwrap().push(item);
-        let delay = self.delay;
-        self.sleeping = Some(Box::pin(tokio::time::sleep(delay)));
         Ok(())
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -114,7 +111,7 @@ impl Sink<Message> for SlowPeer {
     }
 }
 
-impl Stream for SlowPeer {
+impl Stream for StuckPeer {
     type Item = Result<Message, WsError>;
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Poll::Pending
@@ -125,12 +122,16 @@ impl Stream for SlowPeer {
 async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_others() {
     let mut options = Options::default();
     options.limits.outgoing_queue = 4;
+    // Long enough that the stuck peer is cut off for falling behind, never for a
+    // send that timed out.
+    options.limits.write_timeout = Duration::from_secs(60);
     let app = spawn_with(options).await;
     let state = app.state();
     let sent = Arc::new(Mutex::new(Vec::new()));
-    let slow = SlowPeer { delay: Duration::from_millis(100), sleeping: None, sent: sent.clone() };
+    let (open, opened) = oneshot::channel();
+    let stuck = StuckPeer { open: Some(opened), sent: sent.clone() };
     let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
-    let slow_connection = tokio::spawn(server::ws::serve_connection(slow, state, peer, None));
+    let stuck_connection = tokio::spawn(server::ws::serve_connection(stuck, state, peer, None));
     let (mut booker, schedule) = app.connect_with_state().await;
     let (mut watcher, _) = app.connect_with_state().await;
 
@@ -141,16 +142,17 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     for _ in 0..20 {
         assert!(matches!(recv(&mut watcher).await, ServerMessage::Update { .. }));
     }
-    // The others have every update while the slow peer, at 100 ms a send, has
-    // not yet been sent its first schedule's fragments and those updates: it
-    // did not set their pace.
-    let slow_had = sent.lock().unwrap().iter().filter(|m| matches!(m, Message::Text(_))).count();
-    assert!(slow_had < 20, "the others waited until the slow peer had {slow_had} updates");
+    // The others got every update while the stuck peer could take nothing: it
+    // did not set their pace. Now it reads, and finds it fell too far behind.
+    open.send(()).unwrap();
 
-    tokio::time::timeout(Duration::from_secs(10), slow_connection).await.expect("slow peer cut off").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stuck_connection)
+        .await
+        .expect("stuck peer cut off")
+        .unwrap();
     let sent = sent.lock().unwrap();
     let Some(Message::Close(Some(frame))) = sent.last() else { panic!("expected a close frame last") };
     assert_eq!(u16::from(frame.code), 1013);
     let updates = sent.iter().filter(|m| matches!(m, Message::Text(_))).count();
-    assert!(updates < 20, "the slow peer was cut off before receiving everything");
+    assert!(updates < 20, "the stuck peer was cut off before receiving everything");
 }

@@ -1,7 +1,11 @@
 //! A fresh PostgreSQL database per test, on the server named by
 //! `BOOKING_TEST_POSTGRES_URL` (a URL of a role that may create databases).
-//! Without it the PostgreSQL tests say they were skipped and why; under
-//! `CI=true` they must run, so its absence fails them.
+//!
+//! The PostgreSQL tests are `#[ignore = "needs PostgreSQL: …"]`, so a plain
+//! `cargo test` lists them as ignored rather than passing them unrun; they run
+//! with `-- --include-ignored`, which `cargo xtask test` passes once it has a
+//! PostgreSQL server. A test that runs without one fails (`require`), so no
+//! run of them can pass without a database, under `CI=true` least of all.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -28,24 +32,33 @@ impl TestDatabase {
         &self.admin
     }
 
-    /// A new empty database, or `None` when no PostgreSQL server was given.
-    pub async fn create(test: &str) -> Option<Self> {
-        let Ok(admin) = std::env::var(ENV) else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {ENV} is not set: the PostgreSQL tests must run in CI"
-            );
-            eprintln!("skipped {test}: PostgreSQL tests need {ENV} (set by `cargo xtask test`)");
-            return None;
-        };
+    /// A new empty database; fails the test when no PostgreSQL server was given,
+    /// since a test that asks for one was asked to run on it.
+    pub async fn require(test: &str) -> Self {
+        Self::on(server_url(test)).await
+    }
+
+    /// A new empty database on the server at `admin`.
+    async fn on(admin: String) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!("booking_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| panic!("{ENV}: {e}"));
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
         pool.close().await;
-        Some(Self { url: with_database(&admin, &name), admin, name })
+        Self { url: with_database(&admin, &name), admin, name }
     }
+}
+
+/// The URL of the PostgreSQL server given for the tests; fails `test` when none
+/// was given.
+pub fn server_url(test: &str) -> String {
+    std::env::var(ENV).unwrap_or_else(|_| {
+        panic!(
+            "{test} needs PostgreSQL: set {ENV} to the URL of a role that may create databases \
+             (`cargo xtask test` sets one up)"
+        )
+    })
 }
 
 /// `url` naming database `name` instead of its own.

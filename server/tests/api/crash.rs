@@ -1,25 +1,28 @@
-//! Crash safety: the server binary, as its own process, is killed with SIGKILL at
-//! random moments while clients hold, book and cancel, and restarted on the same
-//! database each time. Every acknowledged booking must be there, every
+//! Crash safety: the server binary, as its own process, is killed with SIGKILL
+//! after a random number of acknowledged bookings while clients hold, book and
+//! cancel, and restarted on the same database each time; after every kill the
+//! database is checked. Every acknowledged booking must be there, every
 //! acknowledged cancellation must hold, nothing nobody asked for may appear, no
 //! slot may have two bookings, no hold may outlive the process that made it, and
 //! the version must never go backwards.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::instance::Instance;
+use crate::common::{database_url, free_port};
 use client::{BookingReply, Client};
-use common::{free_port, start_binary};
-use protocol::{ClientMessage, Patient, ServerMessage, SlotId, SlotStatus};
+use protocol::{ClientMessage, Patient, Schedule, ServerMessage, SlotId, SlotStatus};
+use tokio::sync::watch;
 
 const ROUNDS: usize = 10;
 const CLIENTS: usize = 6;
 
 /// What the clients were told, over all rounds.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Ledger {
     /// Slots somebody tried to book (acknowledged or not).
     attempted: HashSet<SlotId>,
@@ -51,8 +54,8 @@ fn random(below: usize) -> usize {
 
 /// One client's work until its connection dies: hold a free slot (as the page
 /// does when the form opens), book it, and cancel about a third of its bookings
-/// through their manage links.
-async fn work(port: u16, ledger: Arc<Mutex<Ledger>>) {
+/// through their manage links. Each acknowledged booking is counted in `acks`.
+async fn work(port: u16, ledger: Arc<Mutex<Ledger>>, acks: Arc<watch::Sender<usize>>) {
     let mut client = connect(port).await;
     let Ok(ServerMessage::InitialState(schedule)) = client.recv().await else { return };
     let now = chrono::Utc::now() + chrono::Duration::minutes(40);
@@ -81,6 +84,7 @@ async fn work(port: u16, ledger: Arc<Mutex<Ledger>>) {
             Err(_) => return,
         };
         ledger.lock().unwrap().booked.insert(code.clone(), slot);
+        acks.send_modify(|n| *n += 1);
         if random(3) == 0 {
             ledger.lock().unwrap().cancel_attempted.insert(code.clone());
             let request_id = client.request_id();
@@ -108,45 +112,31 @@ struct Row {
     cancelled: bool,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_bookings_survive_repeated_sigkills() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let mut kills = 0;
-    for _ in 0..ROUNDS {
-        let mut server = start_binary(dir.path(), port);
-        let mut watcher = connect(port).await;
-        let Ok(ServerMessage::InitialState(state)) = watcher.recv().await else { panic!("no initialState") };
-        let seen = ledger.lock().unwrap().version;
-        assert!(state.version >= seen, "the version went back from {seen} to {}", state.version);
-        ledger.lock().unwrap().version = state.version;
+/// The schedule a server that just started serves, after checking that the
+/// version did not go back.
+async fn schedule_after_start(server: &Instance, ledger: &Mutex<Ledger>) -> Schedule {
+    let (_, state) = server.connect().await;
+    let mut ledger = ledger.lock().unwrap();
+    assert!(
+        state.version >= ledger.version,
+        "the version went back from {} to {}",
+        ledger.version,
+        state.version
+    );
+    ledger.version = state.version;
+    state
+}
 
-        let workers: Vec<_> = (0..CLIENTS).map(|_| tokio::spawn(work(port, ledger.clone()))).collect();
-        tokio::time::sleep(Duration::from_millis(150 + random(400) as u64)).await;
-        server.kill().expect("SIGKILL");
-        server.wait().unwrap();
-        kills += 1;
-        for worker in workers {
-            worker.await.unwrap();
-        }
-    }
-
-    // The final check, on the database the last server left behind.
-    let mut server = start_binary(dir.path(), port);
-    let mut watcher = connect(port).await;
-    let Ok(ServerMessage::InitialState(state)) = watcher.recv().await else { panic!("no initialState") };
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
-    assert!(state.version >= ledger.version);
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}/booking.db", dir.path().display())).await.unwrap();
+/// Checks the database in `dir` and the schedule a freshly started server serves
+/// from it against everything the clients were told.
+async fn check(dir: &Path, ledger: &Ledger, state: &Schedule) {
+    let pool = sqlx::SqlitePool::connect(&database_url(dir)).await.unwrap();
     let rows: Vec<Row> =
         sqlx::query_as("SELECT slot_id, code, cancelled_at IS NOT NULL AS cancelled FROM bookings")
             .fetch_all(&pool)
             .await
             .unwrap();
+    pool.close().await;
     let by_code: HashMap<&str, &Row> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
     for (code, slot) in &ledger.booked {
         let row = by_code.get(code.as_str()).unwrap_or_else(|| panic!("acknowledged booking {code} is lost"));
@@ -170,13 +160,50 @@ async fn acknowledged_bookings_survive_repeated_sigkills() {
         let shown = state.slots.iter().find(|s| s.id.0 == row.slot_id).map(|s| s.status);
         assert_eq!(shown, Some(SlotStatus::Booked), "the schedule shows {}", row.slot_id);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_bookings_survive_repeated_sigkills() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let acks = Arc::new(watch::Sender::new(0_usize));
+    for round in 0..ROUNDS {
+        let mut server = Instance::start(&database_url(dir.path()), port, dir.path());
+        let state = schedule_after_start(&server, &ledger).await;
+        // What the previous round's kill left behind (nothing, in the first
+        // round) is checked before this round's clients change anything.
+        let told = ledger.lock().unwrap().clone();
+        check(dir.path(), &told, &state).await;
+
+        // The kill comes after a random number of acknowledged bookings, while
+        // the clients are still busy: a moment chosen by events, not by the clock.
+        let target = *acks.borrow() + 1 + random(24);
+        let workers: Vec<_> =
+            (0..CLIENTS).map(|_| tokio::spawn(work(port, ledger.clone(), acks.clone()))).collect();
+        let mut counted = acks.subscribe();
+        tokio::time::timeout(Duration::from_secs(60), counted.wait_for(|n| *n >= target))
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the acknowledged bookings never reached {target}"))
+            .unwrap();
+        assert_eq!(server.exited(), None, "round {round}: the server was running until the kill");
+        let status = server.kill().expect("the server was waited for");
+        assert_eq!(status.signal(), Some(9), "round {round}: the server died of the SIGKILL: {status:?}");
+        for worker in workers {
+            worker.await.unwrap();
+        }
+    }
+
+    // What the last kill left behind.
+    let server = Instance::start(&database_url(dir.path()), port, dir.path());
+    let state = schedule_after_start(&server, &ledger).await;
+    let ledger = ledger.lock().unwrap().clone();
+    check(dir.path(), &ledger, &state).await;
+    drop(server);
     eprintln!(
-        "{kills} kills survived: {} acknowledged bookings, {} acknowledged cancellations, {} rows, version {}",
+        "{ROUNDS} kills survived: {} acknowledged bookings, {} acknowledged cancellations, version {}",
         ledger.booked.len(),
         ledger.cancelled.len(),
-        rows.len(),
         state.version
     );
-    assert_eq!(kills, ROUNDS);
-    assert!(ledger.booked.len() >= ROUNDS, "the clients got work done between kills");
 }

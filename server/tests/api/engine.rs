@@ -3,13 +3,11 @@
 //! ending expired holds must not mistake one slot for another when the schedule
 //! is read again meanwhile.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::common::{patient, test_now};
 use chrono::{DateTime, Utc};
-use common::{patient, test_now};
 use protocol::{DoctorId, Patient, SlotId, SlotStatus, Version};
 use server::ClientKey;
 use server::clinic::{ClinicConfig, SlotDef};
@@ -109,7 +107,7 @@ struct Rig {
 
 async fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open(&common::database_url(dir.path())).await.unwrap();
+    let store = SqlStore::open(&crate::common::database_url(dir.path())).await.unwrap();
     let failing = Arc::new(AtomicBool::new(false));
     let now = Arc::new(Mutex::new(test_now()));
     let clock_now = now.clone();
@@ -137,7 +135,7 @@ fn book(slot: &SlotId, request_id: &str, patient: Patient) -> Book {
 /// The free slots bookable at the test's clock, in schedule order.
 fn free_slots(engine: &EngineHandle) -> Vec<SlotId> {
     let snapshot = engine.snapshot();
-    common::free_future_slots(snapshot.schedule()).map(|s| s.id.clone()).collect()
+    crate::common::free_future_slots(snapshot.schedule()).map(|s| s.id.clone()).collect()
 }
 
 fn status(engine: &EngineHandle, slot: &SlotId) -> SlotStatus {

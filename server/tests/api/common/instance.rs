@@ -3,7 +3,7 @@
 //! file that is printed when the test fails.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use client::Client;
@@ -60,15 +60,21 @@ impl Instance {
         }
     }
 
-    /// Kills it with SIGKILL and waits until it is gone.
-    pub fn kill(&mut self) {
+    /// How it ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("the server process can be waited for")
+    }
+
+    /// Kills it with SIGKILL and waits until it is gone; how it ended.
+    pub fn kill(&mut self) -> Option<ExitStatus> {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.wait().ok()
     }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        // Also when a test fails half-way: no server outlives its test.
         self.kill();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();

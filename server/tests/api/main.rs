@@ -1,0 +1,20 @@
+//! The server's integration tests, as one test binary with a module per area:
+//! each starts real servers (in this process, or the binary as a process of its
+//! own) on fresh databases and talks to them over real sockets, through the
+//! helpers of `common`.
+
+mod common;
+
+mod abuse;
+mod bad_input;
+mod booking;
+mod crash;
+mod engine;
+mod hostile;
+mod instances;
+mod limits;
+mod model;
+mod resync;
+mod scheduling;
+mod shutdown;
+mod store;
