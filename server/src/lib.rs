@@ -161,9 +161,14 @@ impl Server {
         // A token that could be guessed would give away every patient's details.
         let bits = secret::strength_bits(&settings.admin_token);
         if bits < secret::MIN_ADMIN_TOKEN_BITS {
+            let how_weak = if bits == 0.0 {
+                "it has too few different characters".to_owned()
+            } else {
+                format!("about {bits:.0} bits")
+            };
             return Err(Error::Setting(format!(
-                "the admin token is too weak (about {bits:.0} bits; at least {} are needed: \
-                 32 random letters and digits, or leave it out to have one generated)",
+                "the admin token is too weak ({how_weak}; at least {} bits are needed: 32 random letters \
+                 and digits, or leave it out to have one generated)",
                 secret::MIN_ADMIN_TOKEN_BITS
             )));
         }
