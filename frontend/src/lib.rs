@@ -11,6 +11,8 @@
 
 pub mod booking;
 mod components;
+#[cfg(test)]
+mod fixtures;
 pub mod ics;
 mod ids;
 mod layout;

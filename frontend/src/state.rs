@@ -115,35 +115,7 @@ impl Reset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{Clinic, Doctor, DoctorId, Slot};
-
-    fn slot(id: &str, status: SlotStatus) -> Slot {
-        Slot {
-            id: SlotId(id.into()),
-            doctor_id: DoctorId("d".into()),
-            start: "2026-11-25T06:00:00Z".parse().unwrap(),
-            end: "2026-11-25T06:30:00Z".parse().unwrap(),
-            status,
-        }
-    }
-
-    fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
-        ServerMessage::InitialState(Schedule {
-            version,
-            clinic: Clinic {
-                name: "C".into(),
-                time_zone: "Europe/Moscow".into(),
-                min_notice_minutes: 0,
-                hold_seconds: 120,
-            },
-            doctors: vec![Doctor { id: DoctorId("d".into()), name: "D".into(), specialty: "S".into() }],
-            slots,
-        })
-    }
-
-    fn update(version: Version, id: &str, status: SlotStatus) -> ServerMessage {
-        ServerMessage::Update { version, slot: slot(id, status) }
-    }
+    use crate::fixtures::{schedule, slot, update};
 
     fn board() -> Board {
         let mut board = Board::default();

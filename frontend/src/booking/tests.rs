@@ -2,30 +2,7 @@
 //! robot check, and every kind of answer to a booking.
 
 use super::*;
-use protocol::{PowChallenge, PowParameters, PowSolution};
-
-fn patient() -> Patient {
-    Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() }
-}
-
-fn proof(nonce: &str) -> Proof {
-    Proof {
-        challenge: PowChallenge {
-            parameters: PowParameters {
-                algorithm: "SHA-256".into(),
-                cost: 1,
-                expires_at: None,
-                key_length: 32,
-                key_prefix: "0".into(),
-                key_signature: None,
-                nonce: nonce.into(),
-                salt: "00".into(),
-            },
-            signature: "signed".into(),
-        },
-        solution: PowSolution { counter: 7, derived_key: "00ff".into() },
-    }
-}
+use crate::fixtures::{patient, proof};
 
 fn result(request_id: &str, ok: bool, code: Option<&str>, reason: Option<BookingFailure>) -> ServerMessage {
     ServerMessage::BookingResult {

@@ -3,11 +3,9 @@
 //! flight.
 
 use super::*;
-use protocol::{
-    BookingDetails, BookingFailure, BookingStatus, Clinic, Doctor, DoctorId, ErrorCode, Patient,
-    PowChallenge, PowParameters, PowSolution, Proof, Schedule, Slot, StaffBooking,
-};
+use protocol::{BookingDetails, BookingFailure, BookingStatus, ErrorCode, StaffBooking};
 
+use crate::fixtures::{patient, proof, schedule, slot, update};
 use crate::manage::{Manage, Step};
 use crate::pow::Work;
 use crate::staff::Desk;
@@ -15,57 +13,6 @@ use crate::state::Mine;
 
 fn id(slot: &str) -> SlotId {
     SlotId(slot.into())
-}
-
-fn slot(id: &str, status: SlotStatus) -> Slot {
-    Slot {
-        id: SlotId(id.into()),
-        doctor_id: DoctorId("d".into()),
-        start: "2026-11-25T06:00:00Z".parse().unwrap(),
-        end: "2026-11-25T06:30:00Z".parse().unwrap(),
-        status,
-    }
-}
-
-fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
-    ServerMessage::InitialState(Schedule {
-        version,
-        clinic: Clinic {
-            name: "C".into(),
-            time_zone: "Europe/Moscow".into(),
-            min_notice_minutes: 0,
-            hold_seconds: 120,
-        },
-        doctors: vec![Doctor { id: DoctorId("d".into()), name: "D".into(), specialty: "S".into() }],
-        slots,
-    })
-}
-
-fn update(version: Version, id: &str, status: SlotStatus) -> ServerMessage {
-    ServerMessage::Update { version, slot: slot(id, status) }
-}
-
-fn proof(nonce: &str) -> Proof {
-    Proof {
-        challenge: PowChallenge {
-            parameters: PowParameters {
-                algorithm: "SHA-256".into(),
-                cost: 1,
-                expires_at: None,
-                key_length: 32,
-                key_prefix: "0".into(),
-                key_signature: None,
-                nonce: nonce.into(),
-                salt: "00".into(),
-            },
-            signature: "signed".into(),
-        },
-        solution: PowSolution { counter: 7, derived_key: "00ff".into() },
-    }
-}
-
-fn patient() -> Patient {
-    Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() }
 }
 
 /// Request ids `id-1`, `id-2`, … in turn.

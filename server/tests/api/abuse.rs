@@ -5,7 +5,7 @@
 //! missed update, and get an answer to every booking. How long those answers
 //! took is printed, not asserted: the machine is shared and noisy.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use client::tungstenite::protocol::frame::Frame;
 use client::tungstenite::protocol::frame::coding::{Data, OpCode};
 use client::{BookingReply, Client, ConnectOptions, Error};
 use protocol::{Applied, ClientMessage, ErrorCode, Replica, ServerMessage, SlotId};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const GOOD_CLIENTS: usize = 50;
 const BOOKINGS_EACH: usize = 3;
@@ -67,45 +67,6 @@ async fn close_code(client: &mut Client) -> u16 {
             Err(other) => panic!("expected a close frame with a code, the connection ended with {other:?}"),
         }
     }
-}
-
-/// A peer that completes the WebSocket handshake from `local_ip` and then never
-/// sends another byte, so it answers no ping; the code of the close frame the
-/// server sent it before hanging up. Sending nothing also means nothing can reset
-/// the socket and lose that frame, however late it is read.
-async fn close_code_of_a_silent_peer(addr: SocketAddr, local_ip: IpAddr) -> u16 {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::new(local_ip, 0)).unwrap();
-    let mut tcp = socket.connect(addr).await.unwrap();
-    let handshake = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    tcp.write_all(handshake.as_bytes()).await.unwrap();
-    let mut received = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), tcp.read_to_end(&mut received))
-        .await
-        .expect("the server hangs up on a silent peer")
-        .unwrap();
-    let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").expect("a handshake answer");
-    assert!(received.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&received[..head_end]));
-    // The server's frames are unmasked: opcode, length (7 bits, or 126 and 16
-    // bits, or 127 and 64 bits), payload.
-    let mut frames = &received[head_end + 4..];
-    while frames.len() >= 2 {
-        let (length, header) = match frames[1] & 0x7f {
-            126 => (usize::from(u16::from_be_bytes([frames[2], frames[3]])), 4),
-            127 => (usize::try_from(u64::from_be_bytes(frames[2..10].try_into().unwrap())).unwrap(), 10),
-            short => (usize::from(short), 2),
-        };
-        let payload = &frames[header..header + length];
-        if frames[0] & 0x0f == 0x8 {
-            assert!(payload.len() >= 2, "a close frame without a code");
-            return u16::from_be_bytes([payload[0], payload[1]]);
-        }
-        frames = &frames[header + length..];
-    }
-    panic!("the server hung up without a close frame")
 }
 
 /// Malformed, unknown and ill-typed messages, binary frames, long request ids,
@@ -271,7 +232,7 @@ async fn handshakes(app: &TestApp, tally: &Tally) {
 /// A connection that stops answering pings is closed as dead with 1001.
 async fn dead_peer(app: &TestApp, tally: &Tally) {
     tally.add(1);
-    assert_eq!(close_code_of_a_silent_peer(app.addr, ATTACKER).await, 1001, "closed as dead");
+    assert_eq!(close_code_of_a_silent_peer(app.addr, Some(ATTACKER)).await, 1001, "closed as dead");
 }
 
 /// Holding slots and letting go, over and over, on slots nobody else wants.

@@ -1,13 +1,11 @@
 //! The limits that keep one client or one site from harming the rest: the number
 //! of connections, pages of other sites, and dead peers.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::common::*;
 use client::tungstenite::Error as WsError;
 use client::{Client, ConnectOptions, Error};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn connect_as(app: &TestApp, origin: Option<&'static str>) -> Result<Client, Error> {
     Client::connect_with(&app.ws_url(), ConnectOptions { origin, ..ConnectOptions::default() }).await
@@ -58,49 +56,12 @@ async fn pages_of_other_sites_are_refused_unless_allowed() {
     assert!(connect_as(&app, None).await.is_ok(), "programs that send no Origin");
 }
 
-/// A peer that completes the WebSocket handshake and then never sends another
-/// byte, so it answers no ping; the code of the close frame the server sent it
-/// before hanging up. Sending nothing also means nothing can reset the socket and
-/// lose that frame, however late it is read.
-async fn close_code_of_a_silent_peer(addr: SocketAddr) -> u16 {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let handshake = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    tcp.write_all(handshake.as_bytes()).await.unwrap();
-    let mut received = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), tcp.read_to_end(&mut received))
-        .await
-        .expect("the server hangs up on a silent peer")
-        .unwrap();
-    let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").expect("a handshake answer");
-    assert!(received.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&received[..head_end]));
-    // The server's frames are unmasked: opcode, length (7 bits, or 126 and 16
-    // bits, or 127 and 64 bits), payload.
-    let mut frames = &received[head_end + 4..];
-    while frames.len() >= 2 {
-        let (length, header) = match frames[1] & 0x7f {
-            126 => (usize::from(u16::from_be_bytes([frames[2], frames[3]])), 4),
-            127 => (usize::try_from(u64::from_be_bytes(frames[2..10].try_into().unwrap())).unwrap(), 10),
-            short => (usize::from(short), 2),
-        };
-        let payload = &frames[header..header + length];
-        if frames[0] & 0x0f == 0x8 {
-            assert!(payload.len() >= 2, "a close frame without a code");
-            return u16::from_be_bytes([payload[0], payload[1]]);
-        }
-        frames = &frames[header + length..];
-    }
-    panic!("the server hung up without a close frame")
-}
-
 #[tokio::test]
 async fn a_peer_that_answers_no_ping_is_dropped_and_a_live_one_stays() {
     let mut options = Options::default();
     options.limits.idle_timeout = Duration::from_millis(600);
     let app = spawn_with(options).await;
-    let dead = tokio::spawn(close_code_of_a_silent_peer(app.addr));
+    let dead = tokio::spawn(close_code_of_a_silent_peer(app.addr, None));
     let (mut live, _) = app.connect_with_state().await;
 
     // Reading answers pings (the client library sends the pongs), until the

@@ -26,7 +26,7 @@ impl Instance {
             .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
             .env("BOOKING_ADMIN_TOKEN", super::ADMIN_TOKEN)
-            .envs(super::LENIENT_ENV.iter().copied())
+            .envs(super::lenient_env())
             .env("BOOKING_STATIC_DIR", log_dir)
             .env("RUST_LOG", "info,tower_http=warn")
             .stdout(Stdio::null())
