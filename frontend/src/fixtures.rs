@@ -14,6 +14,7 @@ pub(crate) fn slot(id: &str, status: SlotStatus) -> Slot {
         start: "2026-11-25T06:00:00Z".parse().unwrap(),
         end: "2026-11-25T06:30:00Z".parse().unwrap(),
         status,
+        held_until: None,
     }
 }
 
@@ -26,8 +27,16 @@ pub(crate) fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
             time_zone: "Europe/Moscow".into(),
             min_notice_minutes: 0,
             hold_seconds: 120,
+            hold_extensions: 2,
+            default_language: "ru".into(),
+            names: Default::default(),
         },
-        doctors: vec![Doctor { id: DoctorId("d".into()), name: "D".into(), specialty: "S".into() }],
+        doctors: vec![Doctor {
+            id: DoctorId("d".into()),
+            name: "D".into(),
+            specialty: "S".into(),
+            texts: Default::default(),
+        }],
         slots,
     })
 }

@@ -1,5 +1,7 @@
 //! Domain types carried inside messages: the clinic, its doctors and their slots.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +57,7 @@ pub struct Schedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Clinic {
-    /// The clinic's display name.
+    /// The clinic's display name, in its default language.
     pub name: String,
     /// The IANA time zone in which the clinic's days and hours are meant,
     /// such as `Europe/Moscow`.
@@ -67,18 +69,70 @@ pub struct Clinic {
     /// How long opening the booking form holds a slot, in seconds.
     #[serde(default)]
     pub hold_seconds: u32,
+    /// How many times the holder may extend its hold (`extendHold`), each time
+    /// by `holdSeconds`.
+    #[serde(default)]
+    pub hold_extensions: u32,
+    /// The BCP 47 tag of the language `name` and every doctor's plain `name`
+    /// and `specialty` are written in, such as `ru`; empty from servers older
+    /// than languages.
+    #[serde(default)]
+    pub default_language: String,
+    /// The clinic's name in each language it has one in (the default language
+    /// included), by BCP 47 tag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
 }
 
+impl Clinic {
+    /// The clinic's name for a reader of `language` (a BCP 47 tag): its own
+    /// text, or that of its base language (`en` for `en-GB`), or the default.
+    pub fn name_in(&self, language: &str) -> &str {
+        in_language(&self.names, language).map_or(&self.name, String::as_str)
+    }
+}
 /// One doctor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Doctor {
     /// Stable identifier, referenced by slots.
     pub id: DoctorId,
+    /// The doctor's display name, in the clinic's default language.
+    pub name: String,
+    /// What the doctor does, such as "Therapist", in the clinic's default
+    /// language.
+    pub specialty: String,
+    /// The doctor's name and specialty in each language the clinic has texts
+    /// in (the default language included), by BCP 47 tag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub texts: BTreeMap<String, DoctorText>,
+}
+
+impl Doctor {
+    /// The doctor's name and specialty for a reader of `language` (a BCP 47
+    /// tag): their own texts, or those of its base language, or the default.
+    pub fn text_in(&self, language: &str) -> DoctorText {
+        in_language(&self.texts, language)
+            .cloned()
+            .unwrap_or_else(|| DoctorText { name: self.name.clone(), specialty: self.specialty.clone() })
+    }
+}
+
+/// A doctor's texts in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DoctorText {
     /// The doctor's display name.
     pub name: String,
-    /// What the doctor does, such as "Therapist".
+    /// What the doctor does.
     pub specialty: String,
+}
+
+/// The entry of `texts` for `language`, or for its base language (the part
+/// before the first `-`). Tags compare without regard to case, as BCP 47 has it.
+fn in_language<'a, T>(texts: &'a BTreeMap<String, T>, language: &str) -> Option<&'a T> {
+    let find = |tag: &str| texts.iter().find(|(k, _)| k.eq_ignore_ascii_case(tag)).map(|(_, v)| v);
+    find(language).or_else(|| find(language.split('-').next().unwrap_or(language)))
 }
 
 /// One appointment slot of one doctor.
@@ -95,6 +149,10 @@ pub struct Slot {
     pub end: DateTime<Utc>,
     /// Whether the slot can still be booked.
     pub status: SlotStatus,
+    /// When the hold ends unless it is extended or the slot booked first
+    /// (RFC 3339, UTC); present only while the slot is `held`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 /// The state of a slot as everyone may see it; it never says who booked or holds.
@@ -133,6 +191,10 @@ pub struct BookingDetails {
     pub patient: Patient,
     /// Whether it still stands.
     pub status: BookingStatus,
+    /// The revision of the appointment, for the `SEQUENCE` of a calendar file:
+    /// 0 when booked, one more after every reschedule and after the cancel.
+    #[serde(default)]
+    pub sequence: u32,
 }
 
 /// One active booking as staff see it.
@@ -188,5 +250,49 @@ impl Patient {
             return Err(PatientProblem::Phone);
         }
         Ok(Patient { name: name.to_owned(), phone: phone.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doctor() -> Doctor {
+        let text =
+            |name: &str, specialty: &str| DoctorText { name: name.into(), specialty: specialty.into() };
+        Doctor {
+            id: DoctorId("therapist".into()),
+            name: "Елена Соколова".into(),
+            specialty: "Терапевт".into(),
+            texts: BTreeMap::from([
+                ("en".into(), text("Dr. Elena Sokolova", "Therapist")),
+                ("ru".into(), text("Елена Соколова", "Терапевт")),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_doctor_reads_in_the_language_asked_its_base_language_or_the_default() {
+        let doctor = doctor();
+        assert_eq!(doctor.text_in("en").specialty, "Therapist");
+        assert_eq!(doctor.text_in("EN-gb").name, "Dr. Elena Sokolova", "the base language, any case");
+        assert_eq!(doctor.text_in("de").specialty, "Терапевт", "the default language");
+        let older = Doctor { texts: BTreeMap::new(), ..doctor };
+        assert_eq!(older.text_in("en").specialty, "Терапевт", "a server older than languages");
+    }
+
+    #[test]
+    fn the_clinic_is_named_in_the_language_asked_or_the_default() {
+        let clinic = Clinic {
+            name: "Городская клиника".into(),
+            time_zone: "Europe/Moscow".into(),
+            min_notice_minutes: 0,
+            hold_seconds: 120,
+            hold_extensions: 2,
+            default_language: "ru".into(),
+            names: BTreeMap::from([("en".into(), "City Clinic".into())]),
+        };
+        assert_eq!(clinic.name_in("en-US"), "City Clinic");
+        assert_eq!(clinic.name_in("fr"), "Городская клиника");
     }
 }

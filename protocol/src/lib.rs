@@ -14,7 +14,7 @@ pub use pow::{PowChallenge, PowParameters, PowSolution, Proof};
 pub use replica::{Applied, Replica};
 
 pub use domain::{
-    BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, ManageToken, Patient,
+    BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, DoctorText, ManageToken, Patient,
     PatientProblem, Schedule, Slot, SlotId, SlotStatus, StaffBooking, Version,
 };
 
@@ -60,6 +60,14 @@ pub enum ClientMessage {
         /// Echoed in the `holdResult`.
         request_id: String,
         /// The slot to hold.
+        slot_id: SlotId,
+    },
+    /// Give the patient more time: move the end of this connection's own live
+    /// hold of a slot `holdSeconds` later, as often as `holdExtensions` allows.
+    ExtendHold {
+        /// Echoed in the `holdResult`.
+        request_id: String,
+        /// The slot this connection holds.
         slot_id: SlotId,
     },
     /// Let go of a held slot (the patient closed the form).
@@ -141,6 +149,7 @@ impl ClientMessage {
         "challenge",
         "reset",
         "hold",
+        "extendHold",
         "release",
         "lookup",
         "cancel",
@@ -159,6 +168,7 @@ impl ClientMessage {
             Self::Book { request_id, .. }
             | Self::Challenge { request_id, .. }
             | Self::Hold { request_id, .. }
+            | Self::ExtendHold { request_id, .. }
             | Self::Lookup { request_id, .. }
             | Self::Cancel { request_id, .. }
             | Self::Reschedule { request_id, .. }
@@ -210,13 +220,15 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<BookingFailure>,
     },
-    /// The answer to a `hold`, to its sender only.
+    /// The answer to a `hold` or an `extendHold`, to its sender only.
     HoldResult {
-        /// The `requestId` of the `hold`.
+        /// The `requestId` of the `hold` or `extendHold`.
         request_id: String,
-        /// Whether this connection now holds the slot.
+        /// Whether this connection now holds the slot (for `extendHold`: whether
+        /// the hold was extended).
         ok: bool,
-        /// When the hold ends unless the slot is booked first; present when `ok`.
+        /// When the hold ends unless it is extended or the slot booked first;
+        /// present when `ok`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires_at: Option<DateTime<Utc>>,
         /// Why the hold was refused; present when not `ok`.
@@ -333,6 +345,8 @@ pub enum BookingFailure {
     TooManyBookings,
     /// The proof of work is missing, wrong, expired or already used.
     ChallengeFailed,
+    /// This hold has been extended as many times as a hold may be.
+    TooManyExtensions,
 }
 
 impl BookingFailure {
@@ -361,6 +375,9 @@ impl BookingFailure {
                 "Too many bookings came from your network this hour; please try later or call the clinic."
             }
             Self::ChallengeFailed => "The check that you are not a robot did not pass; please try again.",
+            Self::TooManyExtensions => {
+                "This slot cannot be reserved for longer; you can still book it if it stays free."
+            }
         }
     }
 }

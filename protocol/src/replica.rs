@@ -113,13 +113,21 @@ mod tests {
             start: "2026-11-25T06:00:00Z".parse().unwrap(),
             end: "2026-11-25T06:30:00Z".parse().unwrap(),
             status,
+            held_until: None,
         }
     }
 
     fn replica(version: Version) -> Replica {
         let mut replica = Replica::default();
-        let clinic =
-            Clinic { name: "C".into(), time_zone: "UTC".into(), min_notice_minutes: 0, hold_seconds: 60 };
+        let clinic = Clinic {
+            name: "C".into(),
+            time_zone: "UTC".into(),
+            min_notice_minutes: 0,
+            hold_seconds: 60,
+            hold_extensions: 2,
+            default_language: "en".into(),
+            names: Default::default(),
+        };
         let schedule =
             Schedule { version, clinic, doctors: Vec::new(), slots: vec![slot("a", SlotStatus::Free)] };
         assert_eq!(replica.apply(ServerMessage::InitialState(schedule)), Applied::Replaced);

@@ -2,11 +2,13 @@
 //! value encodes back to the same JSON, so the documentation cannot drift from
 //! the code.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use protocol::{
-    BookingDetails, BookingFailure, BookingStatus, ClientMessage, Clinic, Doctor, DoctorId, ErrorCode,
-    Patient, PowChallenge, PowParameters, PowSolution, Proof, Schedule, ServerMessage, Slot, SlotId,
-    SlotStatus, StaffBooking,
+    BookingDetails, BookingFailure, BookingStatus, ClientMessage, Clinic, Doctor, DoctorId, DoctorText,
+    ErrorCode, Patient, PowChallenge, PowParameters, PowSolution, Proof, Schedule, ServerMessage, Slot,
+    SlotId, SlotStatus, StaffBooking,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -48,6 +50,7 @@ fn slot(id: &str, start: &str, end: &str, status: SlotStatus) -> Slot {
         start: at(start),
         end: at(end),
         status,
+        held_until: None,
     }
 }
 
@@ -116,15 +119,25 @@ fn initial_state_example_round_trips() {
         ServerMessage::InitialState(Schedule {
             version: 42,
             clinic: Clinic {
-                name: "City Clinic".into(),
+                name: "Городская клиника".into(),
                 time_zone: "Europe/Moscow".into(),
                 min_notice_minutes: 30,
                 hold_seconds: 120,
+                hold_extensions: 2,
+                default_language: "ru".into(),
+                names: BTreeMap::from([
+                    ("en".into(), "City Clinic".into()),
+                    ("ru".into(), "Городская клиника".into()),
+                ]),
             },
             doctors: vec![Doctor {
                 id: DoctorId("therapist".into()),
-                name: "Dr. Ivanova".into(),
-                specialty: "Therapist".into(),
+                name: "Елена Соколова".into(),
+                specialty: "Терапевт".into(),
+                texts: BTreeMap::from([
+                    ("en".into(), text("Dr. Elena Sokolova", "Therapist")),
+                    ("ru".into(), text("Елена Соколова", "Терапевт")),
+                ]),
             }],
             slots: vec![
                 slot(
@@ -139,9 +152,37 @@ fn initial_state_example_round_trips() {
                     "2026-11-25T07:00:00Z",
                     SlotStatus::Booked,
                 ),
+                Slot {
+                    held_until: Some(at("2026-11-24T07:12:00Z")),
+                    ..slot(
+                        "therapist-20261125-1000",
+                        "2026-11-25T07:00:00Z",
+                        "2026-11-25T07:30:00Z",
+                        SlotStatus::Held,
+                    )
+                },
             ],
         }),
     );
+}
+
+fn text(name: &str, specialty: &str) -> DoctorText {
+    DoctorText { name: name.into(), specialty: specialty.into() }
+}
+
+#[test]
+fn a_schedule_of_a_server_older_than_languages_and_extensions_still_decodes() {
+    let json = r#"{"version":1,"clinic":{"name":"C","timeZone":"UTC"},
+        "doctors":[{"id":"d","name":"D","specialty":"S"}],
+        "slots":[{"id":"s","doctorId":"d","start":"2026-11-25T06:00:00Z","end":"2026-11-25T06:30:00Z","status":"held"}]}"#;
+    let schedule: Schedule = serde_json::from_str(json).unwrap();
+    assert_eq!((schedule.clinic.hold_extensions, schedule.clinic.default_language.as_str()), (0, ""));
+    assert!(schedule.clinic.names.is_empty() && schedule.doctors[0].texts.is_empty());
+    assert_eq!(schedule.slots[0].held_until, None);
+    assert_eq!(schedule.doctors[0].text_in("en").specialty, "S");
+    let booking = r#"{"code":"K","slot":{"id":"s","doctorId":"d","start":"2026-11-25T06:00:00Z",
+        "end":"2026-11-25T06:30:00Z","status":"booked"},"patient":{"name":"A","phone":"12345"},"status":"active"}"#;
+    assert_eq!(serde_json::from_str::<BookingDetails>(booking).unwrap().sequence, 0);
 }
 
 #[test]
@@ -156,6 +197,21 @@ fn update_example_round_trips() {
                 "2026-11-25T06:30:00Z",
                 SlotStatus::Booked,
             ),
+        },
+    );
+    assert_golden(
+        "`update` (held)",
+        ServerMessage::Update {
+            version: 44,
+            slot: Slot {
+                held_until: Some(at("2026-11-24T07:14:00Z")),
+                ..slot(
+                    "therapist-20261125-0900",
+                    "2026-11-25T06:00:00Z",
+                    "2026-11-25T06:30:00Z",
+                    SlotStatus::Held,
+                )
+            },
         },
     );
 }
@@ -216,6 +272,10 @@ fn hold_and_release_examples_round_trip() {
         "`hold`",
         ClientMessage::Hold { request_id: "h-1".into(), slot_id: id("therapist-20261125-0900") },
     );
+    assert_golden(
+        "`extendHold`",
+        ClientMessage::ExtendHold { request_id: "h-2".into(), slot_id: id("therapist-20261125-0900") },
+    );
     assert_golden("`release`", ClientMessage::Release { slot_id: id("therapist-20261125-0900") });
     assert_golden(
         "`holdResult`",
@@ -224,6 +284,15 @@ fn hold_and_release_examples_round_trip() {
             ok: true,
             expires_at: Some(at("2026-11-24T07:12:00Z")),
             reason: None,
+        },
+    );
+    assert_golden(
+        "`holdResult` (refused extension)",
+        ServerMessage::HoldResult {
+            request_id: "h-4".into(),
+            ok: false,
+            expires_at: None,
+            reason: Some(BookingFailure::TooManyExtensions),
         },
     );
 }
@@ -254,6 +323,7 @@ fn manage_link_examples_round_trip() {
                 ),
                 patient: Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() },
                 status: BookingStatus::Active,
+                sequence: 1,
             },
         },
     );
@@ -305,6 +375,7 @@ fn every_client_type_name_is_listed() {
         ClientMessage::Challenge { request_id: s() },
         ClientMessage::Reset { admin_token: s() },
         ClientMessage::Hold { request_id: s(), slot_id: SlotId(s()) },
+        ClientMessage::ExtendHold { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Release { slot_id: SlotId(s()) },
         ClientMessage::Lookup { request_id: s(), manage_token: s() },
         ClientMessage::Cancel { request_id: s(), manage_token: s() },

@@ -1,13 +1,19 @@
-//! The clinic's configuration (TOML) and the slots generated from it.
+//! The clinic's configuration (TOML) and the slots generated from it; `texts`
+//! is its texts in several languages.
 
+mod texts;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use protocol::{Clinic, Doctor, DoctorId, SlotId};
+use protocol::{Clinic, Doctor, DoctorId, DoctorText, SlotId};
 use serde::Deserialize;
 
 use crate::{Error, Result};
+
+pub use texts::{Texts, canonical_tag};
 
 /// The demo clinic used when no `--config` is given.
 pub const DEMO_CONFIG: &str = include_str!("../clinic.toml");
@@ -16,8 +22,12 @@ pub const DEMO_CONFIG: &str = include_str!("../clinic.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicConfig {
-    /// The clinic's display name.
-    pub name: String,
+    /// The clinic's display name, in one or more languages.
+    pub name: Texts,
+    /// The BCP 47 tag of the clinic's own language, in which every text must be
+    /// given; `en` when the file names none (files older than languages).
+    #[serde(default = "default_language")]
+    pub default_language: String,
     /// IANA time zone of the clinic's days and hours.
     pub time_zone: Tz,
     /// How many days, today included, can be booked.
@@ -44,16 +54,20 @@ fn default_hold_seconds() -> u32 {
     120
 }
 
+fn default_language() -> String {
+    "en".to_owned()
+}
+
 /// One doctor in the configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoctorConfig {
     /// Stable id; slot ids and bookings refer to it.
     pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Display specialty.
-    pub specialty: String,
+    /// Display name, in one or more languages.
+    pub name: Texts,
+    /// Display specialty, in one or more languages.
+    pub specialty: Texts,
     /// This doctor's appointment length, when not the clinic's.
     #[serde(default)]
     pub slot_minutes: Option<u32>,
@@ -155,9 +169,25 @@ impl ClinicConfig {
 
     /// Parses and checks configuration text.
     pub fn parse(text: &str) -> Result<Self> {
-        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let mut config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.resolve_texts().map_err(Error::Config)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Checks the language tags and that every text has the default language,
+    /// and spells every text as a table by canonical tag.
+    fn resolve_texts(&mut self) -> Result<(), String> {
+        let language = canonical_tag(&self.default_language).map_err(|e| format!("default_language: {e}"))?;
+        self.default_language = language.clone();
+        self.name = Texts::ByLanguage(self.name.resolve(&language, "the clinic's name")?);
+        for doctor in &mut self.doctors {
+            let id = doctor.id.clone();
+            doctor.name = Texts::ByLanguage(doctor.name.resolve(&language, &format!("the name of `{id}`"))?);
+            doctor.specialty =
+                Texts::ByLanguage(doctor.specialty.resolve(&language, &format!("the specialty of `{id}`"))?);
+        }
+        Ok(())
     }
 
     /// The built-in demo clinic.
@@ -221,24 +251,49 @@ impl ClinicConfig {
         doctor.hours.as_ref().unwrap_or(&self.hours)
     }
 
-    /// The clinic as the wire shows it.
+    /// A text in the default language (every text has one, once parsed).
+    fn in_default(&self, texts: &Texts) -> String {
+        texts.get(&self.default_language).unwrap_or_default().to_owned()
+    }
+
+    /// The clinic as the wire shows it: its name in the default language and in
+    /// every language it has one in. It allows no extension of holds; the
+    /// engine says how many it does.
     pub fn clinic(&self) -> Clinic {
+        let names =
+            self.name.languages().map(|l| (l.to_owned(), self.name.get(l).unwrap_or_default().to_owned()));
         Clinic {
-            name: self.name.clone(),
+            name: self.in_default(&self.name),
             time_zone: self.time_zone.name().to_owned(),
             min_notice_minutes: self.min_notice_minutes,
             hold_seconds: self.hold_seconds,
+            hold_extensions: 0,
+            default_language: self.default_language.clone(),
+            names: names.collect(),
         }
     }
 
-    /// The doctors as the wire shows them.
+    /// The doctors as the wire shows them: name and specialty in the default
+    /// language, and both in every language either is given in (the default
+    /// language's standing in for the one not given).
     pub fn doctors(&self) -> Vec<Doctor> {
         self.doctors
             .iter()
-            .map(|d| Doctor {
-                id: DoctorId(d.id.clone()),
-                name: d.name.clone(),
-                specialty: d.specialty.clone(),
+            .map(|d| {
+                let (name, specialty) = (self.in_default(&d.name), self.in_default(&d.specialty));
+                let texts: BTreeMap<String, DoctorText> = d
+                    .name
+                    .languages()
+                    .chain(d.specialty.languages())
+                    .map(|l| {
+                        let text = DoctorText {
+                            name: d.name.get(l).map_or_else(|| name.clone(), str::to_owned),
+                            specialty: d.specialty.get(l).map_or_else(|| specialty.clone(), str::to_owned),
+                        };
+                        (l.to_owned(), text)
+                    })
+                    .collect();
+                Doctor { id: DoctorId(d.id.clone()), name, specialty, texts }
             })
             .collect()
     }

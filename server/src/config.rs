@@ -114,6 +114,11 @@ pub struct Config {
     #[arg(long, env = "BOOKING_HOLD_COOLDOWN_SECS", default_value_t = D.hold_cooldown.as_secs())]
     pub hold_cooldown_secs: u64,
 
+    /// How many times a patient may extend one hold of a slot ("more time"),
+    /// each time by the clinic's `hold_seconds`.
+    #[arg(long, env = "BOOKING_HOLD_EXTENSIONS", default_value_t = D.hold_extensions)]
+    pub hold_extensions: u32,
+
     /// Upcoming appointments one phone number may have.
     #[arg(long, env = "BOOKING_BOOKINGS_PER_PHONE", default_value_t = D.bookings_per_phone)]
     pub bookings_per_phone: usize,
@@ -151,6 +156,7 @@ impl Config {
             holds_per_address: self.holds_per_address,
             holds_per_address_per_min: self.holds_per_address_per_min,
             hold_cooldown: Duration::from_secs(self.hold_cooldown_secs),
+            hold_extensions: self.hold_extensions,
             bookings_per_phone: self.bookings_per_phone,
             bookings_per_address_per_hour: self.bookings_per_address_per_hour,
             challenge_work: self.challenge_work,

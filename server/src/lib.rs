@@ -183,6 +183,7 @@ impl Server {
                 holds_at_once: limits.holds_per_address,
                 holds_per_min: limits.holds_per_address_per_min,
                 hold_cooldown: limits.hold_cooldown,
+                hold_extensions: limits.hold_extensions,
                 bookings_per_phone: limits.bookings_per_phone,
                 bookings_per_hour: limits.bookings_per_address_per_hour,
             },

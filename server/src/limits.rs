@@ -41,6 +41,9 @@ pub struct Limits {
     pub holds_per_address_per_min: u32,
     /// How long an address may not hold a slot again after its hold of it ended.
     pub hold_cooldown: Duration,
+    /// How many times the holder may extend one hold, each time by the clinic's
+    /// hold time.
+    pub hold_extensions: u32,
     /// Upcoming appointments one phone number may have.
     pub bookings_per_phone: usize,
     /// Bookings one address may make per hour.
@@ -70,6 +73,7 @@ impl Limits {
         holds_per_address: 3,
         holds_per_address_per_min: 12,
         hold_cooldown: Duration::from_secs(300),
+        hold_extensions: 2,
         bookings_per_phone: 3,
         bookings_per_address_per_hour: 10,
         challenge_work: 20_000,

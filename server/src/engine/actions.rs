@@ -1,8 +1,8 @@
-//! Everything besides booking: holds and their expiry, the manage link's lookup,
-//! cancel and reschedule, staff actions, reset, the daily roll of the schedule,
-//! and keeping up with other instances.
+//! Everything besides booking: holds, their extensions and their expiry, the
+//! manage link's lookup, cancel and reschedule, staff actions, reset, the daily
+//! roll of the schedule, and keeping up with other instances.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use protocol::{BookingDetails, BookingFailure, BookingStatus, SlotId};
 
 use super::mirror::State;
@@ -83,7 +83,9 @@ impl<S: Store> Engine<S> {
         if let Some(previous) = self.mirror.hold_of(conn) {
             self.end_hold(previous).await?;
         }
-        let until = now + chrono::Duration::seconds(i64::from(self.config.hold_seconds));
+        // In whole seconds, as the database keeps it: every instance shows the
+        // same end.
+        let until = (now + chrono::Duration::seconds(i64::from(self.config.hold_seconds))).trunc_subsecs(0);
         let holder = self.holder(conn);
         match self.store.hold(slot, &holder, until).await? {
             Ok(version) => {
@@ -94,6 +96,45 @@ impl<S: Store> Engine<S> {
             Err(refusal) => {
                 self.catch_up(None).await?;
                 Ok(Err(reason(refusal)))
+            }
+        }
+    }
+
+    /// Moves the end of `conn`'s own live hold of `slot` one hold time later, as
+    /// often as the budget allows; everyone sees the new end. An extension is
+    /// no new hold, so it takes nothing from the address's budget of holds, and
+    /// a hold taken anew (the only way to start counting again) still pays it.
+    pub(super) async fn extend_hold(&mut self, conn: ConnId, slot: &SlotId) -> Outcome<DateTime<Utc>> {
+        let now = (self.clock)();
+        let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
+        let until = match self.mirror.state(at) {
+            State::Held { by: Some(by), until } if by == conn && until > now => until,
+            // Its time is up (the hold is about to end) or it was never its own.
+            State::Held { by: Some(by), .. } if by == conn => return Ok(Err(BookingFailure::WrongState)),
+            State::Held { .. } => return Ok(Err(BookingFailure::Held)),
+            State::Booked => return Ok(Err(BookingFailure::AlreadyBooked)),
+            State::Blocked => return Ok(Err(BookingFailure::Blocked)),
+            State::Free => return Ok(Err(BookingFailure::WrongState)),
+        };
+        if let Some(reason) = self.refuse(at, conn, now) {
+            return Ok(Err(reason));
+        }
+        if self.mirror.extensions_of(conn) >= self.ledger.limits().hold_extensions {
+            return Ok(Err(BookingFailure::TooManyExtensions));
+        }
+        let until = until + chrono::Duration::seconds(i64::from(self.config.hold_seconds));
+        let holder = self.holder(conn);
+        match self.store.extend_hold(slot, &holder, until, now).await? {
+            Some(version) => {
+                self.advance(vec![change(version, slot, StoredState::Held { holder, expires: until })])
+                    .await?;
+                self.mirror.extended(conn);
+                Ok(Ok(until))
+            }
+            // Ended meanwhile, by another instance that expired it or by staff.
+            None => {
+                self.catch_up(None).await?;
+                Ok(Err(BookingFailure::WrongState))
             }
         }
     }
@@ -170,6 +211,7 @@ impl<S: Store> Engine<S> {
             slot: self.mirror.slot(at),
             patient: booking.patient,
             status: if booking.active { BookingStatus::Active } else { BookingStatus::Cancelled },
+            sequence: booking.sequence,
         }
     }
 
@@ -223,14 +265,14 @@ impl<S: Store> Engine<S> {
         if let Some(reason) = self.refuse(to, conn, now) {
             return Ok(Err(reason));
         }
-        let version = match self.store.reschedule(booking.id, target, &self.holder(conn)).await? {
-            Ok(version) => version,
+        let (version, sequence) = match self.store.reschedule(booking.id, target, &self.holder(conn)).await? {
+            Ok(moved) => moved,
             Err(refusal) => {
                 self.catch_up(None).await?;
                 return Ok(Err(reason(refusal)));
             }
         };
-        let moved = StoredBooking { slot_id: target.clone(), ..booking.clone() };
+        let moved = StoredBooking { slot_id: target.clone(), sequence, ..booking.clone() };
         let booked =
             Changed::Slot { id: target.clone(), state: StoredState::Booked, booking: Some(moved.clone()) };
         self.advance(vec![

@@ -185,6 +185,7 @@ impl<S: Store> Engine<S> {
                             patient,
                             booked_at: now,
                             active: true,
+                            sequence: 0,
                         };
                         let what = Changed::Slot {
                             id: request.slot_id.clone(),

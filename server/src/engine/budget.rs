@@ -20,6 +20,8 @@ pub struct Budgets {
     pub holds_per_min: u32,
     /// How long an address may not hold a slot again after its hold of it ended.
     pub hold_cooldown: Duration,
+    /// How many times the holder may extend one hold.
+    pub hold_extensions: u32,
     /// Upcoming appointments one phone number may have.
     pub bookings_per_phone: usize,
     /// Bookings one address may make per hour.
@@ -32,6 +34,7 @@ impl Budgets {
         holds_at_once: usize::MAX,
         holds_per_min: u32::MAX,
         hold_cooldown: Duration::ZERO,
+        hold_extensions: u32::MAX,
         bookings_per_phone: usize::MAX,
         bookings_per_hour: u32::MAX,
     };
@@ -221,6 +224,7 @@ mod tests {
             holds_at_once: 2,
             holds_per_min: 3,
             hold_cooldown: Duration::from_secs(300),
+            hold_extensions: 2,
             bookings_per_phone: 3,
             bookings_per_hour: 2,
         }

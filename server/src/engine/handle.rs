@@ -58,6 +58,7 @@ pub(super) enum Command {
     Book(BookRequest),
     Reset { reply: oneshot::Sender<Result<()>> },
     Hold { conn: ConnId, client: ClientKey, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
+    ExtendHold { conn: ConnId, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
     Release { conn: ConnId, slot_id: SlotId },
     Gone { conn: ConnId },
     Lookup { token: ManageToken, reply: Reply<BookingDetails> },
@@ -123,6 +124,16 @@ impl EngineHandle {
         slot_id: SlotId,
     ) -> Result<Result<DateTime<Utc>, BookingFailure>> {
         self.ask(|reply| Command::Hold { conn, client, slot_id, reply }).await
+    }
+
+    /// Extends `conn`'s own live hold of a slot by the clinic's hold time;
+    /// returns when the hold ends now.
+    pub async fn extend_hold(
+        &self,
+        conn: ConnId,
+        slot_id: SlotId,
+    ) -> Result<Result<DateTime<Utc>, BookingFailure>> {
+        self.ask(|reply| Command::ExtendHold { conn, slot_id, reply }).await
     }
 
     /// Whether the engine still takes commands.

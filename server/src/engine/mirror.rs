@@ -1,7 +1,8 @@
 //! The engine's picture of the schedule as plain data: each slot's state, the
-//! active bookings with their patients, and which of this engine's connections
-//! holds what. No input or output here (`sync` keeps it in step with the
-//! database), so it is tested on its own.
+//! active bookings with their patients, which of this engine's connections
+//! holds what, and how often each has extended its hold. No input or output
+//! here (`sync` keeps it in step with the database), so it is tested on its
+//! own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,6 +46,14 @@ impl State {
             Self::Blocked => SlotStatus::Blocked,
         }
     }
+
+    /// When a hold ends, for a held slot.
+    pub(super) fn held_until(self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Held { until, .. } => Some(until),
+            _ => None,
+        }
+    }
 }
 
 /// An active booking, in memory, for staff.
@@ -74,6 +83,9 @@ pub(super) struct Mirror {
     phones: HashMap<String, Vec<usize>>,
     /// The slot each of this engine's connections holds.
     holds: HashMap<ConnId, usize>,
+    /// How many times each of those connections extended its current hold;
+    /// forgotten when that hold ends, so a new hold starts with none.
+    extensions: HashMap<ConnId, u32>,
 }
 
 impl Mirror {
@@ -86,6 +98,7 @@ impl Mirror {
             active: HashMap::new(),
             phones: HashMap::new(),
             holds: HashMap::new(),
+            extensions: HashMap::new(),
         }
     }
 
@@ -143,7 +156,8 @@ impl Mirror {
 
     /// The slot at `at` with its current status.
     pub(super) fn slot(&self, at: usize) -> Slot {
-        Slot { status: self.states[at].status(), ..self.base.slots[at].clone() }
+        let state = self.states[at];
+        Slot { status: state.status(), held_until: state.held_until(), ..self.base.slots[at].clone() }
     }
 
     pub(super) fn start(&self, at: usize) -> DateTime<Utc> {
@@ -164,6 +178,11 @@ impl Mirror {
         self.states.iter().map(|s| s.status()).collect()
     }
 
+    /// When each held slot's hold ends, by position, in order.
+    pub(super) fn held_until(&self) -> Vec<(usize, DateTime<Utc>)> {
+        self.held().into_iter().map(|(at, _, until)| (at, until)).collect()
+    }
+
     /// The slot `conn` holds, when it is `id`.
     pub(super) fn held_by(&self, id: &SlotId, conn: ConnId) -> Option<usize> {
         self.at(id).filter(|&at| matches!(self.states[at], State::Held { by: Some(by), .. } if by == conn))
@@ -172,6 +191,32 @@ impl Mirror {
     /// The slot `conn` holds.
     pub(super) fn hold_of(&self, conn: ConnId) -> Option<usize> {
         self.holds.get(&conn).copied()
+    }
+
+    /// How many times `conn` has extended the hold it has now.
+    pub(super) fn extensions_of(&self, conn: ConnId) -> u32 {
+        self.extensions.get(&conn).copied().unwrap_or(0)
+    }
+
+    /// `conn` extended the hold it has now once more.
+    pub(super) fn extended(&mut self, conn: ConnId) {
+        if self.holds.contains_key(&conn) {
+            *self.extensions.entry(conn).or_default() += 1;
+        }
+    }
+
+    /// Takes over from `earlier` (the mirror this one replaces) the extensions
+    /// of the connections that still hold the same slot.
+    pub(super) fn keep_extensions(&mut self, earlier: &Mirror) {
+        for (&conn, &count) in &earlier.extensions {
+            let same = match (earlier.hold_of(conn), self.hold_of(conn)) {
+                (Some(before), Some(now)) => earlier.id(before) == self.id(now),
+                _ => false,
+            };
+            if same {
+                self.extensions.insert(conn, count);
+            }
+        }
     }
 
     /// Every held slot with its holder and end.
@@ -193,14 +238,26 @@ impl Mirror {
         bookings.into_iter().map(|(_, a)| a.staff.clone()).collect()
     }
 
-    /// Puts the slot at `at` into `state`, with `booking` when it is booked.
+    /// Puts the slot at `at` into `state`, with `booking` when it is booked. A
+    /// hold by the connection that held the slot already is the same hold,
+    /// extended: its extensions count on.
     pub(super) fn set(&mut self, at: usize, state: State, booking: Option<Active>) {
+        let extension = matches!(
+            (self.states[at], state),
+            (State::Held { by: Some(before), .. }, State::Held { by: Some(after), .. }) if before == after
+        );
         if let State::Held { by: Some(by), .. } = self.states[at]
             && self.holds.get(&by) == Some(&at)
         {
             self.holds.remove(&by);
+            if !extension {
+                self.extensions.remove(&by);
+            }
         }
         if let State::Held { by: Some(by), .. } = state {
+            if !extension {
+                self.extensions.remove(&by);
+            }
             self.holds.insert(by, at);
         }
         self.states[at] = state;
@@ -230,10 +287,18 @@ mod tests {
                 start: at(10 * i),
                 end: at(10 * i + 10),
                 status: SlotStatus::Free,
+                held_until: None,
             })
             .collect();
-        let clinic =
-            Clinic { name: "C".into(), time_zone: "UTC".into(), min_notice_minutes: 0, hold_seconds: 60 };
+        let clinic = Clinic {
+            name: "C".into(),
+            time_zone: "UTC".into(),
+            min_notice_minutes: 0,
+            hold_seconds: 60,
+            hold_extensions: 2,
+            default_language: "en".into(),
+            names: Default::default(),
+        };
         let base = Arc::new(Base { clinic, doctors: Vec::new(), slots });
         Mirror::load(base, vec![State::Free; 3], 7)
     }
@@ -246,6 +311,7 @@ mod tests {
             patient: Patient { name: "A".into(), phone: phone.into() },
             booked_at: at(0),
             active: true,
+            sequence: 0,
         })
     }
 
@@ -269,6 +335,33 @@ mod tests {
         mirror.set(0, State::Booked, Some(booking(1, "s1", "+7 900 000-00-01")));
         assert_eq!(mirror.hold_of(5), None, "a booking ends the hold");
         assert!(mirror.held().is_empty());
+    }
+
+    #[test]
+    fn extensions_count_for_the_hold_they_extend_and_end_with_it() {
+        let mut mirror = mirror();
+        mirror.set(0, State::Held { by: Some(5), until: at(1) }, None);
+        assert_eq!(mirror.slot(0).held_until, Some(at(1)));
+        mirror.set(0, State::Held { by: Some(5), until: at(2) }, None);
+        mirror.extended(5);
+        assert_eq!((mirror.extensions_of(5), mirror.slot(0).held_until), (1, Some(at(2))));
+        assert_eq!(mirror.held_until(), vec![(0, at(2))]);
+
+        // A reload keeps the count of a hold that is still there.
+        let mut reloaded = Mirror::load(mirror.base.clone(), vec![State::Free; 3], 8);
+        reloaded.set(0, State::Held { by: Some(5), until: at(2) }, None);
+        reloaded.keep_extensions(&mirror);
+        assert_eq!(reloaded.extensions_of(5), 1);
+
+        // Its end forgets it, and a new hold of the same connection starts afresh.
+        mirror.set(0, State::Free, None);
+        assert_eq!((mirror.extensions_of(5), mirror.slot(0).held_until), (0, None));
+        mirror.set(1, State::Held { by: Some(5), until: at(3) }, None);
+        mirror.extended(5);
+        mirror.set(2, State::Held { by: Some(5), until: at(3) }, None);
+        assert_eq!(mirror.extensions_of(5), 0, "another slot is another hold");
+        mirror.extended(6);
+        assert_eq!(mirror.extensions_of(6), 0, "only a connection that holds a slot extends");
     }
 
     #[test]

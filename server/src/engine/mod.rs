@@ -104,12 +104,15 @@ pub async fn start<S: Store>(
     let signals = store.listen().await?;
     store.add_slots(&config.slots_from(first_day), false).await?;
     store.release_orphaned_holds(now).await?;
-    let base = Arc::new(Base { clinic: config.clinic(), doctors: config.doctors(), slots: Vec::new() });
+    // The clinic as clients see it, with the engine's own rule on extensions.
+    let clinic = protocol::Clinic { hold_extensions: options.budgets.hold_extensions, ..config.clinic() };
+    let base = Arc::new(Base { clinic, doctors: config.doctors(), slots: Vec::new() });
     let mirror = Mirror::new(base.clone());
     let empty = Snapshot {
         version: 0,
         base,
         statuses: Vec::new(),
+        held_until: Vec::new(),
         schedule: OnceLock::new(),
         frame: OnceLock::new(),
     };
@@ -199,6 +202,9 @@ impl<S: Store> Engine<S> {
             Command::Hold { conn, client, slot_id, reply } => {
                 let _ = reply.send(self.hold(conn, client, &slot_id).await);
             }
+            Command::ExtendHold { conn, slot_id, reply } => {
+                let _ = reply.send(self.extend_hold(conn, &slot_id).await);
+            }
             Command::Release { conn, slot_id } => {
                 if let Some(at) = self.mirror.held_by(&slot_id, conn) {
                     self.end_hold(at).await?;
@@ -254,6 +260,7 @@ impl<S: Store> Engine<S> {
             version: self.mirror.version,
             base: self.mirror.base.clone(),
             statuses: self.mirror.statuses(),
+            held_until: self.mirror.held_until(),
             schedule: OnceLock::new(),
             frame: OnceLock::new(),
         }));

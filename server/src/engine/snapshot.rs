@@ -3,19 +3,23 @@
 
 use std::sync::{Arc, OnceLock};
 
+use chrono::{DateTime, Utc};
 use protocol::{Schedule, ServerMessage, Slot, SlotId, SlotStatus, Version};
 
 use super::mirror::Base;
 use crate::wire::Frame;
 
 /// The schedule at one version, shared by every reader. Taking one costs a copy
-/// of one byte per slot; the full `Schedule` and its `initialState` frame are built
-/// only when somebody asks, at most once per version.
+/// of one byte per slot, and the end of each hold; the full `Schedule` and its
+/// `initialState` frame are built only when somebody asks, at most once per
+/// version.
 #[derive(Debug)]
 pub struct Snapshot {
     pub(super) version: Version,
     pub(super) base: Arc<Base>,
     pub(super) statuses: Vec<SlotStatus>,
+    /// When each held slot's hold ends, by position, in order.
+    pub(super) held_until: Vec<(usize, DateTime<Utc>)>,
     pub(super) schedule: OnceLock<Schedule>,
     pub(super) frame: OnceLock<Frame>,
 }
@@ -33,17 +37,25 @@ impl Snapshot {
 
     /// The schedule itself.
     pub fn schedule(&self) -> &Schedule {
-        self.schedule.get_or_init(|| Schedule {
-            version: self.version,
-            clinic: self.base.clinic.clone(),
-            doctors: self.base.doctors.clone(),
-            slots: self
+        self.schedule.get_or_init(|| {
+            let mut slots: Vec<Slot> = self
                 .base
                 .slots
                 .iter()
                 .zip(&self.statuses)
-                .map(|(slot, &status)| Slot { status, ..slot.clone() })
-                .collect(),
+                .map(|(slot, &status)| Slot { status, held_until: None, ..slot.clone() })
+                .collect();
+            for &(at, until) in &self.held_until {
+                if let Some(slot) = slots.get_mut(at) {
+                    slot.held_until = Some(until);
+                }
+            }
+            Schedule {
+                version: self.version,
+                clinic: self.base.clinic.clone(),
+                doctors: self.base.doctors.clone(),
+                slots,
+            }
         })
     }
 

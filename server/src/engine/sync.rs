@@ -131,6 +131,7 @@ impl<S: Store> Engine<S> {
                 start: slot.start,
                 end: slot.end,
                 status: SlotStatus::Free,
+                held_until: None,
             });
         }
         let base = Arc::new(Base {
@@ -144,6 +145,8 @@ impl<S: Store> Engine<S> {
                 mirror.insert_active(at, booking.into());
             }
         }
+        // A hold outlives a reload, and so does the count of its extensions.
+        mirror.keep_extensions(&self.mirror);
         self.mirror = mirror;
         self.publish_snapshot();
         Ok(())

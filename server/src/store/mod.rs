@@ -87,6 +87,9 @@ pub struct StoredBooking {
     pub booked_at: DateTime<Utc>,
     /// Whether it still holds its slot.
     pub active: bool,
+    /// Its revision: 0 when booked, one more with every reschedule and with
+    /// the cancel.
+    pub sequence: u32,
 }
 
 /// A booking to commit.
@@ -251,6 +254,16 @@ pub trait Store: Send + Sync + 'static {
         expires: DateTime<Utc>,
     ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
+    /// Moves the end of `holder`'s hold of a slot to `expires`, when it holds
+    /// the slot and its hold has not run out by `now`; `None` otherwise.
+    fn extend_hold(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
+
     /// Ends `holder`'s hold of a slot; `None` when it had none.
     fn release(&self, slot: &SlotId, holder: &str) -> impl Future<Output = Result<Option<Version>>> + Send;
 
@@ -276,20 +289,22 @@ pub trait Store: Send + Sync + 'static {
         slot: &SlotId,
     ) -> impl Future<Output = Result<Option<StoredBooking>>> + Send;
 
-    /// Cancels an active booking; `None` when it was not active.
+    /// Cancels an active booking, raising its sequence; `None` when it was not
+    /// active.
     fn cancel(&self, booking: i64, at: DateTime<Utc>)
     -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Moves an active booking to another slot in one transaction, so it ends on
-    /// exactly one of the two; the version advances by two (old slot, new slot).
-    /// Refused when the target is booked, blocked or held by somebody other than
-    /// `holder`, or the booking is no longer active.
+    /// exactly one of the two, and raises its sequence; the version advances by
+    /// two (old slot, new slot). Returns the version and the booking's new
+    /// sequence. Refused when the target is booked, blocked or held by somebody
+    /// other than `holder`, or the booking is no longer active.
     fn reschedule(
         &self,
         booking: i64,
         to: &SlotId,
         holder: &str,
-    ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
+    ) -> impl Future<Output = Result<Result<(Version, u32), Refusal>>> + Send;
 
     /// Blocks a slot, ending whoever's hold of it, unless it is booked or
     /// blocked already (`Blocked`).
@@ -306,7 +321,7 @@ pub trait Store: Send + Sync + 'static {
     /// made (at random, by `make`) by the first one to ask.
     fn secret(&self, name: &str, make: fn() -> String) -> impl Future<Output = Result<String>> + Send;
 
-    /// Cancels every active booking at `at`, ends holds and blocks, adds missing
-    /// slots and advances the version.
+    /// Cancels every active booking at `at` (raising their sequences), ends holds
+    /// and blocks, adds missing slots and advances the version.
     fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> impl Future<Output = Result<Version>> + Send;
 }

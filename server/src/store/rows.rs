@@ -69,6 +69,7 @@ pub(super) struct BookingRow {
     pub(super) patient_phone: String,
     pub(super) created_at: i64,
     pub(super) cancelled_at: Option<i64>,
+    pub(super) sequence: i64,
 }
 
 impl From<BookingRow> for StoredBooking {
@@ -80,6 +81,7 @@ impl From<BookingRow> for StoredBooking {
             patient: Patient { name: r.patient_name, phone: r.patient_phone },
             booked_at: instant(r.created_at),
             active: r.cancelled_at.is_none(),
+            sequence: sequence(r.sequence),
         }
     }
 }
@@ -97,6 +99,7 @@ pub(super) struct ChangeRow {
     pub(super) patient_name: Option<String>,
     pub(super) patient_phone: Option<String>,
     pub(super) created_at: Option<i64>,
+    pub(super) sequence: Option<i64>,
 }
 
 impl ChangeRow {
@@ -121,12 +124,18 @@ impl ChangeRow {
                     patient: Patient { name, phone },
                     booked_at: instant(self.created_at.unwrap_or_default()),
                     active: true,
+                    sequence: sequence(self.sequence.unwrap_or_default()),
                 })
             }
             _ => None,
         };
         Change { version, what: Changed::Slot { id: slot, state, booking } }
     }
+}
+
+/// A stored sequence as the wire carries it.
+pub(super) fn sequence(stored: i64) -> u32 {
+    u32::try_from(stored).unwrap_or(u32::MAX)
 }
 
 pub(super) fn instant(seconds: i64) -> DateTime<Utc> {

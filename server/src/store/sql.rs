@@ -183,7 +183,7 @@ impl Store for SqlStore {
         let last = upto.map_or(current, |u| u.min(current));
         let rows: Vec<ChangeRow> = sqlx::query_as(
             "SELECT c.version, c.slot_id, c.status, c.holder, c.hold_expires, c.booking_id,
-                    b.code, b.patient_name, b.patient_phone, b.created_at
+                    b.code, b.patient_name, b.patient_phone, b.created_at, b.sequence
              FROM changes c LEFT JOIN bookings b ON b.id = c.booking_id
              WHERE c.version > $1 AND c.version <= $2 ORDER BY c.version",
         )
@@ -279,6 +279,31 @@ impl Store for SqlStore {
         Ok(Ok(w.commit().await?))
     }
 
+    async fn extend_hold(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Version>> {
+        let mut w = self.writer().await?;
+        let changed = sqlx::query(
+            "UPDATE holds SET expires_at = $1 WHERE slot_id = $2 AND holder = $3 AND expires_at > $4",
+        )
+        .bind(expires.timestamp())
+        .bind(&slot.0)
+        .bind(holder)
+        .bind(now.timestamp())
+        .execute(w.conn())
+        .await?
+        .rows_affected();
+        // Logged like the hold itself, so other instances learn the new end the
+        // same way.
+        let version = (changed == 1).then(|| w.held(slot, holder, expires));
+        w.commit().await?;
+        Ok(version)
+    }
+
     async fn release(&self, slot: &SlotId, holder: &str) -> Result<Option<Version>> {
         let statement =
             sqlx::query("DELETE FROM holds WHERE slot_id = $1 AND holder = $2").bind(&slot.0).bind(holder);
@@ -320,7 +345,8 @@ impl Store for SqlStore {
     async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> Result<Option<Version>> {
         let mut w = self.writer().await?;
         let slot: Option<String> = sqlx::query_scalar(
-            "UPDATE bookings SET cancelled_at = $1 WHERE id = $2 AND cancelled_at IS NULL RETURNING slot_id",
+            "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1
+             WHERE id = $2 AND cancelled_at IS NULL RETURNING slot_id",
         )
         .bind(at.timestamp())
         .bind(booking)
@@ -332,7 +358,12 @@ impl Store for SqlStore {
         Ok(version)
     }
 
-    async fn reschedule(&self, booking: i64, to: &SlotId, holder: &str) -> Result<Result<Version, Refusal>> {
+    async fn reschedule(
+        &self,
+        booking: i64,
+        to: &SlotId,
+        holder: &str,
+    ) -> Result<Result<(Version, u32), Refusal>> {
         let mut w = self.writer().await?;
         let from: Option<String> =
             sqlx::query_scalar("SELECT slot_id FROM bookings WHERE id = $1 AND cancelled_at IS NULL")
@@ -347,24 +378,26 @@ impl Store for SqlStore {
         if let Some(reason) = occupied.refusal(Some(holder)) {
             return Ok(Err(reason));
         }
-        let moved = sqlx::query("UPDATE bookings SET slot_id = $1 WHERE id = $2")
-            .bind(&to.0)
-            .bind(booking)
-            .execute(w.conn())
-            .await;
-        match moved {
-            Ok(_) => {}
+        let moved: Result<i64, _> = sqlx::query_scalar(
+            "UPDATE bookings SET slot_id = $1, sequence = sequence + 1 WHERE id = $2 RETURNING sequence",
+        )
+        .bind(&to.0)
+        .bind(booking)
+        .fetch_one(w.conn())
+        .await;
+        let sequence = match moved {
+            Ok(sequence) => super::rows::sequence(sequence),
             // The index has the last word; nothing was written, so dropping the
             // transaction undoes nothing.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Ok(Err(Refusal::Booked));
             }
             Err(e) => return Err(e.into()),
-        }
+        };
         sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&to.0).execute(w.conn()).await?;
         w.free(&from);
         w.booked(to, booking);
-        Ok(Ok(w.commit().await?))
+        Ok(Ok((w.commit().await?, sequence)))
     }
 
     async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> Result<Result<Version, Refusal>> {
@@ -411,10 +444,12 @@ impl Store for SqlStore {
 
     async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> Result<Version> {
         let mut w = self.writer().await?;
-        sqlx::query("UPDATE bookings SET cancelled_at = $1 WHERE cancelled_at IS NULL")
-            .bind(at.timestamp())
-            .execute(w.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1 WHERE cancelled_at IS NULL",
+        )
+        .bind(at.timestamp())
+        .execute(w.conn())
+        .await?;
         sqlx::query("DELETE FROM holds").execute(w.conn()).await?;
         sqlx::query("DELETE FROM blocks").execute(w.conn()).await?;
         insert_missing(w.conn(), slots).await?;

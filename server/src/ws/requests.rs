@@ -145,20 +145,12 @@ impl Conn {
             ClientMessage::Challenge { request_id } => {
                 ServerMessage::Challenge { request_id, challenge: state.pow.challenge(chrono::Utc::now()) }
             }
-            ClientMessage::Hold { request_id, slot_id } => match engine
-                .hold(self.id, self.peer, slot_id)
-                .await?
-            {
-                Ok(until) => {
-                    ServerMessage::HoldResult { request_id, ok: true, expires_at: Some(until), reason: None }
-                }
-                Err(reason) => ServerMessage::HoldResult {
-                    request_id,
-                    ok: false,
-                    expires_at: None,
-                    reason: Some(reason),
-                },
-            },
+            ClientMessage::Hold { request_id, slot_id } => {
+                hold_result(request_id, engine.hold(self.id, self.peer, slot_id).await?)
+            }
+            ClientMessage::ExtendHold { request_id, slot_id } => {
+                hold_result(request_id, engine.extend_hold(self.id, slot_id).await?)
+            }
             ClientMessage::Release { slot_id } => {
                 engine.release(self.id, slot_id).await?;
                 return Ok(None);
@@ -226,6 +218,19 @@ impl Conn {
         }
         let result = state.engine.staff(kind, slot_id).await?;
         Ok(ServerMessage::ActionResult { request_id, ok: result.is_ok(), reason: result.err() })
+    }
+}
+
+/// The answer to a `hold` or an `extendHold`.
+fn hold_result(
+    request_id: String,
+    outcome: Result<chrono::DateTime<chrono::Utc>, BookingFailure>,
+) -> ServerMessage {
+    ServerMessage::HoldResult {
+        request_id,
+        ok: outcome.is_ok(),
+        expires_at: outcome.ok(),
+        reason: outcome.err(),
     }
 }
 

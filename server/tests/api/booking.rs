@@ -21,10 +21,17 @@ async fn a_new_client_receives_the_whole_schedule_first() {
 
     let (_client, state) = app.connect_with_state().await;
 
-    assert_eq!(state.clinic.name, "City Clinic");
+    assert_eq!(
+        (state.clinic.name.as_str(), state.clinic.default_language.as_str()),
+        ("Городская клиника", "ru")
+    );
+    assert_eq!(state.clinic.name_in("en"), "City Clinic");
     assert_eq!(state.clinic.time_zone, "Europe/Moscow");
+    assert_eq!((state.clinic.hold_seconds, state.clinic.hold_extensions), (120, 2));
     let specialties: Vec<_> = state.doctors.iter().map(|d| d.specialty.as_str()).collect();
-    assert_eq!(specialties, ["Therapist · Терапевт", "Dentist · Стоматолог", "Surgeon · Хирург"]);
+    assert_eq!(specialties, ["Терапевт", "Стоматолог", "Хирург"]);
+    let in_english: Vec<_> = state.doctors.iter().map(|d| d.text_in("en").specialty).collect();
+    assert_eq!(in_english, ["Therapist", "Dentist", "Surgeon"]);
     let configured = server::clinic::ClinicConfig::demo().slots_from(test_now().date_naive());
     assert_eq!(state.slots.len(), configured.len());
     assert_eq!(state.clinic.min_notice_minutes, 30);

@@ -56,6 +56,15 @@ impl Store for Flaky {
     async fn hold(&self, slot: &SlotId, holder: &str, expires: DateTime<Utc>) -> R<Result<Version, Refusal>> {
         self.inner.hold(slot, holder, expires).await
     }
+    async fn extend_hold(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> R<Option<Version>> {
+        self.inner.extend_hold(slot, holder, expires, now).await
+    }
     async fn release(&self, slot: &SlotId, holder: &str) -> R<Option<Version>> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(server::Error::Internal("the store failed on purpose"));
@@ -80,7 +89,12 @@ impl Store for Flaky {
     async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> R<Option<Version>> {
         self.inner.cancel(booking, at).await
     }
-    async fn reschedule(&self, booking: i64, to: &SlotId, holder: &str) -> R<Result<Version, Refusal>> {
+    async fn reschedule(
+        &self,
+        booking: i64,
+        to: &SlotId,
+        holder: &str,
+    ) -> R<Result<(Version, u32), Refusal>> {
         self.inner.reschedule(booking, to, holder).await
     }
     async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> R<Result<Version, Refusal>> {

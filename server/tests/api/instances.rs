@@ -13,7 +13,9 @@ use crate::common::instance::Instance;
 use crate::common::postgres::TestDatabase;
 use crate::common::{ADMIN_TOKEN, follow_to, free_port, http_get, patient};
 use client::{BookingReply, Client, Followed, Follower};
-use protocol::{BookingFailure, ClientMessage, Schedule, ServerMessage, Slot, SlotId, SlotStatus, Version};
+use protocol::{
+    BookingFailure, BookingStatus, ClientMessage, Schedule, ServerMessage, Slot, SlotId, SlotStatus, Version,
+};
 use tokio::sync::watch;
 
 /// Two instances on a fresh database.
@@ -410,12 +412,12 @@ async fn retries_moves_and_staff_cancels_work_through_either_instance() {
     // one version after the other.
     let moved = call(&mut on_b, |request_id| ClientMessage::Reschedule {
         request_id,
-        manage_token: token,
+        manage_token: token.clone(),
         slot_id: y.clone(),
     })
     .await;
     let ServerMessage::Booking { booking, .. } = moved else { panic!("moved: {moved:?}") };
-    assert_eq!((booking.code, booking.slot.id.clone()), (code, y.clone()));
+    assert_eq!((booking.code, booking.slot.id.clone(), booking.sequence), (code, y.clone(), 1));
     let (first_version, first) = loop {
         let (version, slot) = next_update(&mut watcher_a).await;
         if slot.id == x && slot.status == SlotStatus::Free {
@@ -438,4 +440,39 @@ async fn retries_moves_and_staff_cancels_work_through_either_instance() {
             break;
         }
     }
+    // Both instances read the calendar sequence from the database: one move
+    // and the cancel.
+    let shown = call(&mut on_b, |request_id| ClientMessage::Lookup { request_id, manage_token: token }).await;
+    let ServerMessage::Booking { booking, .. } = shown else { panic!("shown: {shown:?}") };
+    assert_eq!((booking.status, booking.sequence), (BookingStatus::Cancelled, 2));
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set BOOKING_TEST_POSTGRES_URL (cargo xtask test sets one up)"]
+async fn more_time_on_a_hold_reaches_the_clients_of_the_other_instance() {
+    let (_db, _logs, a, b) = two_instances("more_time_on_a_hold…").await;
+    let (mut holder, schedule) = a.connect().await;
+    let (mut watcher_b, _) = b.connect().await;
+    let x = bookable(&schedule)[0].clone();
+
+    let held = call(&mut holder, |request_id| ClientMessage::Hold { request_id, slot_id: x.clone() }).await;
+    let ServerMessage::HoldResult { expires_at: Some(until), .. } = held else { panic!("held: {held:?}") };
+    let (_, seen) = next_update(&mut watcher_b).await;
+    assert_eq!((seen.id.clone(), seen.held_until), (x.clone(), Some(until)));
+    let extended =
+        call(&mut holder, |request_id| ClientMessage::ExtendHold { request_id, slot_id: x.clone() }).await;
+    let ServerMessage::HoldResult { expires_at: Some(later), .. } = extended else { panic!("{extended:?}") };
+
+    assert_eq!(later, until + chrono::Duration::seconds(120));
+    let (_, seen) = next_update(&mut watcher_b).await;
+    assert_eq!((seen.id.clone(), seen.status, seen.held_until), (x.clone(), SlotStatus::Held, Some(later)));
+    let (_, fresh) = b.connect().await;
+    let shown = fresh.slots.iter().find(|s| s.id == x).unwrap();
+    assert_eq!(shown.held_until, Some(later), "in the other instance's whole schedule too");
+    let refused =
+        call(&mut watcher_b, |request_id| ClientMessage::ExtendHold { request_id, slot_id: x.clone() }).await;
+    assert!(matches!(
+        refused,
+        ServerMessage::HoldResult { ok: false, reason: Some(BookingFailure::Held), .. }
+    ));
 }

@@ -10,6 +10,7 @@ mod bad_input;
 mod booking;
 mod crash;
 mod engine;
+mod hold_time;
 mod hostile;
 mod instances;
 mod limits;

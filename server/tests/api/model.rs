@@ -1,10 +1,13 @@
 //! Model-based test of the booking engine: random sequences of book, retry, hold,
-//! release, disconnect, cancel, reschedule, staff actions, hold expiry and reset
-//! from several clients, each checked against a small reference model of the
-//! rules. After every step the engine's answer must be the model's, the
-//! database must hold at most one active booking per slot, versions must rise by
-//! exactly one per change, and the schedule rebuilt from the broadcasts alone
-//! must equal the engine's snapshot, the database and the model.
+//! extension of a hold, release, disconnect, cancel, reschedule, staff actions,
+//! hold expiry and reset from several clients, each checked against a small
+//! reference model of the rules (`rules`). After every step the engine's answer
+//! must be the model's, the database must hold at most one active booking per
+//! slot, versions must rise by exactly one per change, and the schedule (each
+//! slot's status and the end of its hold) rebuilt from the broadcasts alone must
+//! equal the engine's snapshot, the database and the model.
+
+mod rules;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -14,8 +17,9 @@ use crate::common::test_now;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use protocol::{Applied, BookingFailure, Patient, Replica, ServerMessage, SlotId, SlotStatus, Version};
+use rules::{Booking, CLIENTS, Cell, EXTENSIONS, HOLD, Model, Op, op};
 use server::clinic::ClinicConfig;
-use server::engine::{BookOutcome, EngineHandle, EngineOptions, StaffAction};
+use server::engine::{BookOutcome, Budgets, EngineHandle, EngineOptions, StaffAction};
 use server::store::{SqlStore, Store, StoredState};
 
 /// Two doctors, mornings only, two days from the test's clock (a Tuesday): 32
@@ -32,122 +36,6 @@ doctors = [{ id = "a", name = "A", specialty = "A" }, { id = "b", name = "B", sp
 tue = ["09:00-13:00"]
 wed = ["09:00-13:00"]
 "#;
-
-const CLIENTS: u8 = 4;
-const HOLD: i64 = 120;
-const NOTICE: i64 = 30;
-
-/// One step of a run. Slot and booking numbers are taken modulo what exists,
-/// with one number past the end meaning "no such slot / a made-up link".
-#[derive(Debug, Clone)]
-enum Op {
-    Book { client: u8, slot: u8, valid: bool },
-    Retry { client: u8 },
-    Hold { client: u8, slot: u8 },
-    Release { client: u8, slot: u8 },
-    Leave { client: u8 },
-    Cancel { booking: u8 },
-    Reschedule { client: u8, booking: u8, slot: u8 },
-    Staff { action: u8, slot: u8 },
-    Expire,
-    Reset,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let client = 0..CLIENTS;
-    prop_oneof![
-        6 => (client.clone(), any::<u8>(), prop::bool::weighted(0.9))
-            .prop_map(|(client, slot, valid)| Op::Book { client, slot, valid }),
-        1 => client.clone().prop_map(|client| Op::Retry { client }),
-        5 => (client.clone(), any::<u8>()).prop_map(|(client, slot)| Op::Hold { client, slot }),
-        2 => (client.clone(), any::<u8>()).prop_map(|(client, slot)| Op::Release { client, slot }),
-        1 => client.clone().prop_map(|client| Op::Leave { client }),
-        2 => any::<u8>().prop_map(|booking| Op::Cancel { booking }),
-        2 => (client, any::<u8>(), any::<u8>())
-            .prop_map(|(client, booking, slot)| Op::Reschedule { client, booking, slot }),
-        3 => (0..4u8, any::<u8>()).prop_map(|(action, slot)| Op::Staff { action, slot }),
-        1 => Just(Op::Expire),
-        1 => Just(Op::Reset),
-    ]
-}
-
-/// A slot in the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cell {
-    Free,
-    Held { conn: u64, until: DateTime<Utc> },
-    Booked(usize),
-    Blocked,
-}
-
-impl Cell {
-    fn status(self) -> SlotStatus {
-        match self {
-            Self::Free => SlotStatus::Free,
-            Self::Held { .. } => SlotStatus::Held,
-            Self::Booked(_) => SlotStatus::Booked,
-            Self::Blocked => SlotStatus::Blocked,
-        }
-    }
-}
-
-/// A booking in the model.
-#[derive(Debug, Clone)]
-struct Booking {
-    slot: usize,
-    active: bool,
-    token: String,
-    code: String,
-}
-
-/// What the rules say the schedule is.
-#[derive(Debug, Clone)]
-struct Model {
-    now: DateTime<Utc>,
-    starts: Vec<DateTime<Utc>>,
-    cells: Vec<Cell>,
-    bookings: Vec<Booking>,
-    /// Answers kept for retries: request id → slot and answer.
-    answers: HashMap<String, (usize, BookOutcome)>,
-}
-
-impl Model {
-    fn refuse(&self, slot: usize, conn: u64) -> Option<BookingFailure> {
-        let start = self.starts[slot];
-        if start <= self.now {
-            return Some(BookingFailure::Past);
-        }
-        if start <= self.now + Duration::minutes(NOTICE) {
-            return Some(BookingFailure::TooSoon);
-        }
-        match self.cells[slot] {
-            Cell::Free => None,
-            Cell::Held { conn: c, .. } if c == conn => None,
-            Cell::Held { .. } => Some(BookingFailure::Held),
-            Cell::Booked(_) => Some(BookingFailure::AlreadyBooked),
-            Cell::Blocked => Some(BookingFailure::Blocked),
-        }
-    }
-
-    fn hold_of(&self, conn: u64) -> Option<usize> {
-        self.cells.iter().position(|c| matches!(c, Cell::Held { conn: c, .. } if *c == conn))
-    }
-
-    fn end_hold_of(&mut self, conn: u64) {
-        if let Some(slot) = self.hold_of(conn) {
-            self.cells[slot] = Cell::Free;
-        }
-    }
-
-    fn statuses(&self) -> Vec<SlotStatus> {
-        self.cells.iter().map(|c| c.status()).collect()
-    }
-
-    /// The active bookings as (slot, code).
-    fn active(&self) -> BTreeSet<(usize, String)> {
-        self.bookings.iter().filter(|b| b.active).map(|b| (b.slot, b.code.clone())).collect()
-    }
-}
 
 /// A `book` as sent: request id, slot number (`None` for a slot that does not
 /// exist), and whether the patient's details are valid.
@@ -173,7 +61,8 @@ async fn rig(url: &str) -> (Rig, Model) {
     let clock_now = clock.clone();
     let config = Arc::new(ClinicConfig::parse(CLINIC).unwrap());
     let store = SqlStore::open(url).await.unwrap();
-    let options = EngineOptions { queue: 100_000, replay: 64, budgets: server::engine::Budgets::UNLIMITED };
+    let budgets = Budgets { hold_extensions: EXTENSIONS, ..Budgets::UNLIMITED };
+    let options = EngineOptions { queue: 100_000, replay: 64, budgets };
     let now = Arc::new(move || *clock_now.lock().unwrap());
     let (engine, _task) = server::engine::start(store, config, now, options).await.unwrap();
     let updates = engine.subscribe();
@@ -286,19 +175,17 @@ impl Rig {
                 let slot = self.slot(slot);
                 let got =
                     self.engine.hold(conn, address(usize::from(client)), self.slot_id(slot)).await.unwrap();
-                let expected = match slot {
-                    None => Err(BookingFailure::NotFound),
-                    Some(s) => match (model.refuse(s, conn), model.cells[s]) {
-                        (Some(reason), _) => Err(reason),
-                        (None, Cell::Held { until, .. }) => Ok(until),
-                        (None, _) => {
-                            model.end_hold_of(conn);
-                            let until = model.now + Duration::seconds(HOLD);
-                            model.cells[s] = Cell::Held { conn, until };
-                            Ok(until)
-                        }
-                    },
+                let expected = slot.map_or(Err(BookingFailure::NotFound), |s| model.hold(s, conn));
+                assert_eq!(got, expected);
+            }
+            Op::Extend { client, slot } => {
+                let conn = self.conns[usize::from(client)];
+                let slot = match slot {
+                    Some(n) => self.slot(n),
+                    None => model.hold_of(conn).or(self.slot(0)),
                 };
+                let got = self.engine.extend_hold(conn, self.slot_id(slot)).await.unwrap();
+                let expected = slot.map_or(Err(BookingFailure::NotFound), |s| model.extend(s, conn));
                 assert_eq!(got, expected);
             }
             Op::Release { client, slot } => {
@@ -415,9 +302,9 @@ impl Rig {
             }
         }
         let snapshot = self.engine.snapshot();
-        let statuses: Vec<SlotStatus> = snapshot.schedule().slots.iter().map(|s| s.status).collect();
+        let statuses: Vec<_> = snapshot.schedule().slots.iter().map(|s| (s.status, s.held_until)).collect();
         let replica = self.replica.schedule().expect("a schedule");
-        let rebuilt: Vec<SlotStatus> = replica.slots.iter().map(|s| s.status).collect();
+        let rebuilt: Vec<_> = replica.slots.iter().map(|s| (s.status, s.held_until)).collect();
         assert_eq!(statuses, model.statuses(), "the engine's snapshot against the model");
         assert_eq!(rebuilt, statuses, "the schedule rebuilt from broadcasts against the snapshot");
         assert_eq!((replica.version, snapshot.version()), (version, version));
@@ -432,14 +319,14 @@ impl Rig {
         for booking in &loaded.bookings {
             assert!(active.insert(booking.slot_id.clone()), "two active bookings of {}", booking.slot_id);
         }
-        let stored: Vec<SlotStatus> = loaded
+        let stored: Vec<_> = loaded
             .slots
             .iter()
             .map(|s| match s.state {
-                StoredState::Free => SlotStatus::Free,
-                StoredState::Held { .. } => SlotStatus::Held,
-                StoredState::Booked => SlotStatus::Booked,
-                StoredState::Blocked => SlotStatus::Blocked,
+                StoredState::Free => (SlotStatus::Free, None),
+                StoredState::Held { expires, .. } => (SlotStatus::Held, Some(expires)),
+                StoredState::Booked => (SlotStatus::Booked, None),
+                StoredState::Blocked => (SlotStatus::Blocked, None),
             })
             .collect();
         assert_eq!(stored, model.statuses(), "the database against the model");

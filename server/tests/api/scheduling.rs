@@ -178,6 +178,35 @@ async fn the_manage_link_shows_and_cancels_the_booking_and_a_wrong_secret_gets_n
 }
 
 #[tokio::test]
+async fn the_calendar_sequence_rises_with_each_move_and_with_the_cancel() {
+    let app = spawn_app().await;
+    let (mut client, schedule) = app.connect_with_state().await;
+    let mut slots = free_future_slots(&schedule).map(|s| s.id.clone());
+    let (first, second, third) = (slots.next().unwrap(), slots.next().unwrap(), slots.next().unwrap());
+    let (_, token) = book(&mut client, &first).await;
+    let sequence = |reply: ServerMessage| match reply {
+        ServerMessage::Booking { booking, .. } => (booking.status, booking.sequence),
+        other => panic!("expected the booking, got {other:?}"),
+    };
+    let lookup = |r| ClientMessage::Lookup { request_id: r, manage_token: token.clone() };
+    let to = |slot: &SlotId| {
+        let (token, slot) = (token.clone(), slot.clone());
+        move |r| ClientMessage::Reschedule { request_id: r, manage_token: token, slot_id: slot }
+    };
+
+    assert_eq!(sequence(call(&mut client, lookup).await), (BookingStatus::Active, 0));
+    assert_eq!(sequence(call(&mut client, to(&second)).await), (BookingStatus::Active, 1));
+    assert_eq!(sequence(call(&mut client, to(&third)).await), (BookingStatus::Active, 2));
+    let onto_itself = call(&mut client, to(&third)).await;
+    assert_eq!(refused(&onto_itself), Some(BookingFailure::AlreadyBooked), "{onto_itself:?}");
+    assert_eq!(sequence(call(&mut client, lookup).await), (BookingStatus::Active, 2), "no move, no raise");
+    let cancel =
+        call(&mut client, |r| ClientMessage::Cancel { request_id: r, manage_token: token.clone() }).await;
+    assert!(matches!(cancel, ServerMessage::ActionResult { ok: true, .. }), "{cancel:?}");
+    assert_eq!(sequence(call(&mut client, lookup).await), (BookingStatus::Cancelled, 3));
+}
+
+#[tokio::test]
 async fn a_reschedule_racing_a_booking_for_the_target_ends_on_exactly_one_slot() {
     let app = spawn_app().await;
     let (mut setup, schedule) = app.connect_with_state().await;

@@ -36,6 +36,7 @@ macro_rules! on_both {
 on_both!(
     a_batch_commits_each_free_slot_once_with_consecutive_versions,
     holds_keep_everybody_but_their_holder_out,
+    a_hold_is_extended_only_by_its_holder_while_it_lasts,
     blocks_keep_everybody_out_and_end_only_by_unblocking,
     a_reschedule_moves_a_booking_or_changes_nothing,
     every_change_is_logged_in_order_and_can_be_read_back,
@@ -171,6 +172,27 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     );
 }
 
+async fn a_hold_is_extended_only_by_its_holder_while_it_lasts(url: String) {
+    let (store, start) = open(&url).await;
+    let held = slot("therapist-20261124-1000");
+    let until = at() + chrono::Duration::minutes(2);
+    let later = until + chrono::Duration::minutes(2);
+    store.hold(&held, "a/1", until).await.unwrap().unwrap();
+
+    assert_eq!(store.extend_hold(&held, "b/1", later, at()).await.unwrap(), None, "only by its holder");
+    assert_eq!(store.extend_hold(&held, "a/1", later, until).await.unwrap(), None, "not once it ran out");
+    assert_eq!(store.extend_hold(&held, "a/1", later, at()).await.unwrap(), Some(start + 2));
+
+    let extended = StoredState::Held { holder: "a/1".into(), expires: later };
+    assert_eq!(state_of(&store, &held).await, extended);
+    let logged = store.changes_since(start + 1, None).await.unwrap().unwrap();
+    let what = Changed::Slot { id: held.clone(), state: extended, booking: None };
+    assert_eq!(logged, vec![Change { version: start + 2, what }], "logged as a hold, for other instances");
+    assert_eq!(store.expire(&held, until).await.unwrap(), None, "the old end is no longer its end");
+    assert_eq!(store.expire(&held, later).await.unwrap(), Some(start + 3));
+    assert_eq!(store.extend_hold(&held, "a/1", later, at()).await.unwrap(), None, "an ended hold");
+}
+
 async fn blocks_keep_everybody_out_and_end_only_by_unblocking(url: String) {
     let (store, start) = open(&url).await;
     let blocked = slot("therapist-20261124-1000");
@@ -200,6 +222,8 @@ async fn a_reschedule_moves_a_booking_or_changes_nothing(url: String) {
     ]
     .map(slot);
     let (_, id) = book(&store, &from, "A-1", "a/1").await.unwrap();
+    let sequence = async || store.booking_by_hash("hash-A-1").await.unwrap().expect("found").sequence;
+    assert_eq!(sequence().await, 0, "a new booking's calendar sequence");
     book(&store, &taken, "B-1", "b/1").await.unwrap();
     store.block(&blocked, at()).await.unwrap().unwrap();
     store.hold(&held, "c/1", at() + chrono::Duration::minutes(2)).await.unwrap().unwrap();
@@ -211,11 +235,17 @@ async fn a_reschedule_moves_a_booking_or_changes_nothing(url: String) {
     assert_eq!(store.reschedule(id, &held, "a/1").await.unwrap(), Err(Refusal::Held));
     assert_eq!(store.version().await.unwrap(), before);
 
-    assert_eq!(store.reschedule(id, &free, "a/1").await.unwrap(), Ok(before + 2));
+    assert_eq!(sequence().await, 0, "a refused move is no revision");
+
+    assert_eq!(store.reschedule(id, &free, "a/1").await.unwrap(), Ok((before + 2, 1)));
     assert_eq!(state_of(&store, &from).await, StoredState::Free);
     assert_eq!(state_of(&store, &free).await, StoredState::Booked);
+    assert_eq!(sequence().await, 1);
     store.cancel(id, at()).await.unwrap().unwrap();
+    assert_eq!(sequence().await, 2, "the cancel outranks the last move");
     assert_eq!(store.reschedule(id, &from, "a/1").await.unwrap(), Err(Refusal::NotActive));
+    assert_eq!(store.cancel(id, at()).await.unwrap(), None);
+    assert_eq!(sequence().await, 2, "a refused cancel is no revision");
 }
 
 async fn every_change_is_logged_in_order_and_can_be_read_back(url: String) {
@@ -268,16 +298,21 @@ async fn a_reset_cancels_everything_and_is_logged_as_a_whole_new_schedule(url: S
     let (a, b, c) =
         (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"), slot("dentist-20261124-0945"));
     book(&store, &a, "A-1", "x/1").await.unwrap();
+    let (_, cancelled) = book(&store, &slot("surgeon-20261125-0800"), "A-2", "x/1").await.unwrap();
+    store.cancel(cancelled, at()).await.unwrap().unwrap();
     store.block(&b, at()).await.unwrap().unwrap();
     store.hold(&c, "x/2", at() + chrono::Duration::minutes(2)).await.unwrap().unwrap();
 
     let version = store.reset(&slots(), at()).await.unwrap();
 
-    assert_eq!(version, start + 4);
+    assert_eq!(version, start + 6);
+    let sequence = async |hash| store.booking_by_hash(hash).await.unwrap().expect("kept").sequence;
+    assert_eq!(sequence("hash-A-1").await, 1, "a reset cancels, and raises the sequence");
+    assert_eq!(sequence("hash-A-2").await, 1, "of the bookings it cancels only");
     let loaded = store.load(at()).await.unwrap();
     assert!(loaded.slots.iter().all(|s| s.state == StoredState::Free));
     assert!(loaded.bookings.is_empty());
-    let changes = store.changes_since(start + 3, None).await.unwrap().unwrap();
+    let changes = store.changes_since(start + 5, None).await.unwrap().unwrap();
     assert_eq!(changes, vec![Change { version, what: Changed::Reload }]);
 }
 

@@ -1,6 +1,7 @@
 //! Holds: one address holds a few slots at once and takes a few per minute, a
-//! hold that ended cannot be taken again at once by the same address, and staff
-//! can end any hold.
+//! hold that ended cannot be taken again at once by the same address, staff
+//! can end any hold, and more time for a hold is bounded and no way round any
+//! of this.
 
 use protocol::{BookingFailure, ClientMessage, ServerMessage, SlotStatus};
 
@@ -114,4 +115,54 @@ async fn staff_end_any_hold_and_block_a_held_slot() {
     let request_id = staff.request_id();
     let again = staff.call(ClientMessage::EndHold { request_id, slot_id: x }).await.unwrap();
     assert!(matches!(again, ServerMessage::ActionResult { ok: false, .. }), "{again:?}");
+}
+
+/// Asks for more time on a held slot; the refusal, if refused.
+async fn extend(client: &mut Client, slot: &SlotId) -> Result<(), BookingFailure> {
+    let request_id = client.request_id();
+    match client.call(ClientMessage::ExtendHold { request_id, slot_id: slot.clone() }).await.unwrap() {
+        ServerMessage::HoldResult { ok: true, .. } => Ok(()),
+        ServerMessage::HoldResult { reason: Some(reason), .. } => Err(reason),
+        other => panic!("expected a holdResult, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn more_time_is_bounded_and_no_way_round_the_limits_on_holds() {
+    let app = spawn_defaults().await;
+    let slots = bookable(&app).await;
+    let limits = Limits::DEFAULT;
+    let (slot, other) = (slots[0].clone(), slots[1].clone());
+    let mut connection = connect_from(&app, MALLORY).await;
+    let mut accomplice = connect_from(&app, MALLORY).await;
+    assert_eq!(hold(&mut connection, &slot).await, Ok(()));
+
+    // Only the holding connection extends, and only so often.
+    assert_eq!(extend(&mut accomplice, &slot).await, Err(BookingFailure::Held));
+    for _ in 0..limits.hold_extensions {
+        assert_eq!(extend(&mut connection, &slot).await, Ok(()));
+    }
+    assert_eq!(extend(&mut connection, &slot).await, Err(BookingFailure::TooManyExtensions));
+
+    // Counting afresh takes a new hold, which the cooldown keeps from the
+    // address, whichever of its connections asks...
+    connection.send(&ClientMessage::Release { slot_id: slot.clone() }).await.unwrap();
+    assert_eq!(hold(&mut accomplice, &slot).await, Err(BookingFailure::HoldCooldown));
+    assert_eq!(hold(&mut connection, &slot).await, Err(BookingFailure::HoldCooldown));
+    // ...and an honest patient may take the slot at once.
+    let mut patient = connect_from(&app, 11).await;
+    assert_eq!(hold(&mut patient, &slot).await, Ok(()));
+
+    // A hold that ran out at its extended end is refused again all the same.
+    assert_eq!(hold(&mut connection, &other).await, Ok(()));
+    assert_eq!(extend(&mut connection, &other).await, Ok(()));
+    let mut watcher = connect_from(&app, 20).await;
+    app.advance(chrono::Duration::seconds(2 * 120 + 1));
+    loop {
+        let update = next_update(&mut watcher).await;
+        if update.id == other && update.status == SlotStatus::Free {
+            break;
+        }
+    }
+    assert_eq!(hold(&mut connection, &other).await, Err(BookingFailure::HoldCooldown));
 }
