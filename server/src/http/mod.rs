@@ -1,28 +1,19 @@
-//! The plain HTTP surface: health, the schedule snapshot, and the built frontend;
-//! `headers` adds what every response carries.
+//! The plain HTTP surface: health, the schedule snapshot, and the built frontend
+//! (`files`); `headers` adds what every response carries.
 
+mod files;
 pub(crate) mod headers;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
 use crate::store::Store;
-
-/// What `/` shows when the frontend has not been built.
-const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Booking</title>\
-<h1>The booking server is running</h1>\
-<p>The web page has not been built. Build it with <code>cargo xtask frontend</code> \
-(or run everything with <code>cargo xtask run</code>) and reload.</p>\
-<p>The schedule is at <a href=/api/schedule>/api/schedule</a>; the live feed at <code>/ws</code>.</p>";
 
 /// A failure behind an HTTP request: logged, and answered 500 without details.
 impl IntoResponse for crate::Error {
@@ -35,14 +26,15 @@ impl IntoResponse for crate::Error {
 
 /// Routes for health, the API and the frontend.
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/api/schedule", get(schedule)).fallback(frontend)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/schedule", get(schedule))
+        .fallback(files::frontend)
 }
 
 /// How long the health check waits for the database.
 const DATABASE_CHECK: Duration = Duration::from_secs(2);
 
-/// Healthy when the database answers: a load balancer then sends clients only to
-/// instances that can book. The version is the schedule this instance serves.
 /// Healthy when the engine runs and the database answers: a load balancer then
 /// sends clients only to instances that can book. The version is the schedule
 /// this instance serves.
@@ -73,20 +65,6 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 async fn schedule(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.engine.snapshot().schedule_json();
     ([(header::CACHE_CONTROL, "no-store"), (header::CONTENT_TYPE, "application/json")], body)
-}
-
-/// Files of the built frontend; any other path gets `index.html`, so that links
-/// into the single-page app work.
-async fn frontend(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let index = state.static_dir.join("index.html");
-    if !tokio::fs::try_exists(&index).await.unwrap_or(false) {
-        return (StatusCode::OK, Html(NOT_BUILT)).into_response();
-    }
-    let files = ServeDir::new(&*state.static_dir).fallback(ServeFile::new(index));
-    match files.oneshot(request).await {
-        Ok(response) => response.into_response(),
-        Err(never) => match never {},
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod bad_input;
 mod booking;
 mod crash;
 mod engine;
+mod files;
 mod hold_time;
 mod hostile;
 mod instances;

@@ -1,12 +1,14 @@
 //! The page in a real headless Chromium against the real server: live updates
 //! between two sessions, holds, the race for one slot, reconnecting after a
-//! restart, the manage link, the staff console and reset, the robot check and
-//! the limits on holds, and screenshots at desktop and phone widths.
+//! restart, the manage link, the staff console and
+//! reset, the robot check and the limits on holds, and screenshots at desktop
+//! and phone widths.
 
 mod checks;
 mod manage;
 mod schedule;
 mod staff;
+mod weight;
 
 /// A desktop window, in pixels.
 const DESKTOP: (u32, u32) = (1280, 900);
