@@ -3,10 +3,11 @@
 //! browser APIs here, so all of it is unit-tested natively.
 
 use protocol::{
-    BookingCode, BookingFailure, ClientMessage, ManageToken, Patient, PatientProblem, Proof, ServerMessage,
-    SlotId, SlotStatus,
+    BookingCode, BookingFailure, ClientMessage, ManageToken, Patient, Proof, ServerMessage, SlotId,
+    SlotStatus,
 };
 
+use crate::say::Say;
 use crate::state::Mine;
 
 /// Whether the slot of an open booking form is held for this page.
@@ -19,6 +20,18 @@ pub enum Hold {
     },
     /// Held until the instant given (milliseconds since the epoch).
     Held {
+        /// When the hold ends.
+        until_ms: i64,
+    },
+    /// Held, and more time asked for; the answer has not come yet.
+    Extending {
+        /// The request id of the `extendHold`.
+        request_id: String,
+        /// When the hold ends unless extended.
+        until_ms: i64,
+    },
+    /// Held, and no more time can be had: the server allows no more extensions.
+    Final {
         /// When the hold ends.
         until_ms: i64,
     },
@@ -36,41 +49,61 @@ impl Hold {
     /// Whether the page may hold the slot now, so that closing the form must
     /// let it go.
     fn ours(&self) -> bool {
-        matches!(self, Self::Asking { .. } | Self::Held { .. })
+        matches!(self, Self::Asking { .. } | Self::Held { .. } | Self::Extending { .. } | Self::Final { .. })
+    }
+
+    /// When a hold of this page ends, while it has one.
+    pub fn until_ms(&self) -> Option<i64> {
+        match self {
+            Self::Held { until_ms } | Self::Extending { until_ms, .. } | Self::Final { until_ms } => {
+                Some(*until_ms)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the patient may ask for more time now.
+    pub fn extendable(&self) -> bool {
+        matches!(self, Self::Held { .. })
     }
 
     /// A word for the page's `data-hold` attribute.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Asking { .. } => "asking",
-            Self::Held { .. } => "held",
+            Self::Held { .. } | Self::Extending { .. } => "held",
+            Self::Final { .. } => "final",
             Self::NotHeld { .. } => "not-held",
             Self::Ended => "ended",
         }
     }
 
     /// What the form says about the hold at `now_ms`, if anything.
-    pub fn note(&self, now_ms: i64) -> Option<String> {
-        const NOT_RESERVED: &str =
-            "You can still book it, but it is not reserved for you: someone else may book it first.";
+    pub fn note(&self, now_ms: i64) -> Option<HoldNote> {
         match self {
             Self::Asking { .. } => None,
-            Self::Held { until_ms } => {
-                // Rounded up, so that the last minute reads "about 1 minute".
-                let left = (((until_ms - now_ms).max(0) + 59_999) / 60_000).max(1);
-                let plural = if left == 1 { "" } else { "s" };
-                Some(format!("This time is held for you for about {left} minute{plural}."))
+            Self::Held { until_ms } | Self::Extending { until_ms, .. } | Self::Final { until_ms } => {
+                // Rounded down, so that "1 more minute" is never less than one.
+                let left = (until_ms - now_ms).max(0) / 60_000;
+                Some(if left == 0 { HoldNote::LessThanAMinute } else { HoldNote::Minutes(left as u32) })
             }
-            Self::NotHeld { reason: BookingFailure::HoldCooldown } => Some(format!(
-                "You reserved this time a moment ago, so others get a turn to reserve it now. {NOT_RESERVED}"
-            )),
-            Self::NotHeld { reason: BookingFailure::TooManyHolds } => Some(format!(
-                "Your network is already reserving several times, so this one was not reserved. {NOT_RESERVED}"
-            )),
-            Self::NotHeld { reason } => Some(format!("{} {NOT_RESERVED}", reason.describe())),
-            Self::Ended => Some(format!("Your reservation of this time has ended. {NOT_RESERVED}")),
+            Self::NotHeld { reason } => Some(HoldNote::NotHeld(*reason)),
+            Self::Ended => Some(HoldNote::Ended),
         }
     }
+}
+
+/// What the booking form says about its hold, in no language yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldNote {
+    /// Held for this many more whole minutes.
+    Minutes(u32),
+    /// Held for less than a minute more.
+    LessThanAMinute,
+    /// Not held, for this reason; the slot may still be booked.
+    NotHeld(BookingFailure),
+    /// The hold ended while the form was open; the slot may still be booked.
+    Ended,
 }
 
 /// The booking dialog: choosing a slot, holding it, waiting for the robot
@@ -85,7 +118,7 @@ pub enum Booking {
         /// The chosen slot.
         slot: SlotId,
         /// Why the last attempt was refused, when it was.
-        problem: Option<String>,
+        problem: Option<Say>,
         /// The hold on the slot.
         hold: Hold,
     },
@@ -131,7 +164,7 @@ pub enum Booking {
         /// The slot tried.
         slot: SlotId,
         /// What to tell the patient.
-        message: String,
+        problem: Say,
     },
 }
 
@@ -219,6 +252,16 @@ impl Booking {
         }
     }
 
+    /// Asks for more time on the form's hold: returns the `extendHold` to send,
+    /// when the page holds the slot and may ask.
+    pub fn extend(&mut self, request_id: String) -> Option<ClientMessage> {
+        let slot = self.slot()?.clone();
+        let hold = self.hold_mut()?;
+        let Hold::Held { until_ms } = *hold else { return None };
+        *hold = Hold::Extending { request_id: request_id.clone(), until_ms };
+        Some(ClientMessage::ExtendHold { request_id, slot_id: slot })
+    }
+
     /// Whether the patient confirmed and the page waits for the robot check.
     pub fn waiting(&self) -> bool {
         matches!(self, Self::Waiting { .. })
@@ -269,9 +312,9 @@ impl Booking {
     }
 
     /// The robot check could not be done: a patient waiting for it is told.
-    pub fn on_pow_failed(&mut self, message: &str) {
+    pub fn on_pow_failed(&mut self, problem: Say) {
         if let Self::Waiting { slot, .. } = self {
-            *self = Self::Failed { slot: slot.clone(), message: message.to_owned() };
+            *self = Self::Failed { slot: slot.clone(), problem };
         }
     }
 
@@ -280,6 +323,18 @@ impl Booking {
         match reply {
             ServerMessage::HoldResult { request_id: id, ok, expires_at, reason } => {
                 let hold = self.hold_mut()?;
+                if let Hold::Extending { request_id, until_ms } = &*hold {
+                    if request_id != id {
+                        return None;
+                    }
+                    // Refused (no extensions left, or the hold is gone): what the
+                    // page knows of the hold stands, without more to ask for.
+                    *hold = match (ok, expires_at) {
+                        (true, Some(until)) => Hold::Held { until_ms: until.timestamp_millis() },
+                        _ => Hold::Final { until_ms: *until_ms },
+                    };
+                    return None;
+                }
                 if !matches!(&*hold, Hold::Asking { request_id } if request_id == id) {
                     return None;
                 }
@@ -316,37 +371,31 @@ impl Booking {
                     // The patient can do something about these: back to the form.
                     // A mistyped detail costs the server nothing and keeps the
                     // solution; any other refusal spent it.
-                    (_, _, Some(BookingFailure::InvalidPatient)) => Self::Form {
-                        slot,
-                        problem: Some(BookingFailure::InvalidPatient.describe().into()),
-                        hold,
-                    },
+                    (_, _, Some(BookingFailure::InvalidPatient)) => {
+                        Self::Form { slot, problem: Some(Say::Refused(BookingFailure::InvalidPatient)), hold }
+                    }
                     (_, _, Some(BookingFailure::LimitReached)) => {
                         settled = Some(Settled::Spent { nonce });
-                        Self::Form {
-                            slot,
-                            problem: Some(BookingFailure::LimitReached.describe().into()),
-                            hold,
-                        }
+                        Self::Form { slot, problem: Some(Say::Refused(BookingFailure::LimitReached)), hold }
                     }
                     (_, _, Some(BookingFailure::ChallengeFailed)) => {
                         settled = Some(Settled::ProofRefused { nonce });
-                        let problem = BookingFailure::ChallengeFailed.describe().into();
+                        let problem = Say::Refused(BookingFailure::ChallengeFailed);
                         Self::Form { slot, problem: Some(problem), hold }
                     }
                     (_, _, Some(reason)) => {
                         settled = Some(Settled::Spent { nonce });
                         Self::Taken { slot, reason: *reason }
                     }
-                    _ => Self::Failed { slot, message: "The clinic sent an unexpected answer.".into() },
+                    _ => Self::Failed { slot, problem: Say::Unexpected },
                 };
                 settled
             }
-            ServerMessage::Error { message, request_id: Some(id), .. } => {
+            ServerMessage::Error { code, request_id: Some(id), .. } => {
                 if let Self::Sending { slot, request_id, .. } = self
                     && id == request_id
                 {
-                    *self = Self::Failed { slot: slot.clone(), message: message.clone() };
+                    *self = Self::Failed { slot: slot.clone(), problem: Say::Error(*code) };
                 }
                 None
             }
@@ -361,7 +410,7 @@ impl Booking {
         if !matches!(self, Self::Form { slot, .. } | Self::Waiting { slot, .. } if slot == id) {
             return;
         }
-        let ours = matches!(self.hold(), Some(Hold::Held { .. }));
+        let ours = self.hold().and_then(Hold::until_ms).is_some();
         let not_ours = matches!(self.hold(), Some(Hold::NotHeld { .. } | Hold::Ended));
         match status {
             Some(SlotStatus::Booked) | None => self.lose(BookingFailure::AlreadyBooked),
@@ -392,67 +441,15 @@ impl Booking {
         };
         match self {
             Self::Sending { slot, .. } => {
-                *self = Self::Failed {
-                    slot: slot.clone(),
-                    message: "The connection dropped before the clinic answered. When the schedule is \
-                              back, check this slot: if it shows as booked and not as yours, please call \
-                              the clinic."
-                        .into(),
-                }
+                *self = Self::Failed { slot: slot.clone(), problem: Say::DroppedWhileSending }
             }
             Self::Waiting { slot, .. } => {
-                *self = Self::Failed {
-                    slot: slot.clone(),
-                    message: "The connection dropped before anything was sent, so nothing was booked. \
-                              Please try again once the page is live."
-                        .into(),
-                }
+                *self = Self::Failed { slot: slot.clone(), problem: Say::DroppedBeforeSending }
             }
             Self::Form { .. } => *self = Self::Closed,
             _ => {}
         }
         nonce
-    }
-}
-
-/// What is wrong with the patient's details, in plain words, for the field it
-/// is about. Which details are wrong is decided by `Patient::normalized`, the
-/// rule the server uses.
-pub fn patient_problem(problem: PatientProblem) -> &'static str {
-    match problem {
-        PatientProblem::Name => "Please enter the patient's full name (at most 100 characters).",
-        PatientProblem::Phone => {
-            "Please enter a phone number the clinic can call: 5 to 15 digits, such as +7 912 345-67-89."
-        }
-    }
-}
-
-/// The title and the explanation of a refused booking, in plain words.
-pub fn refusal(reason: BookingFailure) -> (&'static str, &'static str) {
-    match reason {
-        BookingFailure::AlreadyBooked => (
-            "✕ This slot was just taken",
-            "Someone else booked this slot a moment ago. Nothing was booked for you — please choose another time.",
-        ),
-        BookingFailure::Held => (
-            "✕ Someone else is booking this slot",
-            "Another patient is filling in the form for this time right now. Please choose another time.",
-        ),
-        BookingFailure::TooManyBookings => (
-            "✕ Not booked",
-            "Too many bookings came from your network this hour, so nothing was booked. Please try again \
-             later, or call the clinic.",
-        ),
-        BookingFailure::LimitReached => (
-            "✕ Not booked",
-            "This phone number already has the most upcoming appointments allowed, so nothing was booked. \
-             Please call the clinic.",
-        ),
-        BookingFailure::ChallengeFailed => (
-            "✕ Not booked",
-            "The check that you are not a robot did not pass, so nothing was booked. Please try again.",
-        ),
-        other => ("✕ This slot cannot be booked", other.describe()),
     }
 }
 

@@ -14,12 +14,21 @@ mod components;
 #[cfg(test)]
 mod fixtures;
 pub mod ics;
+/// The translations: the `i18n` module that the build script generates from
+/// `locales/*.json`, with a typed key for every text.
+#[allow(missing_docs, unreachable_pub, unused_imports, dead_code, clippy::all, clippy::pedantic)]
+mod translations {
+    include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+}
+pub(crate) use translations::i18n;
 mod ids;
+mod language;
 mod layout;
 pub mod manage;
 mod pages;
 pub mod pow;
 mod remembered;
+mod say;
 pub mod session;
 mod solver;
 pub mod staff;
@@ -33,15 +42,17 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_router::components::{FlatRoutes, Route, Router};
 use leptos_router::path;
-use protocol::{ClientMessage, ServerMessage, SlotId};
+use protocol::{ClientMessage, ServerMessage, SlotId, SlotStatus};
 
 use booking::Booking;
 use components::Header;
+use i18n::{I18nContextProvider, Locale, td_string, use_i18n};
 pub(crate) use ids::request_id;
 use layout::Layout;
 use manage::ManageLink;
 use pages::{BookPage, ManagePage, StaffPage};
 use pow::Pow;
+use say::Say;
 use session::{Outcome, Session};
 use staff::StaffDesk;
 use state::{Board, Reset};
@@ -63,7 +74,16 @@ pub(crate) struct Ctx {
     pub reset: RwSignal<Reset>,
     pub flash: RwSignal<HashSet<SlotId>>,
     pub now: RwSignal<i64>,
-    pub notice: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<Say>>,
+    /// The language the page speaks; the translations follow it.
+    pub locale: RwSignal<Locale>,
+    /// Whether the visitor named a language the page speaks (the switcher, or
+    /// the browser's preferences); if not, the clinic's default decides.
+    pub language_chosen: RwSignal<bool>,
+    /// What the page announces to screen readers about the slot in view.
+    pub announce: RwSignal<String>,
+    /// The slot of the schedule in the Tab order: the last one focused.
+    pub cursor: RwSignal<Option<SlotId>>,
     pub connection: Connection,
     /// The session's note that the connection has not yet said what it starts
     /// from; no component shows it.
@@ -112,6 +132,50 @@ impl Ctx {
         outcome
     }
 
+    /// Tells screen readers, politely, that the slot that has the focus has
+    /// changed, and to what. The slot of an open booking dialog says so in the
+    /// dialog itself.
+    fn announce_change(self, id: &SlotId) {
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .and_then(|e| e.get_attribute("data-slot-id"));
+        if focused.as_deref() != Some(id.0.as_str()) {
+            return;
+        }
+        let l = self.locale.get_untracked();
+        let mine = self.board.with_untracked(|b| b.is_mine(id));
+        let Some(status) = self.board.with_untracked(|b| b.status(id)) else { return };
+        let state = match status {
+            _ if mine => td_string!(l, look_mine_name),
+            SlotStatus::Free => td_string!(l, look_free),
+            SlotStatus::Held => td_string!(l, look_held),
+            SlotStatus::Booked => td_string!(l, look_booked),
+            SlotStatus::Blocked => td_string!(l, look_blocked),
+        };
+        let slot = self.layout.with_untracked(|layout| {
+            layout.describe(id).map(|(day, time, doctor)| format!("{time}, {day}, {}", doctor.name))
+        });
+        if let Some(slot) = slot {
+            self.announce.set(td_string!(l, slot_changed, slot = slot, state = state).to_string());
+        }
+    }
+
+    /// Lays the schedule out again, for a new schedule or a new language; the
+    /// chosen day stays, unless it is gone: then the first day a patient can
+    /// still book is chosen.
+    fn relayout(self) {
+        let locale = self.locale.get_untracked();
+        let fresh =
+            self.board.with_untracked(|b| b.schedule().map(|s| Layout::build(s, locale))).unwrap_or_default();
+        if self.day.with_untracked(|d| d.as_ref().is_none_or(|k| fresh.day(k).is_none())) {
+            let now = time::now_ms();
+            let first = self.board.with_untracked(|b| fresh.first_open_day(b, now).map(|d| d.key.clone()));
+            self.day.set(first);
+        }
+        self.layout.set(fresh);
+    }
+
     /// Does what the session asked for beyond its own state; returns what the
     /// connection should do next.
     fn carry_out(self, outcome: Outcome) -> Next {
@@ -129,13 +193,10 @@ impl Ctx {
             solver::solve(self, nonce);
         }
         if outcome.replaced {
-            let fresh = self.board.with_untracked(|b| b.schedule().map(Layout::build)).unwrap_or_default();
-            if self.day.with_untracked(|d| d.as_ref().is_none_or(|k| fresh.day(k).is_none())) {
-                self.day.set(fresh.days.first().map(|d| d.key.clone()));
-            }
-            self.layout.set(fresh);
+            self.relayout();
         }
         if let Some(id) = outcome.flash {
+            self.announce_change(&id);
             self.flash.update(|f| {
                 f.insert(id.clone());
             });
@@ -191,6 +252,13 @@ pub fn App() -> impl IntoView {
         flash: RwSignal::new(HashSet::new()),
         now: RwSignal::new(time::now_ms()),
         notice: RwSignal::new(None),
+        locale: RwSignal::new(language::choose(language::stored().as_deref(), &language::browser(), None)),
+        language_chosen: RwSignal::new(language::visitor_decides(
+            language::stored().as_deref(),
+            &language::browser(),
+        )),
+        announce: RwSignal::new(String::new()),
+        cursor: RwSignal::new(None),
         connection: ws::connect(on_message, on_drop, holds),
         fresh: StoredValue::new(true),
     };
@@ -204,13 +272,46 @@ pub fn App() -> impl IntoView {
     // page than the nested one. Any other address shows the booking page, as the
     // server serves the page for every address it does not know.
     view! {
-        <Router>
-            <Header/>
-            <FlatRoutes fallback=BookPage>
-                <Route path=path!("/") view=BookPage/>
-                <Route path=path!("/manage") view=ManagePage/>
-                <Route path=path!("/staff") view=StaffPage/>
-            </FlatRoutes>
-        </Router>
+        <I18nContextProvider set_dir_attr_on_html=false>
+            <LanguageKeeper/>
+            <Router>
+                <Header/>
+                <FlatRoutes fallback=BookPage>
+                    <Route path=path!("/") view=BookPage/>
+                    <Route path=path!("/manage") view=ManagePage/>
+                    <Route path=path!("/staff") view=StaffPage/>
+                </FlatRoutes>
+            </Router>
+        </I18nContextProvider>
     }
+}
+
+/// Keeps the translations, the layout and the document's title in the page's
+/// language, and lets the clinic choose it when the visitor named none the page
+/// speaks.
+#[component]
+fn LanguageKeeper() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let i18n = use_i18n();
+    i18n.set_locale(ctx.locale.get_untracked());
+    let clinic = Memo::new(move |_| ctx.layout.with(|l| l.default_language.clone()));
+    Effect::new(move |_| {
+        let clinic = clinic.get();
+        if !ctx.language_chosen.get_untracked()
+            && let Some(locale) = language::parse(&clinic)
+        {
+            ctx.locale.set(locale);
+        }
+    });
+    Effect::new(move |previous: Option<Locale>| {
+        let locale = ctx.locale.get();
+        i18n.set_locale(locale);
+        if previous.is_some_and(|p| p != locale) {
+            ctx.relayout();
+        }
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(td_string!(locale, page_title));
+        }
+        locale
+    });
 }

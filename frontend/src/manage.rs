@@ -1,6 +1,7 @@
 //! The manage link's logic as plain data: showing the booking, cancelling it,
 //! and moving it to another slot.
 
+use crate::say::Say;
 use protocol::{
     BookingDetails, BookingFailure, BookingStatus, ClientMessage, ManageToken, ServerMessage, SlotId,
 };
@@ -39,8 +40,8 @@ pub enum Step {
     },
     /// Sent; waiting for the answer.
     Waiting,
-    /// What happened, in words.
-    Said(String),
+    /// What happened.
+    Said(Say),
 }
 
 /// The manage page's requests and their answers.
@@ -110,10 +111,7 @@ impl ManageLink {
                 if old.slot.id != booking.slot.id =>
             {
                 let moved = (old.slot.id.clone(), booking.slot.id.clone());
-                self.state = Manage::Shown {
-                    booking: booking.clone(),
-                    step: Step::Said("Your appointment was moved.".into()),
-                };
+                self.state = Manage::Shown { booking: booking.clone(), step: Step::Said(Say::Moved) };
                 return Some(moved);
             }
             (ServerMessage::Booking { booking, .. }, was) => {
@@ -121,28 +119,24 @@ impl ManageLink {
                 self.state = Manage::Shown { booking: booking.clone(), step };
             }
             (ServerMessage::ActionResult { ok: true, .. }, Some((mut booking, _))) => {
-                booking.status = BookingStatus::Cancelled;
-                self.state =
-                    Manage::Shown { booking, step: Step::Said("Your appointment was cancelled.".into()) };
+                mark_cancelled(&mut booking);
+                self.state = Manage::Shown { booking, step: Step::Said(Say::Cancelled) };
             }
             (ServerMessage::ActionResult { reason, .. }, Some((booking, _))) => {
                 let reason = reason.unwrap_or(BookingFailure::WrongState);
                 let said = match reason {
-                    BookingFailure::AlreadyBooked | BookingFailure::Held => {
-                        "Someone else took that slot a moment ago; your appointment has not changed."
-                            .to_owned()
-                    }
-                    other => other.describe().to_owned(),
+                    BookingFailure::AlreadyBooked | BookingFailure::Held => Say::MoveTaken,
+                    other => Say::Refused(other),
                 };
                 let mut booking = booking;
                 if reason == BookingFailure::Cancelled {
-                    booking.status = BookingStatus::Cancelled;
+                    mark_cancelled(&mut booking);
                 }
                 self.state = Manage::Shown { booking, step: Step::Said(said) };
             }
             (ServerMessage::ActionResult { .. }, None) => self.state = Manage::NotFound,
-            (ServerMessage::Error { message, .. }, Some((booking, _))) => {
-                self.state = Manage::Shown { booking, step: Step::Said(message.clone()) };
+            (ServerMessage::Error { code, .. }, Some((booking, _))) => {
+                self.state = Manage::Shown { booking, step: Step::Said(Say::Error(*code)) };
             }
             _ => {}
         }
@@ -157,10 +151,21 @@ impl ManageLink {
     }
 }
 
+/// Marks a booking cancelled as the server did, which raised its revision by
+/// one: the cancellation's calendar file then outranks every file made before.
+fn mark_cancelled(booking: &mut BookingDetails) {
+    if booking.status == BookingStatus::Active {
+        booking.status = BookingStatus::Cancelled;
+        booking.sequence += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{DoctorId, Patient, Slot, SlotStatus};
+    use protocol::{DoctorId, ErrorCode, Patient, Slot, SlotStatus};
+
+    use crate::i18n::Locale;
 
     fn details(slot: &str, status: BookingStatus) -> BookingDetails {
         BookingDetails {
@@ -171,9 +176,11 @@ mod tests {
                 start: "2026-11-25T06:00:00Z".parse().unwrap(),
                 end: "2026-11-25T06:30:00Z".parse().unwrap(),
                 status: SlotStatus::Booked,
+                held_until: None,
             },
             patient: Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() },
             status,
+            sequence: 0,
         }
     }
 
@@ -208,7 +215,8 @@ mod tests {
         link.on_reply(&ServerMessage::ActionResult { request_id: "c1".into(), ok: true, reason: None });
         let Manage::Shown { booking, step } = &link.state else { panic!() };
         assert_eq!(booking.status, BookingStatus::Cancelled);
-        assert!(matches!(step, Step::Said(_)));
+        assert_eq!(booking.sequence, 1, "the cancellation outranks the calendar files made before");
+        assert_eq!(step, &Step::Said(Say::Cancelled));
     }
 
     #[test]
@@ -222,6 +230,8 @@ mod tests {
             booking: details("b", BookingStatus::Active),
         });
         assert_eq!(moved, Some((SlotId("a".into()), SlotId("b".into()))));
+        let Manage::Shown { booking, step } = &link.state else { panic!() };
+        assert_eq!((booking.slot.id.0.as_str(), step), ("b", &Step::Said(Say::Moved)));
     }
 
     #[test]
@@ -237,7 +247,9 @@ mod tests {
         assert_eq!(link.on_reply(&reply), None);
         let Manage::Shown { booking, step } = &link.state else { panic!() };
         assert_eq!(booking.slot.id.0, "a");
-        assert!(matches!(step, Step::Said(s) if s.contains("Someone else")));
+        assert_eq!(step, &Step::Said(Say::MoveTaken));
+        let text = Say::MoveTaken.text(Locale::en);
+        assert!(text.contains("Someone else") && text.contains("has not changed"), "{text}");
     }
 
     #[test]
@@ -253,6 +265,38 @@ mod tests {
         link.on_reply(&reply);
         let Manage::Shown { booking, step } = &link.state else { panic!() };
         assert_eq!(booking.status, BookingStatus::Active);
-        assert_eq!(step, &Step::Said(BookingFailure::TooManyBookings.describe().into()));
+        assert_eq!(step, &Step::Said(Say::Refused(BookingFailure::TooManyBookings)));
+    }
+
+    #[test]
+    fn a_cancel_refused_because_it_was_already_cancelled_shows_the_booking_cancelled() {
+        let mut link = shown();
+        link.step(Step::ConfirmCancel);
+        link.cancel("c1".into());
+        let reply = ServerMessage::ActionResult {
+            request_id: "c1".into(),
+            ok: false,
+            reason: Some(BookingFailure::Cancelled),
+        };
+        link.on_reply(&reply);
+        let Manage::Shown { booking, step } = &link.state else { panic!() };
+        assert_eq!(booking.status, BookingStatus::Cancelled);
+        assert_eq!(step, &Step::Said(Say::Refused(BookingFailure::Cancelled)));
+    }
+
+    #[test]
+    fn an_error_in_answer_to_an_action_is_said_and_the_booking_stays() {
+        let mut link = shown();
+        link.step(Step::ConfirmCancel);
+        link.cancel("c1".into());
+        let error = ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            request_id: Some("c1".into()),
+        };
+        link.on_reply(&error);
+        let Manage::Shown { booking, step } = &link.state else { panic!() };
+        assert_eq!(booking.status, BookingStatus::Active);
+        assert_eq!(step, &Step::Said(Say::Error(ErrorCode::RateLimited)));
     }
 }

@@ -3,6 +3,7 @@
 //! a booking spends it. The browser side (`solver`) only supplies the clock and
 //! yields between slices, so all of this is unit-tested natively.
 
+use crate::say::Say;
 use std::ops::Range;
 
 use protocol::{ClientMessage, PowChallenge, Proof, ServerMessage};
@@ -62,7 +63,7 @@ pub enum Work {
     /// asked again on the next attempt.
     Failed {
         /// What went wrong, for people.
-        message: String,
+        problem: Say,
     },
 }
 
@@ -77,7 +78,7 @@ pub enum Answered {
     /// The server refused to give one.
     Failed {
         /// What it said, for people.
-        message: String,
+        problem: Say,
     },
 }
 
@@ -93,7 +94,7 @@ pub enum Stepped {
     /// a new one is needed.
     Stale,
     /// The challenge has no solution; a patient waiting for it must be told.
-    Failed(String),
+    Failed(Say),
     /// The challenge is no longer the one the page works on: stop.
     Stopped,
 }
@@ -151,14 +152,15 @@ impl Pow {
                 };
                 Some(Answered::Solve { nonce })
             }
-            ServerMessage::Error { message, .. } => {
-                self.work = Work::Failed { message: message.clone() };
-                Some(Answered::Failed { message: message.clone() })
+            ServerMessage::Error { code, .. } => {
+                let problem = Say::Error(*code);
+                self.work = Work::Failed { problem };
+                Some(Answered::Failed { problem })
             }
             _ => {
-                let message = "The clinic sent an unexpected answer.".to_owned();
-                self.work = Work::Failed { message: message.clone() };
-                Some(Answered::Failed { message })
+                let problem = Say::Unexpected;
+                self.work = Work::Failed { problem };
+                Some(Answered::Failed { problem })
             }
         }
     }
@@ -193,9 +195,9 @@ impl Pow {
             // Every counter was tried: the challenge has no solution (it cannot
             // be one of the server's); a fresh one is asked for next time.
             None if counters.end == u32::MAX => {
-                let message = "The check that you are not a robot could not be done.".to_owned();
-                self.work = Work::Failed { message: message.clone() };
-                Stepped::Failed(message)
+                let problem = Say::RobotCheckUnavailable;
+                self.work = Work::Failed { problem };
+                Stepped::Failed(problem)
             }
             None => {
                 *slice = next_slice(*slice, ended - began, challenge.parameters.cost);

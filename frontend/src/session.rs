@@ -11,6 +11,7 @@ use protocol::{ClientMessage, ServerMessage, SlotId, SlotStatus, Version};
 use crate::booking::{Booking, Settled};
 use crate::manage::ManageLink;
 use crate::pow::{Answered, Pow};
+use crate::say::Say;
 use crate::staff::StaffDesk;
 use crate::state::{Applied, Board, Reset};
 
@@ -85,7 +86,7 @@ pub struct Outcome {
     /// The bookings this browser remembers changed: store them.
     pub save_mine: bool,
     /// A line to tell the user.
-    pub notice: Option<String>,
+    pub notice: Option<Say>,
 }
 
 /// The parts of a session as they were, to tell which ones a message changed.
@@ -185,7 +186,7 @@ impl Session {
                 out.replaced = true;
                 out.save_mine = true;
                 if answered_reset {
-                    out.notice = Some("The schedule was reset.".into());
+                    out.notice = Some(Say::ScheduleReset);
                 }
                 // The form's slot may have been booked, blocked or let go meanwhile.
                 if let Some(slot) = self.booking.slot().cloned() {
@@ -219,7 +220,7 @@ impl Session {
         if let Some(answered) = self.pow.on_reply(message, now_ms) {
             match answered {
                 Answered::Solve { nonce } => out.solve = Some(nonce),
-                Answered::Failed { message } => self.booking.on_pow_failed(&message),
+                Answered::Failed { problem } => self.booking.on_pow_failed(problem),
             }
             return;
         }
@@ -260,8 +261,8 @@ impl Session {
         if self.staff.on_message(message) || self.reset.on_message(message) {
             return;
         }
-        if let ServerMessage::Error { message, request_id: None, .. } = message {
-            out.notice = Some(message.clone());
+        if let ServerMessage::Error { code, request_id: None, .. } = message {
+            out.notice = Some(Say::Error(*code));
         }
     }
 

@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 
 use crate::booking::Booking;
 use crate::pow::{ForBooking, Pow, Stepped};
+use crate::say::Say;
 use crate::{Ctx, request_id};
 
 /// The page's own clock in milliseconds (`performance.now()`), which never jumps
@@ -59,8 +60,8 @@ pub(crate) fn solve(ctx: Ctx, nonce: String) {
                     carry_on(ctx);
                     break;
                 }
-                Stepped::Failed(message) => {
-                    ctx.booking.update(|b| b.on_pow_failed(&message));
+                Stepped::Failed(problem) => {
+                    ctx.booking.update(|b| b.on_pow_failed(problem));
                     break;
                 }
                 Stepped::Stopped => break,
@@ -125,10 +126,7 @@ fn send_booking(ctx: Ctx, book: ClientMessage) {
 fn not_connected(ctx: Ctx) {
     ctx.booking.update(|b| {
         if let Some(slot) = b.slot().cloned() {
-            *b = Booking::Failed {
-                slot,
-                message: "Not connected, so nothing was sent. Please try again once the page is live.".into(),
-            };
+            *b = Booking::Failed { slot, problem: Say::NotConnected };
         }
     });
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::say::Say;
 use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, SlotId, StaffBooking, Version};
 
 /// Whether this page is a staff console.
@@ -46,7 +47,7 @@ pub struct StaffDesk {
     /// The request id of the action in flight.
     waiting_for: Option<String>,
     /// What the last login or action said, for people.
-    pub said: Option<String>,
+    pub said: Option<Say>,
 }
 
 impl StaffDesk {
@@ -109,14 +110,14 @@ impl StaffDesk {
             {
                 self.desk = Desk::LoggedOut;
                 self.token = None;
-                self.said = Some("That admin token is not valid.".into());
+                self.said = Some(Say::BadAdminToken);
                 true
             }
             ServerMessage::ActionResult { request_id, ok, reason }
                 if self.waiting_for.as_ref() == Some(request_id) =>
             {
                 self.waiting_for = None;
-                self.said = (!ok).then(|| reason.unwrap_or(BookingFailure::WrongState).describe().to_owned());
+                self.said = (!ok).then(|| Say::Refused(reason.unwrap_or(BookingFailure::WrongState)));
                 if *ok {
                     self.selected = None;
                 }
@@ -157,7 +158,7 @@ mod tests {
             ServerMessage::Error { code: ErrorCode::Forbidden, message: "no".into(), request_id: None };
         assert!(desk.on_message(&forbidden));
         assert_eq!(desk.desk, Desk::LoggedOut);
-        assert!(desk.said.is_some());
+        assert_eq!(desk.said, Some(Say::BadAdminToken));
         assert!(desk.login_message().is_none());
     }
 
@@ -201,10 +202,10 @@ mod tests {
         };
         assert!(desk.on_message(&refused));
         assert!(!desk.busy());
-        assert_eq!(desk.said.as_deref(), Some(BookingFailure::WrongState.describe()));
+        assert_eq!(desk.said, Some(Say::Refused(BookingFailure::WrongState)));
         desk.selected = Some(SlotId("a".into()));
         desk.act(Action::EndHold, SlotId("a".into()), "e2".into());
         desk.on_message(&ServerMessage::ActionResult { request_id: "e2".into(), ok: true, reason: None });
-        assert_eq!((desk.said.as_deref(), desk.selected.as_ref()), (None, None), "done: the details close");
+        assert_eq!((desk.said, desk.selected.as_ref()), (None, None), "done: the details close");
     }
 }

@@ -3,6 +3,7 @@
 //! APIs here, so all of it is unit-tested natively. The booking dialog's flow is
 //! in `booking`.
 
+use crate::say::Say;
 use std::collections::BTreeMap;
 
 pub use protocol::Applied;
@@ -44,6 +45,12 @@ impl Board {
         self.replica.status(id)
     }
 
+    /// When a held slot's hold ends (milliseconds since the epoch), if the
+    /// server said.
+    pub fn held_until(&self, id: &SlotId) -> Option<i64> {
+        self.replica.slot(id)?.held_until.map(|t| t.timestamp_millis())
+    }
+
     /// Whether this browser booked the slot.
     pub fn is_mine(&self, id: &SlotId) -> bool {
         self.mine.contains_key(id)
@@ -77,7 +84,7 @@ pub enum Reset {
     /// Asking for the admin token.
     Asking {
         /// What went wrong last time.
-        problem: Option<String>,
+        problem: Option<Say>,
     },
     /// Sent; waiting for the new schedule or a refusal.
     Sending,
@@ -93,7 +100,7 @@ impl Reset {
         }
         match message {
             ServerMessage::Error { code: ErrorCode::Forbidden, .. } => {
-                *self = Self::Asking { problem: Some("That admin token is not valid.".into()) };
+                *self = Self::Asking { problem: Some(Say::BadAdminToken) };
                 true
             }
             ServerMessage::InitialState(_) => {
@@ -107,7 +114,7 @@ impl Reset {
     /// The connection dropped while waiting.
     pub fn on_disconnect(&mut self) {
         if *self == Self::Sending {
-            *self = Self::Asking { problem: Some("The connection dropped; please try again.".into()) };
+            *self = Self::Asking { problem: Some(Say::ResetDropped) };
         }
     }
 }
@@ -191,10 +198,20 @@ mod tests {
         let forbidden =
             ServerMessage::Error { code: ErrorCode::Forbidden, message: "no".into(), request_id: None };
         assert!(reset.on_message(&forbidden));
-        assert!(matches!(reset, Reset::Asking { problem: Some(_) }));
+        assert_eq!(reset, Reset::Asking { problem: Some(Say::BadAdminToken) });
         reset = Reset::Sending;
         assert!(reset.on_message(&schedule(30, vec![])));
         assert_eq!(reset, Reset::Done);
         assert!(!Reset::Idle.on_message(&forbidden));
+    }
+
+    #[test]
+    fn a_drop_while_a_reset_waits_asks_again_and_says_why() {
+        let mut reset = Reset::Sending;
+        reset.on_disconnect();
+        assert_eq!(reset, Reset::Asking { problem: Some(Say::ResetDropped) });
+        let mut done = Reset::Done;
+        done.on_disconnect();
+        assert_eq!(done, Reset::Done, "nothing was waiting");
     }
 }

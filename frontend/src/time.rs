@@ -2,7 +2,7 @@
 //! database (`Intl`), so the page carries none of its own.
 
 use js_sys::{Date, Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 fn options(time_zone: &str, fields: &[(&str, &str)]) -> JsValue {
     let options = Object::new();
@@ -26,16 +26,43 @@ pub fn day_key(ms: i64, time_zone: &str) -> String {
     date(ms).to_locale_date_string("en-CA", &opts).into()
 }
 
-/// A short day label such as `Tue 24 Nov`.
-pub fn day_label(ms: i64, time_zone: &str) -> String {
+/// A short day label in the language `intl` (a BCP 47 tag), such as
+/// `Tue 24 Nov` or `вт 24 нояб.`.
+pub fn day_label(ms: i64, time_zone: &str, intl: &str) -> String {
     let opts = options(time_zone, &[("weekday", "short"), ("day", "numeric"), ("month", "short")]);
-    String::from(date(ms).to_locale_date_string("en-GB", &opts)).replace(',', "")
+    String::from(date(ms).to_locale_date_string(intl, &opts)).replace(',', "")
 }
 
-/// The local time of day such as `09:30`.
+/// A long day label for screen readers and sentences, such as
+/// `Tuesday 24 November` or `вторник, 24 ноября`.
+pub fn long_day_label(ms: i64, time_zone: &str, intl: &str) -> String {
+    let opts = options(time_zone, &[("weekday", "long"), ("day", "numeric"), ("month", "long")]);
+    date(ms).to_locale_date_string(intl, &opts).into()
+}
+
+/// The local time of day such as `09:30`: 24-hour in both languages.
 pub fn time_label(ms: i64, time_zone: &str) -> String {
     let opts = options(time_zone, &[("hour", "2-digit"), ("minute", "2-digit"), ("hourCycle", "h23")]);
     date(ms).to_locale_time_string_with_options("en-GB", &opts).into()
+}
+
+/// The time zone's name in the language `intl`, such as `Moscow Standard Time`
+/// or `Москва, стандартное время`; the IANA name where the browser has none.
+pub fn zone_name(ms: i64, time_zone: &str, intl: &str) -> String {
+    let opts = options(time_zone, &[("timeZoneName", "long")]);
+    let format = js_sys::Intl::DateTimeFormat::new(
+        &js_sys::Array::of1(&JsValue::from_str(intl)),
+        opts.unchecked_ref(),
+    );
+    let parts = format.format_to_parts(&date(ms));
+    parts
+        .iter()
+        .find(|part| {
+            Reflect::get(part, &"type".into()).ok().and_then(|t| t.as_string()).as_deref()
+                == Some("timeZoneName")
+        })
+        .and_then(|part| Reflect::get(&part, &"value".into()).ok()?.as_string())
+        .unwrap_or_else(|| time_zone.replace('_', " "))
 }
 
 /// Milliseconds since the epoch, now.

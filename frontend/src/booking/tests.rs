@@ -1,8 +1,12 @@
-//! Tests of the booking dialog's flow: holds and their refusals, waiting for the
-//! robot check, and every kind of answer to a booking.
+//! Tests of the booking dialog's flow: holds, their refusals and extensions,
+//! waiting for the robot check, and every kind of answer to a booking.
 
 use super::*;
+use protocol::{ErrorCode, PatientProblem};
+
 use crate::fixtures::{patient, proof};
+use crate::i18n::{Locale, td_string};
+use crate::say::{patient_problem, refusal};
 
 fn result(request_id: &str, ok: bool, code: Option<&str>, reason: Option<BookingFailure>) -> ServerMessage {
     ServerMessage::BookingResult {
@@ -14,11 +18,18 @@ fn result(request_id: &str, ok: bool, code: Option<&str>, reason: Option<Booking
     }
 }
 
+/// When the hold of `hold_result(true, …)` ends.
+const HELD_UNTIL: &str = "2026-11-25T06:02:00Z";
+
+fn ms(at: &str) -> i64 {
+    at.parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp_millis()
+}
+
 fn hold_result(ok: bool, reason: Option<BookingFailure>) -> ServerMessage {
     ServerMessage::HoldResult {
         request_id: "h1".into(),
         ok,
-        expires_at: ok.then(|| "2026-11-25T06:02:00Z".parse().unwrap()),
+        expires_at: ok.then(|| HELD_UNTIL.parse().unwrap()),
         reason,
     }
 }
@@ -62,9 +73,7 @@ fn a_hold_refused_by_a_limit_keeps_the_form_open_and_says_the_slot_is_not_reserv
         let hold = booking.hold().expect("the form stays open").clone();
         assert_eq!(hold, Hold::NotHeld { reason });
         assert_eq!(hold.kind(), "not-held");
-        let note = hold.note(0).expect("a note");
-        assert!(note.contains("not reserved for you"), "{note}");
-        assert!(note.contains("someone else may book it first"), "{note}");
+        assert_eq!(hold.note(0), Some(HoldNote::NotHeld(reason)));
         let sent = booking.submit(patient(), Some(proof("n1")), "r1".into());
         assert!(matches!(sent, Some(ClientMessage::Book { .. })), "it can still be booked");
         assert!(matches!(booking, Booking::Sending { .. }));
@@ -75,20 +84,33 @@ fn a_hold_refused_by_a_limit_keeps_the_form_open_and_says_the_slot_is_not_reserv
 }
 
 #[test]
-fn the_cooldown_note_explains_that_others_get_a_turn() {
-    let note = Hold::NotHeld { reason: BookingFailure::HoldCooldown }.note(0).unwrap();
-    assert!(note.contains("others get a turn"), "{note}");
-    let note = Hold::NotHeld { reason: BookingFailure::TooManyHolds }.note(0).unwrap();
-    assert!(note.contains("already reserving several"), "{note}");
+fn the_note_of_a_hold_refused_by_a_limit_explains_which_limit() {
+    for reason in [BookingFailure::HoldCooldown, BookingFailure::TooManyHolds] {
+        assert_eq!(Hold::NotHeld { reason }.note(0), Some(HoldNote::NotHeld(reason)));
+    }
+    // The words the dialog puts to these notes.
+    let l = Locale::en;
+    assert!(td_string!(l, hold_cooldown).to_string().contains("others get a turn"));
+    assert!(td_string!(l, hold_too_many).to_string().contains("already reserving several"));
+    assert!(td_string!(l, not_reserved).to_string().contains("someone else may book it first"));
 }
 
 #[test]
-fn the_held_note_counts_whole_minutes_rounded_up() {
+fn the_held_note_counts_whole_minutes_rounded_down() {
+    // Rounded down, so that "1 more minute" never means less than a minute.
     let hold = Hold::Held { until_ms: 120_000 };
-    assert_eq!(hold.note(0).unwrap(), "This time is held for you for about 2 minutes.");
-    assert_eq!(hold.note(61_000).unwrap(), "This time is held for you for about 1 minute.");
-    assert_eq!(hold.note(500_000).unwrap(), "This time is held for you for about 1 minute.");
+    assert_eq!(hold.note(0), Some(HoldNote::Minutes(2)));
+    assert_eq!(hold.note(1_000), Some(HoldNote::Minutes(1)));
+    assert_eq!(hold.note(60_000), Some(HoldNote::Minutes(1)));
+    assert_eq!(hold.note(61_000), Some(HoldNote::LessThanAMinute));
+    assert_eq!(hold.note(500_000), Some(HoldNote::LessThanAMinute), "a hold past its end");
     assert_eq!(Hold::Asking { request_id: "h1".into() }.note(0), None);
+    // A hold being extended or that cannot be extended counts the same way.
+    assert_eq!(
+        Hold::Extending { request_id: "x1".into(), until_ms: 120_000 }.note(0),
+        Some(HoldNote::Minutes(2))
+    );
+    assert_eq!(Hold::Final { until_ms: 120_000 }.note(61_000), Some(HoldNote::LessThanAMinute));
 }
 
 #[test]
@@ -129,8 +151,11 @@ fn a_patient_waiting_for_the_check_may_still_cancel_and_let_go_of_the_hold() {
 fn a_check_that_cannot_be_done_tells_the_waiting_patient() {
     let mut booking = opened("a");
     booking.submit(patient(), None, "r1".into());
-    booking.on_pow_failed("Too many messages.");
-    assert_eq!(booking, Booking::Failed { slot: SlotId("a".into()), message: "Too many messages.".into() });
+    booking.on_pow_failed(Say::Error(ErrorCode::RateLimited));
+    assert_eq!(
+        booking,
+        Booking::Failed { slot: SlotId("a".into()), problem: Say::Error(ErrorCode::RateLimited) }
+    );
 }
 
 #[test]
@@ -177,7 +202,7 @@ fn refusals_the_patient_can_act_on_return_to_the_form_with_the_hold_and_the_prob
         let settled = booking.on_reply(&result("r1", false, None, Some(reason)));
         assert_eq!(settled, spent.then(|| Settled::Spent { nonce: "n1".into() }), "{reason:?}");
         let Booking::Form { problem: Some(problem), hold, .. } = &booking else { panic!("{booking:?}") };
-        assert_eq!(problem, reason.describe());
+        assert_eq!(*problem, Say::Refused(reason));
         assert!(matches!(hold, Hold::Held { until_ms } if *until_ms > 0), "the hold is kept");
     }
 }
@@ -187,7 +212,9 @@ fn a_refused_proof_returns_to_the_form_and_asks_for_a_new_check() {
     let mut booking = sent();
     let settled = booking.on_reply(&result("r1", false, None, Some(BookingFailure::ChallengeFailed)));
     assert_eq!(settled, Some(Settled::ProofRefused { nonce: "n1".into() }));
-    assert!(matches!(&booking, Booking::Form { problem: Some(p), .. } if p.contains("robot")));
+    let Booking::Form { problem: Some(problem), .. } = &booking else { panic!("{booking:?}") };
+    assert_eq!(*problem, Say::Refused(BookingFailure::ChallengeFailed));
+    assert!(problem.text(Locale::en).contains("robot"), "{}", problem.text(Locale::en));
 }
 
 #[test]
@@ -195,41 +222,16 @@ fn too_many_bookings_from_the_network_ends_the_attempt_in_plain_words() {
     let mut booking = sent();
     booking.on_reply(&result("r1", false, None, Some(BookingFailure::TooManyBookings)));
     assert_eq!(booking, Booking::Taken { slot: SlotId("a".into()), reason: BookingFailure::TooManyBookings });
-    let (title, text) = refusal(BookingFailure::TooManyBookings);
-    assert_eq!(title, "✕ Not booked");
-    assert!(text.contains("network") && text.contains("call the clinic"), "{text}");
-}
-
-#[test]
-fn every_refusal_has_a_title_and_an_explanation() {
-    use BookingFailure::*;
-    let all = [
-        AlreadyBooked,
-        NotFound,
-        Past,
-        InvalidPatient,
-        Held,
-        TooSoon,
-        Blocked,
-        Cancelled,
-        WrongState,
-        TooManyHolds,
-        HoldCooldown,
-        LimitReached,
-        TooManyBookings,
-        ChallengeFailed,
-    ];
-    for reason in all {
-        let (title, text) = refusal(reason);
-        assert!(title.starts_with('✕') && text.ends_with('.'), "{reason:?}: {title} / {text}");
-    }
+    let (title, text) = refusal(BookingFailure::TooManyBookings, Locale::en);
+    assert_eq!(title, "Not booked");
+    assert!(text.contains("internet connection") && text.contains("call the clinic"), "{text}");
 }
 
 #[test]
 fn a_drop_while_sending_makes_the_outcome_unknown_and_the_proof_perhaps_spent() {
     let mut booking = sent();
     assert_eq!(booking.on_disconnect(), Some("n1".into()));
-    assert!(matches!(booking, Booking::Failed { .. }));
+    assert_eq!(booking, Booking::Failed { slot: SlotId("a".into()), problem: Say::DroppedWhileSending });
 }
 
 #[test]
@@ -237,7 +239,9 @@ fn a_drop_while_waiting_for_the_check_says_nothing_was_booked() {
     let mut booking = opened("a");
     booking.submit(patient(), None, "r1".into());
     assert_eq!(booking.on_disconnect(), None, "nothing was sent, so nothing was spent");
-    assert!(matches!(&booking, Booking::Failed { message, .. } if message.contains("nothing was booked")));
+    assert_eq!(booking, Booking::Failed { slot: SlotId("a".into()), problem: Say::DroppedBeforeSending });
+    let text = Say::DroppedBeforeSending.text(Locale::en);
+    assert!(text.contains("nothing was booked"), "{text}");
 }
 
 #[test]
@@ -261,7 +265,7 @@ fn a_held_slot_that_turns_free_under_the_form_has_lost_its_hold_but_can_be_booke
     assert!(matches!(booking.hold(), Some(Hold::Held { .. })), "our own hold");
     booking.on_slot(&SlotId("a".into()), Some(SlotStatus::Free));
     assert_eq!(booking.hold(), Some(&Hold::Ended));
-    assert!(booking.hold().unwrap().note(0).unwrap().contains("has ended"));
+    assert_eq!(booking.hold().unwrap().note(0), Some(HoldNote::Ended));
     assert_eq!(booking.close(), None, "an ended hold needs no release");
 }
 
@@ -275,12 +279,150 @@ fn a_slot_someone_else_holds_while_ours_was_refused_is_lost() {
 
 #[test]
 fn each_problem_with_the_details_is_said_about_its_own_field() {
-    let name = patient_problem(PatientProblem::Name);
-    let phone = patient_problem(PatientProblem::Phone);
+    let name = patient_problem(PatientProblem::Name, Locale::en);
+    let phone = patient_problem(PatientProblem::Phone, Locale::en);
     assert!(name.contains("name") && !name.contains("phone"), "{name}");
     assert!(phone.contains("phone number") && phone.contains("5 to 15 digits"), "{phone}");
     // The words follow the shared rule, which decides what is wrong.
     let typed = |name: &str, phone: &str| Patient { name: name.into(), phone: phone.into() }.normalized();
     assert_eq!(typed("  ", "+7 912 345-67-89"), Err(PatientProblem::Name));
     assert_eq!(typed("Anna", "12-34"), Err(PatientProblem::Phone));
+}
+
+/// The answer to the `extendHold` with `request_id`: extended to `until`, or
+/// refused for `reason`.
+fn extend_result(request_id: &str, until: Option<&str>, reason: Option<BookingFailure>) -> ServerMessage {
+    ServerMessage::HoldResult {
+        request_id: request_id.into(),
+        ok: until.is_some(),
+        expires_at: until.map(|t| t.parse().unwrap()),
+        reason,
+    }
+}
+
+/// A form on slot `a` whose hold was granted and which asked for more time
+/// with `x1`.
+fn extending() -> Booking {
+    let mut booking = opened("a");
+    booking.on_reply(&hold_result(true, None));
+    let sent = booking.extend("x1".into());
+    assert_eq!(
+        sent,
+        Some(ClientMessage::ExtendHold { request_id: "x1".into(), slot_id: SlotId("a".into()) })
+    );
+    booking
+}
+
+#[test]
+fn more_time_is_asked_for_only_while_the_slot_is_held() {
+    let mut closed = Booking::default();
+    assert_eq!(closed.extend("x1".into()), None, "no dialog");
+
+    let mut asking = opened("a");
+    let before = asking.clone();
+    assert!(!asking.hold().unwrap().extendable());
+    assert_eq!(asking.extend("x1".into()), None, "the hold is not granted yet");
+    assert_eq!(asking, before);
+
+    for refusal in [BookingFailure::HoldCooldown, BookingFailure::TooManyHolds] {
+        let mut not_held = opened("a");
+        not_held.on_reply(&hold_result(false, Some(refusal)));
+        assert_eq!(not_held.extend("x1".into()), None, "nothing held to extend");
+        assert_eq!(not_held.hold(), Some(&Hold::NotHeld { reason: refusal }));
+    }
+
+    let mut ended = opened("a");
+    ended.on_reply(&hold_result(true, None));
+    ended.on_slot(&SlotId("a".into()), Some(SlotStatus::Free));
+    assert_eq!(ended.extend("x1".into()), None, "an ended hold cannot be extended");
+
+    let mut booking = extending();
+    assert_eq!(booking.hold(), Some(&Hold::Extending { request_id: "x1".into(), until_ms: ms(HELD_UNTIL) }));
+    assert!(!booking.hold().unwrap().extendable());
+    assert_eq!(booking.hold().unwrap().kind(), "held", "the hold stands while more time is asked for");
+    assert_eq!(booking.extend("x2".into()), None, "one request at a time");
+}
+
+#[test]
+fn a_granted_extension_moves_the_end_of_the_hold_and_more_may_be_asked() {
+    let mut booking = extending();
+    let later = "2026-11-25T06:04:00Z";
+    assert_eq!(booking.on_reply(&extend_result("x1", Some(later), None)), None);
+    assert_eq!(booking.hold(), Some(&Hold::Held { until_ms: ms(later) }));
+    assert_eq!(booking.hold().unwrap().note(ms(HELD_UNTIL)), Some(HoldNote::Minutes(2)));
+    assert!(matches!(booking, Booking::Form { problem: None, .. }));
+    assert!(booking.extend("x2".into()).is_some(), "held again, so more may be asked");
+}
+
+#[test]
+fn a_refused_extension_keeps_the_hold_to_its_end_and_asks_no_more() {
+    let mut booking = extending();
+    booking.on_reply(&extend_result("x1", None, Some(BookingFailure::TooManyExtensions)));
+    let hold = booking.hold().expect("the form stays open").clone();
+    assert_eq!(hold, Hold::Final { until_ms: ms(HELD_UNTIL) });
+    assert_eq!((hold.kind(), hold.extendable(), hold.until_ms()), ("final", false, Some(ms(HELD_UNTIL))));
+    assert_eq!(booking.extend("x2".into()), None, "no more time to ask for");
+    assert!(matches!(booking, Booking::Form { problem: None, .. }), "the slot may still be booked");
+    let sent = booking.submit(patient(), Some(proof("n1")), "r1".into());
+    assert!(matches!(sent, Some(ClientMessage::Book { .. })));
+}
+
+#[test]
+fn an_extension_granted_without_an_end_is_taken_as_refused() {
+    let mut booking = extending();
+    let odd = ServerMessage::HoldResult { request_id: "x1".into(), ok: true, expires_at: None, reason: None };
+    booking.on_reply(&odd);
+    assert_eq!(booking.hold(), Some(&Hold::Final { until_ms: ms(HELD_UNTIL) }));
+}
+
+#[test]
+fn a_hold_answer_to_another_request_leaves_the_extension_waiting() {
+    let mut booking = extending();
+    let before = booking.clone();
+    let later = Some("2026-11-25T06:04:00Z");
+    assert_eq!(booking.on_reply(&extend_result("other", later, None)), None);
+    assert_eq!(booking.on_reply(&extend_result("h1", later, None)), None, "the first hold's answer, again");
+    assert_eq!(booking.on_reply(&extend_result("x0", None, Some(BookingFailure::TooManyExtensions))), None);
+    assert_eq!(booking, before);
+}
+
+#[test]
+fn closing_the_form_lets_go_of_a_hold_being_extended_or_that_cannot_be() {
+    let release = Some(ClientMessage::Release { slot_id: SlotId("a".into()) });
+    let mut booking = extending();
+    assert_eq!(booking.close(), release);
+    assert_eq!(booking, Booking::Closed);
+
+    let mut booking = extending();
+    booking.on_reply(&extend_result("x1", None, Some(BookingFailure::TooManyExtensions)));
+    assert_eq!(booking.close(), release);
+    assert_eq!(booking, Booking::Closed);
+}
+
+#[test]
+fn more_time_may_be_asked_while_the_patient_waits_for_the_check_and_the_booking_keeps_it() {
+    let mut booking = opened("a");
+    booking.on_reply(&hold_result(true, None));
+    booking.submit(patient(), None, "r1".into());
+    assert!(booking.extend("x1".into()).is_some());
+    let later = "2026-11-25T06:04:00Z";
+    booking.on_reply(&extend_result("x1", Some(later), None));
+    assert!(booking.waiting());
+    assert_eq!(booking.hold(), Some(&Hold::Held { until_ms: ms(later) }));
+    booking.on_proof(proof("n1"), "r2".into());
+    // Back to the form after a mistyped detail, with the extended hold.
+    booking.on_reply(&result("r2", false, None, Some(BookingFailure::InvalidPatient)));
+    assert_eq!(booking.hold(), Some(&Hold::Held { until_ms: ms(later) }));
+}
+
+#[test]
+fn a_hold_that_runs_out_while_more_time_is_asked_has_ended() {
+    let mut booking = extending();
+    booking.on_slot(&SlotId("a".into()), Some(SlotStatus::Held));
+    assert!(matches!(booking.hold(), Some(Hold::Extending { .. })), "still our own hold");
+    booking.on_slot(&SlotId("a".into()), Some(SlotStatus::Free));
+    assert_eq!(booking.hold(), Some(&Hold::Ended));
+    booking.on_reply(&extend_result("x1", Some("2026-11-25T06:04:00Z"), None));
+    assert_eq!(booking.hold(), Some(&Hold::Ended), "a late answer does not bring the hold back");
+    assert_eq!(booking.close(), None);
 }

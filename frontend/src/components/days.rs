@@ -1,23 +1,47 @@
-//! Tabs for the bookable days, each with its number of free slots.
+//! Tabs for the bookable days, each with its number of free slots. One tab is
+//! in the Tab order at a time; the arrow keys, Home and End move between them.
 
 use leptos::prelude::*;
 use protocol::SlotStatus;
 
+use super::focus;
 use crate::Ctx;
+use crate::i18n::{t_string, use_i18n};
 
 /// One tab per day; the chosen day's slots are shown below.
 #[component]
 pub(crate) fn DayTabs() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let i18n = use_i18n();
     let days = move || {
-        ctx.layout.with(|l| l.days.iter().map(|d| (d.key.clone(), d.label.clone())).collect::<Vec<_>>())
+        ctx.layout.with(|l| {
+            l.days.iter().map(|d| (d.key.clone(), d.label.clone(), d.long.clone())).collect::<Vec<_>>()
+        })
+    };
+    // Arrow keys choose the neighbouring day and move the focus to its tab.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let keys: Vec<String> = ctx.layout.with_untracked(|l| l.days.iter().map(|d| d.key.clone()).collect());
+        let Some(at) = ctx.day.with_untracked(|d| d.as_ref().and_then(|k| keys.iter().position(|x| x == k)))
+        else {
+            return;
+        };
+        let to = match ev.key().as_str() {
+            "ArrowRight" | "ArrowDown" => (at + 1).min(keys.len() - 1),
+            "ArrowLeft" | "ArrowUp" => at.saturating_sub(1),
+            "Home" => 0,
+            "End" => keys.len() - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        ctx.day.set(Some(keys[to].clone()));
+        focus(&format!("button.tab[data-day='{}']", keys[to]));
     };
     view! {
-        <nav class="days" role="tablist" aria-label="Choose a day">
+        <nav class="days" role="tablist" aria-label=move || t_string!(i18n, days_label) on:keydown=on_key>
             <For
                 each=days
-                key=|(key, _)| key.clone()
-                children=move |(key, label)| {
+                key=|(key, label, _)| (key.clone(), label.clone())
+                children=move |(key, label, long)| {
                     let selected = {
                         let key = key.clone();
                         move || ctx.day.with(|d| d.as_deref() == Some(key.as_str()))
@@ -43,11 +67,19 @@ pub(crate) fn DayTabs() -> impl IntoView {
                         let key = key.clone();
                         move |_| ctx.day.set(Some(key.clone()))
                     };
+                    let free_text = move || match free() {
+                        0 => t_string!(i18n, day_full).to_string(),
+                        n => t_string!(i18n, free_slots, count = n).to_string(),
+                    };
+                    let selected_tab = selected.clone();
                     view! {
-                        <button type="button" role="tab" class="tab" data-day=key
-                            aria-selected=move || selected().to_string() on:click=choose>
+                        <button type="button" role="tab" class="tab" data-day=key aria-controls="day-panel"
+                            aria-selected=move || selected().to_string()
+                            tabindex=move || if selected_tab() { "0" } else { "-1" }
+                            title=long on:click=choose>
                             <span class="tab-day">{label}</span>
-                            <span class="tab-free">{move || match free() { 0 => "full".to_owned(), n => format!("{n} free") }}</span>
+                            " "
+                            <span class="tab-free">{free_text}</span>
                         </button>
                     }
                 }

@@ -4,25 +4,24 @@
 use leptos::prelude::*;
 
 use crate::Ctx;
+use crate::i18n::{t, use_i18n};
 use crate::ws::Link;
 
 /// Shown whenever the page is not live: what is on screen may be out of date.
 #[component]
 pub(crate) fn StaleBanner() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let text = move || match ctx.connection.link.get() {
-        Link::Live => None,
-        Link::Connecting => Some("Connecting to the clinic…"),
-        Link::Reconnecting(_) => Some(
-            "Connection lost — reconnecting. The schedule below may be out of date, so booking is paused.",
-        ),
-        Link::Offline => {
-            Some("You are offline. The schedule below may be out of date, so booking is paused.")
-        }
-    };
+    let i18n = use_i18n();
+    let link = move || ctx.connection.link.get();
     view! {
-        <Show when=move || text().is_some()>
-            <p class="banner" role="status" id="stale-banner">{text}</p>
+        <Show when=move || link() != Link::Live>
+            <p class="banner" role="status" id="stale-banner">
+                {move || match link() {
+                    Link::Connecting => t!(i18n, stale_connecting).into_any(),
+                    Link::Offline => t!(i18n, stale_offline).into_any(),
+                    Link::Live | Link::Reconnecting(_) => t!(i18n, stale_reconnecting).into_any(),
+                }}
+            </p>
         </Show>
     }
 }
@@ -31,12 +30,13 @@ pub(crate) fn StaleBanner() -> impl IntoView {
 #[component]
 pub(crate) fn Notice() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let i18n = use_i18n();
     view! {
         <div class="notice-area" aria-live="polite">
-            {move || ctx.notice.get().map(|text| view! {
+            {move || ctx.notice.get().map(|say| view! {
                 <p class="notice" id="notice">
-                    <span>{text}</span>
-                    <button type="button" class="link-button" on:click=move |_| ctx.notice.set(None)>"Dismiss"</button>
+                    <span>{move || say.text(i18n.get_locale())}</span>
+                    <button type="button" class="link-button" on:click=move |_| ctx.notice.set(None)>{t!(i18n, dismiss)}</button>
                 </p>
             })}
         </div>

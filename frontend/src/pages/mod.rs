@@ -9,7 +9,9 @@ mod staff;
 
 use leptos::prelude::*;
 
+use crate::Ctx;
 use crate::components::{DayTabs, Legend, Notice, ScheduleGrid, StaleBanner};
+use crate::i18n::{t, use_i18n};
 
 pub(crate) use book::BookPage;
 pub(crate) use manage::{ManagePage, manage_url};
@@ -36,16 +38,19 @@ pub(crate) fn Frame(
     children: Children,
 ) -> impl IntoView {
     provide_context(page);
+    let i18n = use_i18n();
+    let ctx = expect_context::<Ctx>();
     view! {
         <main id="main">
             <StaleBanner/>
             <Notice/>
+            <p class="visually-hidden" id="announcer" aria-live="polite">{move || ctx.announce.get()}</p>
             {children()}
         </main>
         <footer class="footer">
             {match page {
-                Page::Book => view! { <a href="/staff">"Staff console"</a> }.into_any(),
-                Page::Manage | Page::Staff => view! { <a href="/">"Book an appointment"</a> }.into_any(),
+                Page::Book => view! { <a href="/staff">{t!(i18n, footer_staff)}</a> }.into_any(),
+                Page::Manage | Page::Staff => view! { <a href="/">{t!(i18n, footer_book)}</a> }.into_any(),
             }}
         </footer>
     }

@@ -182,8 +182,10 @@ fn a_challenge_without_a_solution_fails_so_that_a_waiting_patient_is_told() {
     if let Work::Solving { next, slice, .. } = &mut pow.work {
         (*next, *slice) = (u32::MAX - 10, 100);
     }
-    let Stepped::Failed(message) = pow.step(NONCE, ticking(1.0)) else { panic!("not failed: {pow:?}") };
-    assert!(message.contains("could not be done"), "{message}");
+    let Stepped::Failed(problem) = pow.step(NONCE, ticking(1.0)) else { panic!("not failed: {pow:?}") };
+    assert_eq!(problem, Say::RobotCheckUnavailable);
+    let text = problem.text(crate::i18n::Locale::en);
+    assert!(text.contains("could not be done"), "{text}");
     assert_eq!(pow.phase(), "failed");
     assert!(pow.start(2.0, "c2".into()).is_some(), "the next attempt asks again");
 }
@@ -208,7 +210,9 @@ fn a_refused_or_lost_challenge_is_asked_for_again() {
         message: "slow down".into(),
         request_id: Some("c1".into()),
     };
-    assert_eq!(pow.on_reply(&refused, 0.0), Some(Answered::Failed { message: "slow down".into() }));
+    let problem = Say::Error(protocol::ErrorCode::RateLimited);
+    assert_eq!(pow.on_reply(&refused, 0.0), Some(Answered::Failed { problem }));
+    assert_eq!(pow.work, Work::Failed { problem });
     assert_eq!(pow.phase(), "failed");
     assert!(pow.start(0.0, "c2".into()).is_some());
     pow.on_disconnect();

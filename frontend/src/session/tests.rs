@@ -5,7 +5,9 @@
 use super::*;
 use protocol::{BookingDetails, BookingFailure, BookingStatus, ErrorCode, StaffBooking};
 
+use crate::booking::Hold;
 use crate::fixtures::{patient, proof, schedule, slot, update};
+use crate::i18n::Locale;
 use crate::manage::{Manage, Step};
 use crate::pow::Work;
 use crate::staff::Desk;
@@ -57,6 +59,7 @@ fn details(slot_id: &str) -> BookingDetails {
         slot: slot(slot_id, SlotStatus::Booked),
         patient: patient(),
         status: BookingStatus::Active,
+        sequence: 0,
     }
 }
 
@@ -149,7 +152,9 @@ fn a_refused_challenge_tells_the_patient_who_waits_for_it() {
         request_id: Some("c1".into()),
     };
     let out = session.receive(refused, 0.0, ids());
-    assert_eq!(session.booking, Booking::Failed { slot: id("a"), message: "Slow down.".into() });
+    let problem = Say::Error(ErrorCode::RateLimited);
+    assert_eq!(session.booking, Booking::Failed { slot: id("a"), problem });
+    assert!(problem.text(Locale::en).contains("Too many requests"), "{}", problem.text(Locale::en));
     assert_eq!(out.notice, None, "an answer to a request is not a notice");
 }
 
@@ -211,7 +216,8 @@ fn a_refused_reset_goes_back_to_asking_and_a_new_schedule_answers_it() {
     let out = session.receive(schedule(20, vec![slot("a", SlotStatus::Free)]), 0.0, ids());
     assert_eq!(session.reset, Reset::Done);
     assert!(out.replaced);
-    assert_eq!(out.notice.as_deref(), Some("The schedule was reset."));
+    assert_eq!(out.notice, Some(Say::ScheduleReset));
+    assert_eq!(Say::ScheduleReset.text(Locale::en), "The schedule was reset.");
 }
 
 #[test]
@@ -220,7 +226,7 @@ fn an_error_for_no_request_becomes_a_notice() {
     let error =
         ServerMessage::Error { code: ErrorCode::Internal, message: "Try later.".into(), request_id: None };
     let out = session.receive(error, 0.0, ids());
-    assert_eq!(out.notice.as_deref(), Some("Try later."));
+    assert_eq!(out.notice, Some(Say::Error(ErrorCode::Internal)));
     assert_eq!(out.changed, Changed::default());
 }
 
@@ -267,4 +273,26 @@ fn a_disconnect_resets_what_was_in_flight_and_keeps_the_schedule() {
         changed,
         Changed { board: false, booking: true, pow: true, reset: true, manage: true, staff: true }
     );
+}
+
+#[test]
+fn the_answer_to_more_time_reaches_the_booking_dialog_and_nothing_else() {
+    let mut session = live();
+    session.booking.open(id("a"), "h1".into());
+    let granted = |request_id: &str, until: &str| ServerMessage::HoldResult {
+        request_id: request_id.into(),
+        ok: true,
+        expires_at: Some(until.parse().unwrap()),
+        reason: None,
+    };
+    session.receive(granted("h1", "2026-11-25T06:02:00Z"), 0.0, ids());
+    let sent = session.booking.extend("x1".into());
+    assert_eq!(sent, Some(ClientMessage::ExtendHold { request_id: "x1".into(), slot_id: id("a") }));
+
+    let out = session.receive(granted("x1", "2026-11-25T06:04:00Z"), 0.0, ids());
+    let until_ms =
+        "2026-11-25T06:04:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp_millis();
+    assert_eq!(session.booking.hold(), Some(&Hold::Held { until_ms }));
+    assert_eq!(out.changed, Changed { booking: true, ..Changed::default() });
+    assert_eq!((out.send.len(), out.notice, out.flash), (0, None, None));
 }
