@@ -10,6 +10,14 @@
 //! The tests wait for what the page does, never for a time: each wait gives up
 //! only after `PATIENCE`, so that a broken page fails a test rather than hanging
 //! it, and the waits that measure how soon something showed print it.
+//!
+//! Beside this file: `axe` audits a page with axe-core, `keys` presses keys and
+//! reads the focus and accessible names, and `others` acts as other patients
+//! and staff through the protocol while a test looks at the page.
+
+mod axe;
+mod keys;
+mod others;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,6 +32,13 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use server::{Limits, Server, Settings};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 use tokio::task::JoinHandle;
+
+pub use axe::{
+    AXE_CORE_VERSION, Audit, Offender, Violation, WCAG_TAGS, assert_no_violations, axe_dir,
+    axe_fetch_command, axe_script, describe_violations,
+};
+pub use keys::Focus;
+pub use others::patient;
 
 /// The admin token the test server uses.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-7c1d9b3a5f82";

@@ -1,8 +1,8 @@
-//! Runs the whole test suite: builds the page and makes sure Chromium is there
-//! (the browser tests need both) and a PostgreSQL server (the multi-instance
-//! tests need one), then every test of the workspace, the page's own logic
-//! included, and then each fuzz target for a minute (`BOOKING_FUZZ_SECONDS`
-//! sets how long; 0 skips fuzzing).
+//! Runs the whole test suite: builds the page, makes sure Chromium is there and
+//! fetches axe-core from the npm registry (the browser tests need all three) and
+//! a PostgreSQL server (the multi-instance tests need one), then every test of
+//! the workspace, the page's own logic included, and then each fuzz target for a
+//! minute (`BOOKING_FUZZ_SECONDS` sets how long; 0 skips fuzzing).
 //!
 //! The tests that need PostgreSQL or a browser are `#[ignore]`d, so that a plain
 //! `cargo test` lists them as ignored instead of passing them unrun; once both
@@ -22,6 +22,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     crate::setup::browser(sh)?;
     let postgres = crate::postgres::url(sh)?;
     let mut missing: Vec<String> = crate::setup::browser_missing(sh).into_iter().collect();
+    missing.extend(axe_core(sh));
     if postgres.is_none() {
         missing.push("there is no PostgreSQL server".to_owned());
     }
@@ -36,6 +37,43 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     cmd!(sh, "cargo test --workspace {args...}").run()?;
     crate::fuzz::run(sh, fuzz_seconds)?;
     Ok(())
+}
+
+/// The axe-core release the browser tests' accessibility audits run; the
+/// harness (`crates/e2e/src/axe.rs`) names the same one.
+const AXE_CORE_VERSION: &str = "4.14.1";
+
+/// Where axe-core is installed: under `target`, so that git ignores it and it is
+/// never committed.
+const AXE_PREFIX: &str = "target/npm";
+
+/// Fetches the pinned axe-core from the npm registry when it is not installed
+/// yet; returns what is missing when it cannot.
+fn axe_core(sh: &Shell) -> Option<String> {
+    let manifest = format!("{AXE_PREFIX}/node_modules/axe-core/package.json");
+    let installed =
+        || sh.read_file(&manifest).is_ok_and(|text| package_version(&text) == Some(AXE_CORE_VERSION));
+    if installed() {
+        return None;
+    }
+    if cmd!(sh, "npm --version").quiet().ignore_stdout().ignore_stderr().run().is_err() {
+        return Some("npm is not installed to fetch axe-core".to_owned());
+    }
+    let package = format!("axe-core@{AXE_CORE_VERSION}");
+    let flags = ["--no-save", "--no-package-lock", "--no-audit", "--no-fund"];
+    let fetched = cmd!(sh, "npm install {flags...} --prefix {AXE_PREFIX} {package}").run();
+    if fetched.is_ok() && installed() {
+        None
+    } else {
+        Some(format!("{package} could not be fetched from the npm registry"))
+    }
+}
+
+/// The `version` of an npm package.json.
+fn package_version(manifest: &str) -> Option<&str> {
+    let (_, rest) = manifest.split_once("\"version\"")?;
+    let (_, rest) = rest.split_once('"')?;
+    rest.split_once('"').map(|(version, _)| version)
 }
 
 /// The arguments for `cargo test`: those given, with `--include-ignored` for the
@@ -62,7 +100,7 @@ fn cargo_test_args(given: &[String], include_ignored: bool) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::cargo_test_args;
+    use super::{AXE_CORE_VERSION, cargo_test_args, package_version};
 
     fn args(given: &str, include_ignored: bool) -> String {
         let given: Vec<String> = given.split_whitespace().map(str::to_owned).collect();
@@ -82,6 +120,21 @@ mod tests {
         assert_eq!(args("-- --nocapture", true), "-- --include-ignored --nocapture");
         assert_eq!(args("-p server -- --nocapture", false), "-p server -- --nocapture");
         assert_eq!(args("booking", false), "booking");
+    }
+
+    #[test]
+    fn the_version_of_an_npm_package_is_read_from_its_manifest() {
+        let manifest =
+            "{\n  \"name\": \"axe-core\",\n  \"version\": \"4.14.1\",\n  \"license\": \"MPL-2.0\"\n}";
+        assert_eq!(package_version(manifest), Some("4.14.1"));
+        assert_eq!(package_version("{}"), None);
+    }
+
+    #[test]
+    fn the_browser_tests_audit_with_the_axe_core_fetched_here() {
+        let harness = std::fs::read_to_string(crate::root().join("crates/e2e/src/axe.rs")).unwrap();
+        let pinned = format!("pub const AXE_CORE_VERSION: &str = \"{AXE_CORE_VERSION}\";");
+        assert!(harness.contains(&pinned), "crates/e2e/src/axe.rs should say {pinned}");
     }
 
     #[test]

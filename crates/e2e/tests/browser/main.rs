@@ -1,10 +1,13 @@
 //! The page in a real headless Chromium against the real server: live updates
 //! between two sessions, holds, the race for one slot, reconnecting after a
-//! restart, the manage link, the staff console and
+//! restart, the manage link and its calendar files, the staff console and
 //! reset, the robot check and the limits on holds, and screenshots at desktop
 //! and phone widths.
 
+mod accessibility;
+mod calendar;
 mod checks;
+mod keyboard;
 mod manage;
 mod schedule;
 mod staff;

@@ -22,8 +22,13 @@ async fn a_booking_in_one_browser_appears_in_the_other_as_it_happens() -> Result
     let held_after = second.wait_slot_status(&slot, "held").await?;
     first.screenshot("desktop-booking-form").await?;
     second.screenshot("desktop-other-session-sees-being-booked").await?;
+    // Unavailable slots stay focusable, so that their state can be read, and
+    // say they are unavailable; choosing one opens nothing.
+    let held_button = second.browser.find(Locator::Css(&slot_css(&slot))).await?;
+    held_button.click().await?;
     ensure!(
-        !second.browser.find(Locator::Css(&slot_css(&slot))).await?.is_enabled().await?,
+        held_button.attr("aria-disabled").await?.as_deref() == Some("true")
+            && second.browser.find(Locator::Css("#booking-dialog")).await.is_err(),
         "a slot being booked cannot be chosen by anyone else"
     );
     first.confirm().await?;
@@ -117,7 +122,10 @@ async fn the_page_reconnects_by_itself_after_a_server_restart_and_resumes_from_i
     page.wait_for("#connection[data-state='reconnecting']").await?;
     page.wait_for("#stale-banner").await?;
     let while_down = page.browser.find(Locator::Css(&slot_css(&slot))).await?;
-    ensure!(!while_down.is_enabled().await?, "booking is paused while the page is not live");
+    ensure!(
+        while_down.attr("aria-disabled").await?.as_deref() == Some("true"),
+        "booking is paused while the page is not live"
+    );
     page.screenshot("desktop-reconnecting").await?;
 
     app.restart().await?;
