@@ -67,7 +67,15 @@ pub(crate) fn DayTabs() -> impl IntoView {
                         let key = key.clone();
                         move |_| ctx.day.set(Some(key.clone()))
                     };
+                    let over = {
+                        let key = key.clone();
+                        move || {
+                            let now = ctx.now.get();
+                            ctx.layout.with(|l| l.day(&key).is_some_and(|d| d.columns.iter().flatten().all(|c| c.start_ms <= now)))
+                        }
+                    };
                     let free_text = move || match free() {
+                        0 if over() => t_string!(i18n, day_over).to_string(),
                         0 => t_string!(i18n, day_full).to_string(),
                         n => t_string!(i18n, free_slots, count = n).to_string(),
                     };

@@ -136,6 +136,19 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
                         let cells = cells.clone();
                         move || cells().is_empty()
                     };
+                    // Whether the doctor sees patients this day at all, or only
+                    // no longer.
+                    let works = Signal::derive({
+                        let doctor_id = doctor_id.clone();
+                        move || {
+                            let day = ctx.day.get();
+                            ctx.layout.with(|l| {
+                                let i = l.doctors.iter().position(|d| d.id == doctor_id)?;
+                                Some(!day.and_then(|k| l.day(&k))?.columns.get(i)?.is_empty())
+                            })
+                            .unwrap_or(false)
+                        }
+                    });
                     let heading = format!("doctor-{doctor_id}");
                     let labelled_by = heading.clone();
                     let name = Signal::derive(move || doctor.with(|d| d.as_ref().map(|d| d.name.clone())).unwrap_or_default());
@@ -146,7 +159,11 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
                                 <p class="specialty">{move || doctor.with(|d| d.as_ref().map(|d| d.specialty.clone()))}</p>
                             </header>
                             <Show when=empty.clone()>
-                                <p class="empty">{t!(i18n, no_appointments_day)}</p>
+                                <p class="empty">{move || if works.get() {
+                                    t!(i18n, no_more_today).into_any()
+                                } else {
+                                    t!(i18n, no_appointments_day).into_any()
+                                }}</p>
                             </Show>
                             <ul class="slots">
                                 <For each=cells.clone() key=|cell| cell.id.clone() children=move |cell| {
