@@ -1,17 +1,17 @@
-//! The page by keyboard alone and by screen reader: a patient books a slot with
-//! key presses only (Tab and the arrow keys through days and slots, Enter to
-//! open, the form, Escape to close), and the focus is checked at every step;
-//! and every slot button's accessible name says its day, time, doctor and state.
-
-use std::collections::HashMap;
+//! The page by keyboard alone and by screen reader, in each of its languages: a
+//! patient books a slot with key presses only (Tab and the arrow keys through
+//! days and slots, Enter to open, the form, Escape to close), and the focus is
+//! checked at every step; and every slot button's accessible name says its day,
+//! time, doctor and state in the page's language (see `slot_names`).
 
 use anyhow::{Context, Result, bail, ensure};
 use e2e::{App, Driver, Focus, Session, eventually, patient, require_browser};
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use protocol::{DoctorId, Schedule, ServerMessage};
+use protocol::{DoctorId, Patient, Schedule, ServerMessage};
 
 use crate::DESKTOP;
+use crate::slot_names::{LANGUAGES, Language, check_names, expected_names, name_problems};
 
 /// The schedule as the server has it when the test starts.
 async fn schedule(app: &App) -> Result<Schedule> {
@@ -48,118 +48,34 @@ async fn in_tab_order(page: &Session, css: &str) -> Result<u64> {
     count.as_u64().context("a count")
 }
 
-/// What a slot's accessible name must say, worked out from the schedule
-/// rather than from the page: its local time, day of the month and month (the
-/// clinic's time zone, by the browser's own calendar), and its doctor.
-#[derive(Debug, Clone)]
-struct Expected {
-    time: String,
-    day: String,
-    month: String,
-    doctor: String,
-}
-
-async fn expected_names(page: &Session, schedule: &Schedule) -> Result<HashMap<String, Expected>> {
-    let slots: Vec<_> =
-        schedule.slots.iter().map(|s| serde_json::json!([s.id.0, s.start.to_rfc3339()])).collect();
-    let found = page
-        .browser
-        .execute(
-            "const [slots, zone] = arguments;
-             const time = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-             const day = new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric' });
-             const month = new Intl.DateTimeFormat('en-GB', { timeZone: zone, month: 'long' });
-             return Object.fromEntries(slots.map(([id, start]) => {
-                 const at = new Date(start);
-                 return [id, [time.format(at), day.format(at), month.format(at).slice(0, 3)]];
-             }));",
-            vec![serde_json::json!(slots), serde_json::json!(schedule.clinic.time_zone)],
-        )
-        .await?;
-    let when: HashMap<String, (String, String, String)> = serde_json::from_value(found)?;
-    let mut expected = HashMap::new();
-    for slot in &schedule.slots {
-        let doctor = schedule.doctors.iter().find(|d| d.id == slot.doctor_id).context("the slot's doctor")?;
-        let (time, day, month) = when.get(&slot.id.0).cloned().context("the slot's time")?;
-        expected.insert(slot.id.0.clone(), Expected { time, day, month, doctor: doctor.text_in("en").name });
-    }
-    Ok(expected)
-}
-
-/// The words an English slot name says its state with: the page's legend's.
-fn state_word(status: &str) -> Option<&'static str> {
-    Some(match status {
-        "free" => "free",
-        "held" => "being booked",
-        "booked" => "booked",
-        "blocked" => "unavailable",
-        "mine" => "your",
-        "past" => "past",
-        "soon" => "call",
-        _ => return None,
-    })
-}
-
-/// What a slot's accessible `name` fails to say, if anything.
-fn name_problems(name: &str, expected: &Expected, status: &str) -> Vec<String> {
-    let lower = name.to_lowercase();
-    let mut problems = Vec::new();
-    if !name.contains(&expected.time) {
-        problems.push(format!("no time {}", expected.time));
-    }
-    // The day of the month, as a number of its own (not part of the time).
-    let rest = name.replace(&expected.time, " ");
-    if !rest.split(|c: char| !c.is_ascii_digit()).any(|n| n == expected.day) {
-        problems.push(format!("no day {}", expected.day));
-    }
-    if !lower.contains(&expected.month.to_lowercase()) {
-        problems.push(format!("no month {}", expected.month));
-    }
-    if !name.contains(&expected.doctor) {
-        problems.push(format!("no doctor {}", expected.doctor));
-    }
-    match state_word(status) {
-        Some(word) if lower.contains(word) && !(status == "booked" && lower.contains("being booked")) => {}
-        Some(word) => problems.push(format!("no state ({status}: “{word}”)")),
-        None => problems.push(format!("a state the test does not know: {status}")),
-    }
-    problems
-}
-
-/// Checks the accessible name of every slot shown; returns each one that does
-/// not say what it must.
-async fn check_names(page: &Session, expected: &HashMap<String, Expected>) -> Result<Vec<String>> {
-    let mut wrong = Vec::new();
-    for button in page.browser.find_all(Locator::Css("button.slot")).await? {
-        let id = button.attr("data-slot-id").await?.context("slot without id")?;
-        let status = button.attr("data-status").await?.context("slot without status")?;
-        let name = page.accessible_name(&button).await?;
-        let problems =
-            name_problems(&name, expected.get(&id).context("a slot not in the schedule")?, &status);
-        if !problems.is_empty() {
-            wrong.push(format!("{id} ({status}) is named “{name}”: {}", problems.join(", ")));
-        }
-    }
-    Ok(wrong)
-}
-
 #[tokio::test]
 #[ignore = "needs Chromium, chromedriver and the built page (cargo xtask test runs it)"]
 async fn every_slot_buttons_accessible_name_says_its_day_time_doctor_and_state() -> Result<()> {
     require_browser!();
+    let driver = Driver::start().await?;
+    for (n, tag) in LANGUAGES.into_iter().enumerate() {
+        let language = Language::load(tag)?;
+        names_in(&driver, &language, patient(1 + n)).await.with_context(|| format!("the page in {tag}"))?;
+    }
+    Ok(())
+}
+
+/// Checks every slot button's accessible name with the page in `language`, on
+/// a server of its own (so that the limits on holds and bookings per address
+/// start afresh), with slots booked by `other`, held and blocked among them.
+async fn names_in(driver: &Driver, language: &Language, other: Patient) -> Result<()> {
     let app = App::start().await?;
     let schedule = schedule(&app).await?;
-    let driver = Driver::start().await?;
     let page = driver.session(DESKTOP.0, DESKTOP.1).await?;
     page.open(&app).await?;
-    if page.language().await? != "en" {
-        page.choose_language("en").await?;
+    if page.language().await? != language.tag {
+        page.choose_language(language.tag).await?;
     }
-    let expected = expected_names(&page, &schedule).await?;
+    let expected = expected_names(&page, &schedule, language).await?;
     let (_, slot) = page.first_free_slot().await?;
     let others: Vec<String> = page.slot_ids(Some("free")).await?.into_iter().filter(|s| *s != slot).collect();
     ensure!(others.len() >= 3, "the day shown has too few free slots: {}", others.len());
-    app.book_as_other(&others[0], patient(1)).await?;
+    app.book_as_other(&others[0], other).await?;
     let _holding = app.hold_as_other(&others[1]).await?;
     app.block(&others[2]).await?;
     page.wait_slot_status(&others[2], "blocked").await?;
@@ -172,14 +88,15 @@ async fn every_slot_buttons_accessible_name_says_its_day_time_doctor_and_state()
     for day in days {
         day.click().await?;
         seen += page.browser.find_all(Locator::Css("button.slot")).await?.len();
-        wrong.extend(check_names(&page, &expected).await?);
+        wrong.extend(check_names(&page, &expected, language).await?);
     }
-    eprintln!("checked the accessible names of {seen} slot buttons");
+    eprintln!("checked the accessible names of {seen} slot buttons in {}", language.tag);
     ensure!(seen > 0, "no slot buttons to check");
     if !wrong.is_empty() {
         bail!(
-            "{} of {seen} slot names miss what they must say, such as:\n  {}",
+            "{} of {seen} slot names in {} miss what they must say, such as:\n  {}",
             wrong.len(),
+            language.tag,
             wrong[..wrong.len().min(12)].join("\n  ")
         );
     }
@@ -251,21 +168,54 @@ async fn along_column(page: &Session, column: &[&str], from: &str) -> Result<(St
 async fn a_patient_books_a_slot_with_the_keyboard_alone_and_the_focus_is_always_where_it_should_be()
 -> Result<()> {
     require_browser!();
+    let driver = Driver::start().await?;
+    for (n, tag) in LANGUAGES.into_iter().enumerate() {
+        let language = Language::load(tag)?;
+        book_by_keyboard(&driver, &language, booker(tag, 7 + n))
+            .await
+            .with_context(|| format!("the page in {tag}"))?;
+    }
+    Ok(())
+}
+
+/// Who books in the language `tag`: a name in its own script, typed key by
+/// key, and a phone number of their own (the server allows only a few upcoming
+/// bookings per phone).
+fn booker(tag: &str, n: usize) -> Patient {
+    let name = match tag {
+        "ru" => format!("Анна Кузнецова {n}"),
+        _ => patient(n).name,
+    };
+    Patient { name, phone: patient(n).phone }
+}
+
+/// A patient books a slot with the page in `language`, with key presses only,
+/// on a server of its own (so that the limits on holds and bookings per
+/// address start afresh); the focus is checked at every step.
+async fn book_by_keyboard(driver: &Driver, language: &Language, who: Patient) -> Result<()> {
     let app = App::start().await?;
     let schedule = schedule(&app).await?;
-    let driver = Driver::start().await?;
     let page = driver.session(DESKTOP.0, DESKTOP.1).await?;
     page.open(&app).await?;
     page.wait_for("button.slot").await?;
-    let expected = expected_names(&page, &schedule).await?;
+    let expected = expected_names(&page, &schedule, language).await?;
     // From here on, nothing but key presses.
 
-    // English, chosen with the keyboard when the page starts in another language.
-    if page.language().await? != "en" {
-        page.press_until(Key::Tab, 20, "the switcher's English", |f| f.language.as_deref() == Some("en"))
-            .await?;
+    // The language, chosen with the keyboard when the page starts in another
+    // one; the focus stays on the switcher.
+    let tag = language.tag;
+    if page.language().await? != tag {
+        page.press_until(Key::Tab, 20, &format!("the switcher's {tag}"), |f| {
+            f.language.as_deref() == Some(tag)
+        })
+        .await?;
         page.press(Key::Enter).await?;
-        page.wait_language("en").await?;
+        page.wait_language(tag).await?;
+        page.wait_focus(&format!("the focus stays on the switcher's {tag}"), |f| {
+            f.language.as_deref() == Some(tag)
+        })
+        .await?;
+        eprintln!("chose {tag} with the keyboard");
     }
 
     // The days: one of them in the Tab order, the one shown; the arrows move
@@ -340,8 +290,9 @@ async fn a_patient_books_a_slot_with_the_keyboard_alone_and_the_focus_is_always_
     let (chosen, _) = along_column(&page, &its_slots, &slot).await?;
     page.press(Key::Enter).await?;
     page.wait_focus("the dialog's first field has the focus", |f| f.is("patient-name")).await?;
-    let who = patient(7);
     page.type_keys(&who.name).await?;
+    let typed = page.browser.execute("return document.activeElement.value;", vec![]).await?;
+    ensure!(typed.as_str() == Some(who.name.as_str()), "typing {:?} wrote {typed}", who.name);
     page.press(Key::Tab).await?;
     page.wait_focus("Tab goes from the name to the phone", |f| f.is("patient-phone")).await?;
     page.type_keys(&who.phone).await?;
@@ -378,7 +329,7 @@ async fn a_patient_books_a_slot_with_the_keyboard_alone_and_the_focus_is_always_
         .await?;
     ensure!(announced == serde_json::Value::Bool(true), "the booking {code} is announced in a live region");
     page.wait_focus("the focus stays in the dialog after booking", |f| f.in_dialog).await?;
-    page.screenshot("desktop-booked-by-keyboard").await?;
+    page.screenshot(&format!("desktop-booked-by-keyboard-{tag}")).await?;
     page.press(Key::Escape).await?;
     page.wait_slot_status(&chosen, "mine").await?;
     page.wait_focus(&format!("the focus is back on slot {chosen}"), |f| {
@@ -387,26 +338,8 @@ async fn a_patient_books_a_slot_with_the_keyboard_alone_and_the_focus_is_always_
     .await?;
     let button = page.browser.active_element().await?;
     let name = page.accessible_name(&button).await?;
-    let problems = name_problems(&name, expected.get(&chosen).context("the slot")?, "mine");
+    let problems = name_problems(&name, expected.get(&chosen).context("the slot")?, "mine", language);
     ensure!(problems.is_empty(), "the booked slot is named “{name}”: {}", problems.join(", "));
     page.close().await?;
     Ok(())
-}
-
-#[test]
-fn a_slot_name_without_its_day_month_or_state_is_found_out() {
-    let expected = Expected {
-        time: "10:15".into(),
-        day: "15".into(),
-        month: "Nov".into(),
-        doctor: "Dr. Elena Sokolova".into(),
-    };
-    let good = "Tuesday 15 November, 10:15, Dr. Elena Sokolova: Free";
-    assert!(name_problems(good, &expected, "free").is_empty());
-    let today = name_problems("10:15 with Dr. Elena Sokolova: Free", &expected, "free");
-    assert_eq!(today, ["no day 15", "no month Nov"]);
-    let held = name_problems("15 Nov 10:15 Dr. Elena Sokolova, being booked", &expected, "booked");
-    assert_eq!(held, ["no state (booked: “booked”)"]);
-    let other = name_problems("15 Nov 10:15 Dr. Igor Volkov, free", &expected, "free");
-    assert_eq!(other, ["no doctor Dr. Elena Sokolova"]);
 }

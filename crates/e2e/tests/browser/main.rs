@@ -10,6 +10,7 @@ mod checks;
 mod keyboard;
 mod manage;
 mod schedule;
+mod slot_names;
 mod staff;
 mod weight;
 
