@@ -24,6 +24,11 @@ pub struct Layout {
     /// The doctors, in display order, with name and specialty in the page's
     /// language.
     pub doctors: Vec<Doctor>,
+    /// Per doctor, the language of its texts when the clinic file has none in
+    /// the page's language (they are then in the default one), for `lang`.
+    pub doctor_langs: Vec<Option<String>>,
+    /// The same for the clinic's name.
+    pub clinic_lang: Option<String>,
     /// The bookable days, in order.
     pub days: Vec<Day>,
 }
@@ -84,6 +89,16 @@ impl Layout {
         }
         days.sort_by(|a, b| a.key.cmp(&b.key));
         let tag = language::tag(locale);
+        let default = &schedule.clinic.default_language;
+        // A text missing in the page's language is shown in the default one,
+        // marked so that screen readers pronounce it right.
+        let fallback = |has: bool| {
+            (!has && !default.is_empty() && language::parse(default) != Some(locale)).then(|| default.clone())
+        };
+        let speaks = |tags: Vec<&String>| tags.into_iter().any(|t| language::parse(t) == Some(locale));
+        let doctor_langs =
+            schedule.doctors.iter().map(|d| fallback(speaks(d.texts.keys().collect()))).collect();
+        let clinic_lang = fallback(speaks(schedule.clinic.names.keys().collect()));
         let doctors = schedule
             .doctors
             .iter()
@@ -98,6 +113,8 @@ impl Layout {
             default_language: schedule.clinic.default_language.clone(),
             min_notice_minutes: schedule.clinic.min_notice_minutes,
             doctors,
+            doctor_langs,
+            clinic_lang,
             days,
         }
     }

@@ -81,7 +81,8 @@ pub(crate) fn DayTabs() -> impl IntoView {
                     };
                     let selected_tab = selected.clone();
                     view! {
-                        <button type="button" role="tab" class="tab" data-day=key aria-controls="day-panel"
+                        <button type="button" role="tab" class="tab" id=format!("day-tab-{key}") data-day=key
+                            aria-controls="day-panel"
                             aria-selected=move || selected().to_string()
                             tabindex=move || if selected_tab() { "0" } else { "-1" }
                             title=long on:click=choose>

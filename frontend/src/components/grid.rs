@@ -97,7 +97,8 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
         <Show when=nothing_free>
             <p class="card empty-schedule" id="no-free-slots">{t!(i18n, no_free_days)}</p>
         </Show>
-        <div class="grid" role="tabpanel" id="day-panel" aria-label=move || t_string!(i18n, appointments)
+        <div class="grid" role="tabpanel" id="day-panel"
+            aria-labelledby=move || ctx.day.get().map(|k| format!("day-tab-{k}"))
             on:keydown=on_key>
             {move || past().map(|(from, to)| view! {
                 <p class="past-fold" id="past-fold">{
@@ -149,12 +150,21 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
                             .unwrap_or(false)
                         }
                     });
+                    let lang = {
+                        let doctor_id = doctor_id.clone();
+                        move || {
+                            ctx.layout.with(|l| {
+                                let i = l.doctors.iter().position(|d| d.id == doctor_id)?;
+                                l.doctor_langs.get(i).cloned().flatten()
+                            })
+                        }
+                    };
                     let heading = format!("doctor-{doctor_id}");
                     let labelled_by = heading.clone();
                     let name = Signal::derive(move || doctor.with(|d| d.as_ref().map(|d| d.name.clone())).unwrap_or_default());
                     view! {
                         <section class="doctor" aria-labelledby=labelled_by>
-                            <header class="doctor-head">
+                            <header class="doctor-head" lang=lang>
                                 <h2 id=heading>{name}</h2>
                                 <p class="specialty">{move || doctor.with(|d| d.as_ref().map(|d| d.specialty.clone()))}</p>
                             </header>

@@ -37,7 +37,7 @@ pub(crate) fn Header() -> impl IntoView {
     view! {
         <header class="header">
             <div class="brand">
-                <h1>{name}</h1>
+                <h1 lang=move || ctx.layout.with(|l| l.clinic_lang.clone())>{name}</h1>
                 <Show when=move || ctx.layout.with(|l| !l.time_zone.is_empty())>
                     <p class="zone">{move || t!(i18n, times_in_zone, zone = zone)}</p>
                 </Show>

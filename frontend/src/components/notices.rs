@@ -19,6 +19,7 @@ pub(crate) fn StaleBanner() -> impl IntoView {
                 {move || match link() {
                     Link::Connecting => t!(i18n, stale_connecting).into_any(),
                     Link::Offline => t!(i18n, stale_offline).into_any(),
+                    // Live shows no banner; the arm only completes the match.
                     Link::Live | Link::Reconnecting(_) => t!(i18n, stale_reconnecting).into_any(),
                 }}
             </p>
