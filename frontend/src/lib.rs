@@ -240,6 +240,8 @@ pub fn App() -> impl IntoView {
         }
     };
     let holds = move || board.with_untracked(Board::version);
+    // The visitor's language preferences, read once.
+    let (stored, browser) = (language::stored(), language::browser());
     let ctx = Ctx {
         manage: RwSignal::new(None),
         staff: RwSignal::new(StaffDesk::default()),
@@ -252,11 +254,8 @@ pub fn App() -> impl IntoView {
         flash: RwSignal::new(HashSet::new()),
         now: RwSignal::new(time::now_ms()),
         notice: RwSignal::new(None),
-        locale: RwSignal::new(language::choose(language::stored().as_deref(), &language::browser(), None)),
-        language_chosen: RwSignal::new(language::visitor_decides(
-            language::stored().as_deref(),
-            &language::browser(),
-        )),
+        locale: RwSignal::new(language::choose(stored.as_deref(), &browser, None)),
+        language_chosen: RwSignal::new(language::visitor_decides(stored.as_deref(), &browser)),
         announce: RwSignal::new(String::new()),
         cursor: RwSignal::new(None),
         connection: ws::connect(on_message, on_drop, holds),

@@ -48,6 +48,12 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
         ctx.layout
             .with(|l| !l.days.is_empty() && ctx.board.with(|b| l.days.iter().all(|d| !l.bookable(d, b, now))))
     };
+    // The chosen day in words, for every slot's name: found once per grid, not
+    // once per slot.
+    let day_name = Signal::derive(move || {
+        let day = ctx.day.get();
+        ctx.layout.with(|l| day.and_then(|k| l.day(&k).map(|d| d.long.clone()))).unwrap_or_default()
+    });
     // The slot in the Tab order: the one last focused when it is still shown,
     // else the first shown.
     let current = move || {
@@ -179,7 +185,7 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
                                 <For each=cells.clone() key=|cell| cell.id.clone() children=move |cell| {
                                     let id = cell.id.clone();
                                     let in_tab_order = Signal::derive(move || current().as_ref() == Some(&id));
-                                    view! { <li><SlotButton cell=cell doctor=name in_tab_order=in_tab_order/></li> }
+                                    view! { <li><SlotButton cell=cell day=day_name doctor=name in_tab_order=in_tab_order/></li> }
                                 }/>
                             </ul>
                         </section>
@@ -258,7 +264,12 @@ impl Look {
 /// the staff console every slot opens its details. One that cannot be used
 /// stays focusable, so that its state can be read, but does nothing.
 #[component]
-fn SlotButton(cell: Cell, doctor: Signal<String>, in_tab_order: Signal<bool>) -> impl IntoView {
+fn SlotButton(
+    cell: Cell,
+    day: Signal<String>,
+    doctor: Signal<String>,
+    in_tab_order: Signal<bool>,
+) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let i18n = use_i18n();
     let page = expect_context::<Page>();
@@ -306,14 +317,6 @@ fn SlotButton(cell: Cell, doctor: Signal<String>, in_tab_order: Signal<bool>) ->
     let look_status = look.clone();
     let look_disabled = look.clone();
     let time = cell.time.clone();
-    let day = {
-        let id = id.clone();
-        move || {
-            ctx.layout.with(|l| {
-                l.days.iter().find(|d| d.columns.iter().flatten().any(|c| c.id == id)).map(|d| d.long.clone())
-            })
-        }
-    };
     // The name starts with the words on the button, as the button shows them
     // (WCAG 2.5.3), then says the day and the doctor, and the state in full
     // where the button abbreviates it.
@@ -328,7 +331,7 @@ fn SlotButton(cell: Cell, doctor: Signal<String>, in_tab_order: Signal<bool>) ->
             (Look::Held, Some(until)) => td_string!(l, look_held_until, time = until).to_string(),
             (look, _) => look.spoken(l).to_owned(),
         };
-        let day = day().unwrap_or_default();
+        let day = day.get();
         let (time, doctor) = (time.clone(), doctor.get());
         if state == shown && patient_name().is_none() {
             td_string!(l, slot_name, time = time, shown = shown, day = day, doctor = doctor).to_string()
