@@ -73,6 +73,10 @@ pub struct Clinic {
     /// by `holdSeconds`.
     #[serde(default)]
     pub hold_extensions: u32,
+    /// How long a slot offered to a waiting patient stays theirs alone, in
+    /// seconds; 0 from servers older than the waitlist.
+    #[serde(default)]
+    pub offer_seconds: u32,
     /// The BCP 47 tag of the language `name` and every doctor's plain `name`
     /// and `specialty` are written in, such as `ru`; empty from servers older
     /// than languages.
@@ -289,6 +293,7 @@ mod tests {
             min_notice_minutes: 0,
             hold_seconds: 120,
             hold_extensions: 2,
+            offer_seconds: 600,
             default_language: "ru".into(),
             names: BTreeMap::from([("en".into(), "City Clinic".into())]),
         };

@@ -7,11 +7,15 @@
 //! golden tests in `tests/golden.rs` pin those examples.
 
 mod domain;
+mod failure;
 mod pow;
 mod replica;
+mod waitlist;
 
+pub use failure::{BookingFailure, ErrorCode};
 pub use pow::{PowChallenge, PowParameters, PowSolution, Proof};
 pub use replica::{Applied, Replica};
+pub use waitlist::{Offer, StaffWaiting, WaitStatus, WaitToken, WaitWindow, WaitlistEntry};
 
 pub use domain::{
     BookingCode, BookingDetails, BookingStatus, Clinic, Doctor, DoctorId, DoctorText, ManageToken, Patient,
@@ -131,6 +135,73 @@ pub enum ClientMessage {
         /// The held slot.
         slot_id: SlotId,
     },
+    /// Join a doctor's waitlist: when a slot in the window turns free, it is
+    /// held for the first patient waiting for it. Paid for like a booking.
+    JoinWaitlist {
+        /// Echoed in the `joinResult`.
+        request_id: String,
+        /// The doctor to wait for.
+        doctor_id: DoctorId,
+        /// When the patient can come.
+        window: WaitWindow,
+        /// Who waits; sent back to nobody but this client and staff.
+        patient: Patient,
+        /// A solved `challenge`, when the server asks for proof of work.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<Proof>,
+    },
+    /// Show the waitlist entry behind a waitlist link, and from then on send
+    /// this connection a `waitlist` message whenever an offer to it is made or
+    /// ends.
+    WatchWaitlist {
+        /// Echoed in the reply.
+        request_id: String,
+        /// The secret from the waitlist link.
+        wait_token: WaitToken,
+    },
+    /// Change the window of a waiting entry; its place stays.
+    ChangeWaitlist {
+        /// Echoed in the reply.
+        request_id: String,
+        /// The secret from the waitlist link.
+        wait_token: WaitToken,
+        /// The new window.
+        window: WaitWindow,
+    },
+    /// Leave the waitlist; a live offer passes on to the next patient.
+    LeaveWaitlist {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The secret from the waitlist link.
+        wait_token: WaitToken,
+    },
+    /// Book the slot offered to this entry, for the entry's patient.
+    AcceptOffer {
+        /// Echoed in the `bookingResult`.
+        request_id: String,
+        /// The secret from the waitlist link.
+        wait_token: WaitToken,
+    },
+    /// Turn down the live offer: it passes to the next patient waiting, and
+    /// this entry keeps waiting for another slot.
+    DeclineOffer {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The secret from the waitlist link.
+        wait_token: WaitToken,
+    },
+    /// Staff: every entry waiting now, with its patient and live offer.
+    StaffWaitlist {
+        /// Echoed in the `staffWaitlist`.
+        request_id: String,
+    },
+    /// Staff: take an entry off the waitlist; a live offer passes on.
+    StaffRemoveWaiting {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The entry's id, as `staffWaitlist` gives it.
+        entry_id: u64,
+    },
     /// Say which schedule version this client holds, after it noticed missed
     /// updates: the server answers with `resumed` and the updates after that
     /// version, or with a fresh `initialState` when it no longer has them.
@@ -160,6 +231,14 @@ impl ClientMessage {
         "unblock",
         "endHold",
         "hello",
+        "joinWaitlist",
+        "watchWaitlist",
+        "changeWaitlist",
+        "leaveWaitlist",
+        "acceptOffer",
+        "declineOffer",
+        "staffWaitlist",
+        "staffRemoveWaiting",
     ];
 
     /// The client's request id, for messages that carry one.
@@ -175,7 +254,15 @@ impl ClientMessage {
             | Self::StaffCancel { request_id, .. }
             | Self::Block { request_id, .. }
             | Self::Unblock { request_id, .. }
-            | Self::EndHold { request_id, .. } => Some(request_id),
+            | Self::EndHold { request_id, .. }
+            | Self::JoinWaitlist { request_id, .. }
+            | Self::WatchWaitlist { request_id, .. }
+            | Self::ChangeWaitlist { request_id, .. }
+            | Self::LeaveWaitlist { request_id, .. }
+            | Self::AcceptOffer { request_id, .. }
+            | Self::DeclineOffer { request_id, .. }
+            | Self::StaffWaitlist { request_id, .. }
+            | Self::StaffRemoveWaiting { request_id, .. } => Some(request_id),
             Self::Reset { .. } | Self::Release { .. } | Self::StaffLogin { .. } | Self::Hello { .. } => None,
         }
     }
@@ -243,8 +330,9 @@ pub enum ServerMessage {
         /// The booking as it is now.
         booking: BookingDetails,
     },
-    /// The answer to `cancel`, staff actions, and to a failed `lookup` or
-    /// `reschedule`.
+    /// The answer to `cancel`, staff actions, `leaveWaitlist`, `declineOffer`,
+    /// and to a failed `lookup`, `reschedule`, `watchWaitlist` or
+    /// `changeWaitlist`.
     ActionResult {
         /// The `requestId` answered.
         request_id: String,
@@ -280,6 +368,38 @@ pub enum ServerMessage {
         /// What to solve.
         challenge: PowChallenge,
     },
+    /// The answer to `joinWaitlist`, to its sender only.
+    JoinResult {
+        /// The `requestId` of the `joinWaitlist`.
+        request_id: String,
+        /// Whether the patient is on the waitlist now.
+        ok: bool,
+        /// The secret of the entry's private waitlist link; present when `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wait_token: Option<WaitToken>,
+        /// Why not; present when not `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<BookingFailure>,
+    },
+    /// A waitlist entry, to the holder of its link: the answer to
+    /// `watchWaitlist` and `changeWaitlist` (with their `requestId`), and, to a
+    /// connection watching it, the entry again whenever an offer to it is made
+    /// or ends (without one).
+    Waitlist {
+        /// The `requestId` answered; absent when the server tells of a change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        /// The entry as it is now.
+        entry: WaitlistEntry,
+    },
+    /// The answer to `staffWaitlist`: every waiting entry, in the order offers
+    /// go to them (doctor, then joining).
+    StaffWaitlist {
+        /// The `requestId` answered.
+        request_id: String,
+        /// The entries.
+        entries: Vec<StaffWaiting>,
+    },
     /// A request could not be processed. The connection stays usable.
     Error {
         /// What kind of failure this is, for programs.
@@ -300,8 +420,10 @@ impl ServerMessage {
             | Self::HoldResult { request_id, .. }
             | Self::Booking { request_id, .. }
             | Self::ActionResult { request_id, .. }
-            | Self::Challenge { request_id, .. } => Some(request_id),
-            Self::Error { request_id, .. } => request_id.as_deref(),
+            | Self::Challenge { request_id, .. }
+            | Self::JoinResult { request_id, .. }
+            | Self::StaffWaitlist { request_id, .. } => Some(request_id),
+            Self::Error { request_id, .. } | Self::Waitlist { request_id, .. } => request_id.as_deref(),
             Self::InitialState(_)
             | Self::Resumed { .. }
             | Self::Update { .. }
@@ -309,95 +431,4 @@ impl ServerMessage {
             | Self::StaffUpdate { .. } => None,
         }
     }
-}
-
-/// Why a request about a slot or a booking was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum BookingFailure {
-    /// Somebody else has booked this slot already.
-    AlreadyBooked,
-    /// No such slot, or no booking behind this manage link.
-    NotFound,
-    /// The slot has already started.
-    Past,
-    /// The patient's name or phone is missing or malformed.
-    InvalidPatient,
-    /// Somebody else is booking this slot right now.
-    Held,
-    /// The slot starts too soon to be booked (inside the clinic's minimum notice).
-    TooSoon,
-    /// Staff have taken this slot out of the schedule.
-    Blocked,
-    /// The booking was already cancelled.
-    Cancelled,
-    /// The slot is not in a state that allows this (such as unblocking a slot
-    /// that is not blocked).
-    WrongState,
-    /// This client's network already holds as many slots as it may at once.
-    TooManyHolds,
-    /// This client's network held this slot a moment ago; for a while others
-    /// get their turn to hold it.
-    HoldCooldown,
-    /// This phone number already has as many upcoming appointments as it may.
-    LimitReached,
-    /// This client's network has made as many bookings as it may this hour.
-    TooManyBookings,
-    /// The proof of work is missing, wrong, expired or already used.
-    ChallengeFailed,
-    /// This hold has been extended as many times as a hold may be.
-    TooManyExtensions,
-}
-
-impl BookingFailure {
-    /// A sentence a person can read.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::AlreadyBooked => "Someone else has just booked this slot.",
-            Self::NotFound => "Nothing was found; the link or the slot may be wrong.",
-            Self::Past => "This slot has already started.",
-            Self::InvalidPatient => "Please give a name and a valid phone number.",
-            Self::Held => "Someone else is booking this slot right now.",
-            Self::TooSoon => "This slot starts too soon to be booked online; please call the clinic.",
-            Self::Blocked => "This slot is not available.",
-            Self::Cancelled => "This booking was already cancelled.",
-            Self::WrongState => "The slot has changed meanwhile; please look again.",
-            Self::TooManyHolds => {
-                "Your network is already reserving several slots; finish or close those forms first."
-            }
-            Self::HoldCooldown => {
-                "You reserved this slot a moment ago, so others get a turn now; you can still book it if it stays free."
-            }
-            Self::LimitReached => {
-                "This phone number already has the most upcoming appointments allowed; please call the clinic."
-            }
-            Self::TooManyBookings => {
-                "Too many bookings came from your network this hour; please try later or call the clinic."
-            }
-            Self::ChallengeFailed => "The check that you are not a robot did not pass; please try again.",
-            Self::TooManyExtensions => {
-                "This slot cannot be reserved for longer; you can still book it if it stays free."
-            }
-        }
-    }
-}
-
-/// The kinds of `error` the server sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ErrorCode {
-    /// The frame was not valid JSON.
-    InvalidJson,
-    /// The JSON named a `type` the server does not know.
-    UnknownType,
-    /// The `type` is known but the payload is missing fields or has ill-typed ones.
-    InvalidMessage,
-    /// A binary frame; the protocol uses text frames only.
-    BinaryFrame,
-    /// The admin token was wrong or missing.
-    Forbidden,
-    /// Too many messages, or too many wrong secrets; wait before trying again.
-    RateLimited,
-    /// The server failed; the request may be retried.
-    Internal,
 }

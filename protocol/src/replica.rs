@@ -125,6 +125,7 @@ mod tests {
             min_notice_minutes: 0,
             hold_seconds: 60,
             hold_extensions: 2,
+            offer_seconds: 600,
             default_language: "en".into(),
             names: Default::default(),
         };

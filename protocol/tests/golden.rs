@@ -1,14 +1,18 @@
 //! Golden tests: every example in `README.md` decodes to a known value and that
 //! value encodes back to the same JSON, so the documentation cannot drift from
-//! the code.
+//! the code. The waitlist's examples are pinned in `golden/waitlist.rs`.
+
+// A crate root resolves modules beside itself, so the path is named.
+#[path = "golden/waitlist.rs"]
+mod waitlist;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use protocol::{
     BookingDetails, BookingFailure, BookingStatus, ClientMessage, Clinic, Doctor, DoctorId, DoctorText,
     ErrorCode, Patient, PowChallenge, PowParameters, PowSolution, Proof, Schedule, ServerMessage, Slot,
-    SlotId, SlotStatus, StaffBooking,
+    SlotId, SlotStatus, StaffBooking, WaitWindow,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -124,6 +128,7 @@ fn initial_state_example_round_trips() {
                 min_notice_minutes: 30,
                 hold_seconds: 120,
                 hold_extensions: 2,
+                offer_seconds: 600,
                 default_language: "ru".into(),
                 names: BTreeMap::from([
                     ("en".into(), "City Clinic".into()),
@@ -171,12 +176,13 @@ fn text(name: &str, specialty: &str) -> DoctorText {
 }
 
 #[test]
-fn a_schedule_of_a_server_older_than_languages_and_extensions_still_decodes() {
+fn a_schedule_of_a_server_older_than_languages_extensions_and_the_waitlist_still_decodes() {
     let json = r#"{"version":1,"clinic":{"name":"C","timeZone":"UTC"},
         "doctors":[{"id":"d","name":"D","specialty":"S"}],
         "slots":[{"id":"s","doctorId":"d","start":"2026-11-25T06:00:00Z","end":"2026-11-25T06:30:00Z","status":"held"}]}"#;
     let schedule: Schedule = serde_json::from_str(json).unwrap();
     assert_eq!((schedule.clinic.hold_extensions, schedule.clinic.default_language.as_str()), (0, ""));
+    assert_eq!(schedule.clinic.offer_seconds, 0);
     assert!(schedule.clinic.names.is_empty() && schedule.doctors[0].texts.is_empty());
     assert_eq!(schedule.slots[0].held_until, None);
     assert_eq!(schedule.doctors[0].text_in("en").specialty, "S");
@@ -386,9 +392,38 @@ fn every_client_type_name_is_listed() {
         ClientMessage::Unblock { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::EndHold { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Hello { last_version: 1 },
+        ClientMessage::JoinWaitlist {
+            request_id: s(),
+            doctor_id: DoctorId(s()),
+            window: WaitWindow {
+                from_day: NaiveDate::MIN,
+                to_day: NaiveDate::MIN,
+                from_time: None,
+                to_time: None,
+            },
+            patient: Patient { name: s(), phone: s() },
+            proof: None,
+        },
+        ClientMessage::WatchWaitlist { request_id: s(), wait_token: s() },
+        ClientMessage::ChangeWaitlist {
+            request_id: s(),
+            wait_token: s(),
+            window: WaitWindow {
+                from_day: NaiveDate::MIN,
+                to_day: NaiveDate::MIN,
+                from_time: None,
+                to_time: None,
+            },
+        },
+        ClientMessage::LeaveWaitlist { request_id: s(), wait_token: s() },
+        ClientMessage::AcceptOffer { request_id: s(), wait_token: s() },
+        ClientMessage::DeclineOffer { request_id: s(), wait_token: s() },
+        ClientMessage::StaffWaitlist { request_id: s() },
+        ClientMessage::StaffRemoveWaiting { request_id: s(), entry_id: 1 },
     ] {
         let json = serde_json::to_value(&msg).expect("encodes");
         let name = json["type"].as_str().expect("has a type");
         assert!(ClientMessage::TYPES.contains(&name), "{name} missing from TYPES");
+        assert_eq!(msg.request_id().is_some(), json["payload"].get("requestId").is_some(), "{name}");
     }
 }
