@@ -38,6 +38,10 @@ pub struct ClinicConfig {
     /// How long opening the booking form holds a slot, in seconds.
     #[serde(default = "default_hold_seconds")]
     pub hold_seconds: u32,
+    /// How long a slot offered to a waiting patient stays theirs alone, in
+    /// seconds, before it passes to the next.
+    #[serde(default = "default_offer_seconds")]
+    pub offer_seconds: u32,
     /// Local dates the whole clinic is closed.
     #[serde(default)]
     pub days_off: Vec<NaiveDate>,
@@ -52,6 +56,10 @@ pub struct ClinicConfig {
 
 fn default_hold_seconds() -> u32 {
     120
+}
+
+fn default_offer_seconds() -> u32 {
+    600
 }
 
 fn default_language() -> String {
@@ -206,6 +214,9 @@ impl ClinicConfig {
         if !(10..=3600).contains(&self.hold_seconds) {
             return fail("hold_seconds must be between 10 and 3600".into());
         }
+        if !(10..=86_400).contains(&self.offer_seconds) {
+            return fail("offer_seconds must be between 10 and 86400".into());
+        }
         let mut ids: Vec<&str> = self.doctors.iter().map(|d| d.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -268,6 +279,7 @@ impl ClinicConfig {
             min_notice_minutes: self.min_notice_minutes,
             hold_seconds: self.hold_seconds,
             hold_extensions: 0,
+            offer_seconds: self.offer_seconds,
             default_language: self.default_language.clone(),
             names: names.collect(),
         }

@@ -23,6 +23,10 @@ pub struct Broadcast {
     /// What staff consoles get right after `frame`: the same change with patient
     /// details. Never sent to anyone else.
     pub staff: Option<Frame>,
+    /// What the pages watching a waitlist entry get right after `frame`, when
+    /// the change made or ended an offer to it: the entry, by its id. Never
+    /// sent to anyone else.
+    pub waiting: Option<Arc<[(i64, Frame)]>>,
 }
 
 /// What the log can do for a client that holds some version.
@@ -145,28 +149,54 @@ impl Hub {
     }
 
     /// Serializes the `update` `message` (and `staff`, the staff consoles' version
-    /// of it) once, keeps it for replay, and hands the bytes to every connection.
-    pub fn publish(&self, version: Version, message: &ServerMessage, staff: Option<&ServerMessage>) {
+    /// of it, and the `waiting` entries it concerns) once, keeps it for replay,
+    /// and hands the bytes to every connection.
+    pub fn publish(
+        &self,
+        version: Version,
+        message: &ServerMessage,
+        staff: Option<&ServerMessage>,
+        waiting: &[(i64, ServerMessage)],
+    ) {
         let frame = crate::wire::encode(message);
         // Logged before it is sent: a connection that subscribes in between then
         // finds it in the log, as the subscribe-then-replay order needs.
         self.lock().push(version, frame.clone());
-        self.send(version, frame, staff);
+        self.send(version, frame, staff, encode_waiting(waiting));
     }
 
     /// Like `publish`, for a whole new schedule, already serialized as the
     /// `initialState` `frame`: updates before it can no longer be replayed
     /// (whoever missed it needs it whole).
-    pub fn publish_all(&self, version: Version, frame: Frame, staff: Option<&ServerMessage>) {
+    pub fn publish_all(
+        &self,
+        version: Version,
+        frame: Frame,
+        staff: Option<&ServerMessage>,
+        waiting: &[(i64, ServerMessage)],
+    ) {
         self.lock().restart(version);
-        self.send(version, frame, staff);
+        self.send(version, frame, staff, encode_waiting(waiting));
     }
 
-    fn send(&self, version: Version, frame: Frame, staff: Option<&ServerMessage>) {
+    fn send(
+        &self,
+        version: Version,
+        frame: Frame,
+        staff: Option<&ServerMessage>,
+        waiting: Option<Arc<[(i64, Frame)]>>,
+    ) {
         let staff = staff.map(crate::wire::encode);
         // Having no connection at all is not an error.
-        let _ = self.tx.send(Broadcast { version, frame, staff });
+        let _ = self.tx.send(Broadcast { version, frame, staff, waiting });
     }
+}
+
+/// The frames for the pages watching waitlist entries; none when there are
+/// none, which is nearly always.
+fn encode_waiting(waiting: &[(i64, ServerMessage)]) -> Option<Arc<[(i64, Frame)]>> {
+    (!waiting.is_empty())
+        .then(|| waiting.iter().map(|(id, message)| (*id, crate::wire::encode(message))).collect())
 }
 
 #[cfg(test)]

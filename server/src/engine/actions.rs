@@ -6,7 +6,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use protocol::{BookingDetails, BookingFailure, BookingStatus, SlotId};
 
 use super::mirror::State;
-use super::{CHANGES_KEPT, ConnId, Engine, StaffAction};
+use super::{CHANGES_KEPT, ConnId, Engine, Outcome, StaffAction};
 use crate::address::ClientKey;
 use crate::store::{Change, Changed, Refusal, Store, StoredBooking, StoredState};
 use crate::{Result, secret};
@@ -14,8 +14,6 @@ use crate::{Result, secret};
 /// How long past its end another instance's hold is left for that instance to
 /// end, before any instance does (the other instance may have gone).
 const FOREIGN_HOLD_GRACE: chrono::Duration = chrono::Duration::seconds(5);
-
-type Outcome<T> = Result<Result<T, BookingFailure>>;
 
 /// What a refusal by the store's rules means to a client.
 pub(super) fn reason(refusal: Refusal) -> BookingFailure {
@@ -26,6 +24,8 @@ pub(super) fn reason(refusal: Refusal) -> BookingFailure {
         Refusal::Held => BookingFailure::Held,
         Refusal::NotActive => BookingFailure::Cancelled,
         Refusal::ProofSpent => BookingFailure::ChallengeFailed,
+        Refusal::AlreadyWaiting => BookingFailure::AlreadyWaiting,
+        Refusal::NoOffer => BookingFailure::NoOffer,
     }
 }
 
@@ -108,7 +108,7 @@ impl<S: Store> Engine<S> {
         let now = (self.clock)();
         let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
         let until = match self.mirror.state(at) {
-            State::Held { by: Some(by), until } if by == conn && until > now => until,
+            State::Held { by: Some(by), until, .. } if by == conn && until > now => until,
             // Its time is up (the hold is about to end) or it was never its own.
             State::Held { by: Some(by), .. } if by == conn => return Ok(Err(BookingFailure::WrongState)),
             State::Held { .. } => return Ok(Err(BookingFailure::Held)),
@@ -145,11 +145,10 @@ impl<S: Store> Engine<S> {
         let State::Held { by: Some(by), .. } = self.mirror.state(at) else { return Ok(()) };
         let slot = self.mirror.id(at).clone();
         self.cool_down(by, &slot);
-        match self.store.release(&slot, &self.holder(by)).await? {
-            Some(version) => self.advance(vec![change(version, &slot, StoredState::Free)]).await,
-            // Somebody else ended it (another instance expired it): catch up.
-            None => self.catch_up(None).await,
-        }
+        // Freed, or offered to the waitlist: the log says which. When nothing
+        // changed, somebody else ended it (another instance expired it).
+        let version = self.store.release(&slot, &self.holder(by), self.offering()).await?;
+        self.catch_up(version).await
     }
 
     /// Starts the cooldown of the address of connection `by` for `slot`.
@@ -160,34 +159,39 @@ impl<S: Store> Engine<S> {
     }
 
     /// Ends the holds whose time is up: this engine's own at once, another
-    /// instance's a little later, in case that instance is gone.
+    /// instance's a little later, in case that instance is gone. A waitlist
+    /// offer is nobody's: whichever instance comes first ends it on time, and
+    /// it passes to the next patient waiting.
     pub(super) async fn expire_holds(&mut self) -> Result<()> {
         let now = (self.clock)();
+        let due = |state: State| match state {
+            State::Held { by: Some(_), until, .. } | State::Held { offer: Some(_), until, .. } => {
+                until <= now
+            }
+            State::Held { until, .. } => until + FOREIGN_HOLD_GRACE <= now,
+            _ => false,
+        };
         // By slot id, not position: ending one hold may reload the schedule,
         // which moves positions.
         let expired: Vec<SlotId> = self
             .mirror
             .held()
             .into_iter()
-            .filter(|&(_, by, until)| match by {
-                Some(_) => until <= now,
-                None => until + FOREIGN_HOLD_GRACE <= now,
-            })
+            .filter(|&(at, _, _)| due(self.mirror.state(at)))
             .map(|(at, _, _)| self.mirror.id(at).clone())
             .collect();
         for slot in expired {
             let Some(at) = self.mirror.at(&slot) else { continue };
             match self.mirror.state(at) {
-                State::Held { by: Some(_), until } if until <= now => self.end_hold(at).await?,
-                State::Held { by: None, until } if until + FOREIGN_HOLD_GRACE <= now => {
-                    match self.store.expire(&slot, now).await? {
-                        Some(version) => {
-                            self.advance(vec![change(version, &slot, StoredState::Free)]).await?
-                        }
-                        None => self.catch_up(None).await?,
+                state if !due(state) => {}
+                State::Held { by: Some(_), .. } => self.end_hold(at).await?,
+                _ => {
+                    if let Some(entry) = self.mirror.state(at).offer() {
+                        tracing::info!(%slot, entry, "waitlist offer ran out");
                     }
+                    let version = self.store.expire(&slot, self.offering()).await?;
+                    self.catch_up(version).await?;
                 }
-                _ => {}
             }
         }
         Ok(())
@@ -235,11 +239,12 @@ impl<S: Store> Engine<S> {
 
     async fn cancel_booking(&mut self, id: i64, at: usize) -> Outcome<()> {
         let slot = self.mirror.id(at).clone();
-        let Some(version) = self.store.cancel(id, (self.clock)()).await? else {
+        let Some(version) = self.store.cancel(id, self.offering()).await? else {
             self.catch_up(None).await?;
             return Ok(Err(BookingFailure::Cancelled));
         };
-        self.advance(vec![change(version, &slot, StoredState::Free)]).await?;
+        // Freed, or offered to the waitlist: the log says which.
+        self.catch_up(Some(version)).await?;
         tracing::info!(%slot, version, "cancelled");
         Ok(Ok(()))
     }
@@ -265,7 +270,8 @@ impl<S: Store> Engine<S> {
         if let Some(reason) = self.refuse(to, conn, now) {
             return Ok(Err(reason));
         }
-        let (version, sequence) = match self.store.reschedule(booking.id, target, &self.holder(conn)).await? {
+        let moving = self.store.reschedule(booking.id, target, &self.holder(conn), self.offering()).await?;
+        let (version, sequence) = match moving {
             Ok(moved) => moved,
             Err(refusal) => {
                 self.catch_up(None).await?;
@@ -273,13 +279,9 @@ impl<S: Store> Engine<S> {
             }
         };
         let moved = StoredBooking { slot_id: target.clone(), sequence, ..booking.clone() };
-        let booked =
-            Changed::Slot { id: target.clone(), state: StoredState::Booked, booking: Some(moved.clone()) };
-        self.advance(vec![
-            change(version - 1, &booking.slot_id, StoredState::Free),
-            Change { version, what: booked },
-        ])
-        .await?;
+        // The slot left behind is freed or offered to the waitlist: the log
+        // says which, and has the booking on its new slot.
+        self.catch_up(Some(version)).await?;
         tracing::info!(from = %booking.slot_id, to = %target, version, "rescheduled");
         let at = self.mirror.at(target).unwrap_or(to);
         Ok(Ok(self.details(moved, at)))
@@ -297,38 +299,30 @@ impl<S: Store> Engine<S> {
                 if let State::Held { by: Some(by), .. } = self.mirror.state(at) {
                     self.cool_down(by, slot);
                 }
-                self.store.block(slot, now).await?.map(|v| change(v, slot, StoredState::Blocked)).map_err(
-                    |r| match r {
-                        // Blocking a blocked slot is not a refusal of the slot but of the action.
-                        Refusal::Blocked => BookingFailure::WrongState,
-                        r => reason(r),
-                    },
-                )
+                self.store.block(slot, now).await?.map_err(|r| match r {
+                    // Blocking a blocked slot is not a refusal of the slot but of the action.
+                    Refusal::Blocked => BookingFailure::WrongState,
+                    r => reason(r),
+                })
             }
             (StaffAction::EndHold, State::Held { by: Some(_), .. }) => {
                 self.end_hold(at).await?;
                 tracing::info!(%slot, "staff ended a hold");
                 return Ok(Ok(()));
             }
-            (StaffAction::EndHold, State::Held { by: None, .. }) => self
-                .store
-                .end_hold(slot)
-                .await?
-                .map(|v| change(v, slot, StoredState::Free))
-                .ok_or(BookingFailure::WrongState),
+            (StaffAction::EndHold, State::Held { by: None, .. }) => {
+                self.store.end_hold(slot, self.offering()).await?.ok_or(BookingFailure::WrongState)
+            }
             (StaffAction::Block, State::Booked) => return Ok(Err(BookingFailure::AlreadyBooked)),
-            (StaffAction::Unblock, State::Blocked) => self
-                .store
-                .unblock(slot)
-                .await?
-                .map(|v| change(v, slot, StoredState::Free))
-                .ok_or(BookingFailure::WrongState),
+            (StaffAction::Unblock, State::Blocked) => {
+                self.store.unblock(slot, self.offering()).await?.ok_or(BookingFailure::WrongState)
+            }
             _ => return Ok(Err(BookingFailure::WrongState)),
         };
         match committed {
-            Ok(change) => {
-                let version = change.version;
-                self.advance(vec![change]).await?;
+            Ok(version) => {
+                // Blocked, freed, or offered to the waitlist: the log says which.
+                self.catch_up(Some(version)).await?;
                 tracing::info!(%slot, ?action, version, "staff action");
                 Ok(Ok(()))
             }

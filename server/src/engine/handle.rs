@@ -4,13 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use protocol::{
-    BookingCode, BookingDetails, BookingFailure, ManageToken, Patient, SlotId, StaffBooking, Version,
+    BookingCode, BookingDetails, BookingFailure, ManageToken, Patient, SlotId, StaffBooking, StaffWaiting,
+    Version, WaitToken, WaitWindow, WaitlistEntry,
 };
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::book::BookRequest;
-use super::{ConnId, Snapshot};
+use super::{ConnId, Join, Snapshot};
 use crate::address::ClientKey;
 use crate::hub::{Broadcast, Hub, Replay};
 use crate::{Error, Result};
@@ -67,6 +68,14 @@ pub(super) enum Command {
     Staff { action: StaffAction, slot_id: SlotId, reply: Reply<()> },
     StaffState { reply: oneshot::Sender<(Version, Vec<StaffBooking>)> },
     Tick { reply: oneshot::Sender<Result<()>> },
+    JoinWaitlist { client: ClientKey, join: Join, reply: Reply<WaitToken> },
+    WatchWaitlist { token: WaitToken, reply: Reply<(i64, WaitlistEntry)> },
+    ChangeWaitlist { token: WaitToken, window: WaitWindow, reply: Reply<WaitlistEntry> },
+    LeaveWaitlist { token: WaitToken, reply: Reply<()> },
+    AcceptOffer { token: WaitToken, reply: Reply<(BookingCode, ManageToken)> },
+    DeclineOffer { token: WaitToken, reply: Reply<()> },
+    StaffWaitlist { reply: oneshot::Sender<Result<Vec<StaffWaiting>>> },
+    StaffRemoveWaiting { id: u64, reply: Reply<()> },
 }
 
 /// A cheap, cloneable way to talk to the engine.
@@ -189,6 +198,65 @@ impl EngineHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Tick { reply }).await?;
         answer.await.map_err(|_| Error::EngineGone)?
+    }
+
+    /// Puts a patient on a doctor's waitlist, asked from `client`; returns the
+    /// secret of the entry's link.
+    pub async fn join_waitlist(
+        &self,
+        client: ClientKey,
+        join: Join,
+    ) -> Result<Result<WaitToken, BookingFailure>> {
+        self.ask(|reply| Command::JoinWaitlist { client, join, reply }).await
+    }
+
+    /// The entry behind a waitlist link, with its id, by which the pushed
+    /// changes to it are told apart.
+    pub async fn watch_waitlist(
+        &self,
+        token: WaitToken,
+    ) -> Result<Result<(i64, WaitlistEntry), BookingFailure>> {
+        self.ask(|reply| Command::WatchWaitlist { token, reply }).await
+    }
+
+    /// Changes the window of the entry behind a waitlist link.
+    pub async fn change_waitlist(
+        &self,
+        token: WaitToken,
+        window: WaitWindow,
+    ) -> Result<Result<WaitlistEntry, BookingFailure>> {
+        self.ask(|reply| Command::ChangeWaitlist { token, window, reply }).await
+    }
+
+    /// Takes the entry behind a waitlist link off the waitlist.
+    pub async fn leave_waitlist(&self, token: WaitToken) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::LeaveWaitlist { token, reply }).await
+    }
+
+    /// Books the slot offered to the entry behind a waitlist link: its code
+    /// and manage link's secret.
+    pub async fn accept_offer(
+        &self,
+        token: WaitToken,
+    ) -> Result<Result<(BookingCode, ManageToken), BookingFailure>> {
+        self.ask(|reply| Command::AcceptOffer { token, reply }).await
+    }
+
+    /// Turns down the offer to the entry behind a waitlist link.
+    pub async fn decline_offer(&self, token: WaitToken) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::DeclineOffer { token, reply }).await
+    }
+
+    /// Every entry waiting now, for staff.
+    pub async fn staff_waitlist(&self) -> Result<Vec<StaffWaiting>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::StaffWaitlist { reply }).await?;
+        answer.await.map_err(|_| Error::EngineGone)?
+    }
+
+    /// Staff: takes entry `id` off the waitlist.
+    pub async fn staff_remove_waiting(&self, id: u64) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::StaffRemoveWaiting { id, reply }).await
     }
 
     async fn ask<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<Result<T, BookingFailure>> {

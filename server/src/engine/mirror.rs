@@ -28,10 +28,12 @@ pub(super) struct Base {
 pub(super) enum State {
     Free,
     /// Held until `until`, by one of this engine's connections or, when `by` is
-    /// `None`, by a connection of another instance (or of an earlier run).
+    /// `None`, by a connection of another instance (or of an earlier run), or
+    /// for the waitlist entry `offer` (an offer belongs to no connection).
     Held {
         by: Option<ConnId>,
         until: DateTime<Utc>,
+        offer: Option<i64>,
     },
     Booked,
     Blocked,
@@ -44,6 +46,14 @@ impl State {
             Self::Held { .. } => SlotStatus::Held,
             Self::Booked => SlotStatus::Booked,
             Self::Blocked => SlotStatus::Blocked,
+        }
+    }
+
+    /// The waitlist entry the slot is offered to, if it is.
+    pub(super) fn offer(self) -> Option<i64> {
+        match self {
+            Self::Held { offer, .. } => offer,
+            _ => None,
         }
     }
 
@@ -225,7 +235,7 @@ impl Mirror {
             .iter()
             .enumerate()
             .filter_map(|(at, s)| match *s {
-                State::Held { by, until } => Some((at, by, until)),
+                State::Held { by, until, .. } => Some((at, by, until)),
                 _ => None,
             })
             .collect()
@@ -296,6 +306,7 @@ mod tests {
             min_notice_minutes: 0,
             hold_seconds: 60,
             hold_extensions: 2,
+            offer_seconds: 600,
             default_language: "en".into(),
             names: Default::default(),
         };
@@ -327,7 +338,7 @@ mod tests {
     #[test]
     fn a_connection_holds_one_slot_and_lets_go_of_it_when_the_slot_changes() {
         let mut mirror = mirror();
-        mirror.set(0, State::Held { by: Some(5), until: at(1) }, None);
+        mirror.set(0, State::Held { by: Some(5), until: at(1), offer: None }, None);
         assert_eq!(mirror.hold_of(5), Some(0));
         assert_eq!(mirror.held_by(&SlotId("s1".into()), 5), Some(0));
         assert_eq!(mirror.held_by(&SlotId("s1".into()), 6), None);
@@ -340,25 +351,25 @@ mod tests {
     #[test]
     fn extensions_count_for_the_hold_they_extend_and_end_with_it() {
         let mut mirror = mirror();
-        mirror.set(0, State::Held { by: Some(5), until: at(1) }, None);
+        mirror.set(0, State::Held { by: Some(5), until: at(1), offer: None }, None);
         assert_eq!(mirror.slot(0).held_until, Some(at(1)));
-        mirror.set(0, State::Held { by: Some(5), until: at(2) }, None);
+        mirror.set(0, State::Held { by: Some(5), until: at(2), offer: None }, None);
         mirror.extended(5);
         assert_eq!((mirror.extensions_of(5), mirror.slot(0).held_until), (1, Some(at(2))));
         assert_eq!(mirror.held_until(), vec![(0, at(2))]);
 
         // A reload keeps the count of a hold that is still there.
         let mut reloaded = Mirror::load(mirror.base.clone(), vec![State::Free; 3], 8);
-        reloaded.set(0, State::Held { by: Some(5), until: at(2) }, None);
+        reloaded.set(0, State::Held { by: Some(5), until: at(2), offer: None }, None);
         reloaded.keep_extensions(&mirror);
         assert_eq!(reloaded.extensions_of(5), 1);
 
         // Its end forgets it, and a new hold of the same connection starts afresh.
         mirror.set(0, State::Free, None);
         assert_eq!((mirror.extensions_of(5), mirror.slot(0).held_until), (0, None));
-        mirror.set(1, State::Held { by: Some(5), until: at(3) }, None);
+        mirror.set(1, State::Held { by: Some(5), until: at(3), offer: None }, None);
         mirror.extended(5);
-        mirror.set(2, State::Held { by: Some(5), until: at(3) }, None);
+        mirror.set(2, State::Held { by: Some(5), until: at(3), offer: None }, None);
         assert_eq!(mirror.extensions_of(5), 0, "another slot is another hold");
         mirror.extended(6);
         assert_eq!(mirror.extensions_of(6), 0, "only a connection that holds a slot extends");

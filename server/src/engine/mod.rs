@@ -17,6 +17,7 @@ mod handle;
 mod mirror;
 mod snapshot;
 mod sync;
+mod waitlist;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -30,7 +31,7 @@ use tokio::task::JoinHandle;
 use crate::address::ClientKey;
 use crate::clinic::ClinicConfig;
 use crate::hub::Hub;
-use crate::store::{Signal, Store};
+use crate::store::{Offering, Signal, Store};
 use crate::{Result, secret};
 
 use book::Answered;
@@ -41,6 +42,7 @@ use handle::Command;
 pub use handle::{Book, BookOutcome, EngineHandle, StaffAction};
 use mirror::{Base, Mirror};
 pub use snapshot::Snapshot;
+pub use waitlist::Join;
 
 /// How often the engine checks whether the clinic's day has changed, so that a new
 /// bookable day appears and the past one goes.
@@ -52,6 +54,10 @@ const HOLD_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// How many logged changes the database keeps for instances catching up.
 const CHANGES_KEPT: Version = 100_000;
+
+/// What a request comes to: done (with what it gives), refused (with why), or
+/// failed (an error of the server's).
+type Outcome<T> = Result<Result<T, protocol::BookingFailure>>;
 
 /// One connection, as the engine tells holders apart.
 pub type ConnId = u64;
@@ -103,7 +109,7 @@ pub async fn start<S: Store>(
     // another instance in between goes unnoticed.
     let signals = store.listen().await?;
     store.add_slots(&config.slots_from(first_day), false).await?;
-    store.release_orphaned_holds(now).await?;
+    store.release_orphaned_holds(offering(&config, now)).await?;
     // The clinic as clients see it, with the engine's own rule on extensions.
     let clinic = protocol::Clinic { hold_extensions: options.budgets.hold_extensions, ..config.clinic() };
     let base = Arc::new(Base { clinic, doctors: config.doctors(), slots: Vec::new() });
@@ -231,6 +237,30 @@ impl<S: Store> Engine<S> {
             Command::StaffState { reply } => {
                 let _ = reply.send((self.mirror.version, self.mirror.staff_bookings()));
             }
+            Command::JoinWaitlist { client, join, reply } => {
+                let _ = reply.send(self.join_waitlist(client, join).await);
+            }
+            Command::WatchWaitlist { token, reply } => {
+                let _ = reply.send(self.watch_waitlist(&token).await);
+            }
+            Command::ChangeWaitlist { token, window, reply } => {
+                let _ = reply.send(self.change_waitlist(&token, window).await);
+            }
+            Command::LeaveWaitlist { token, reply } => {
+                let _ = reply.send(self.leave_waitlist(&token).await);
+            }
+            Command::AcceptOffer { token, reply } => {
+                let _ = reply.send(self.accept_offer(&token).await);
+            }
+            Command::DeclineOffer { token, reply } => {
+                let _ = reply.send(self.decline_offer(&token).await);
+            }
+            Command::StaffWaitlist { reply } => {
+                let _ = reply.send(self.staff_waitlist().await);
+            }
+            Command::StaffRemoveWaiting { id, reply } => {
+                let _ = reply.send(self.staff_remove_waiting(id).await);
+            }
             Command::Tick { reply } => {
                 let result = async {
                     self.roll_day().await?;
@@ -242,6 +272,11 @@ impl<S: Store> Engine<S> {
             }
         }
         Ok(())
+    }
+
+    /// What a slot freed now needs to be offered to the waitlist.
+    fn offering(&self) -> Offering {
+        offering(&self.config, (self.clock)())
     }
 
     /// The holder name of one of this engine's connections.
@@ -266,27 +301,49 @@ impl<S: Store> Engine<S> {
         }));
     }
 
-    /// Tells everyone that `slot` changed with `version`, and staff who holds its
-    /// booking now.
-    fn announce(&self, version: Version, slot: Slot, booking: Option<StaffBooking>) {
+    /// Tells everyone that `slot` changed with `version`, staff who holds its
+    /// booking now, and the pages watching a waitlist entry whose offer it
+    /// made or ended that entry as it is now.
+    fn announce(
+        &self,
+        version: Version,
+        slot: Slot,
+        booking: Option<StaffBooking>,
+        waiting: &[(i64, ServerMessage)],
+    ) {
         // Patient details are serialized only when somebody may receive them.
         let staff = self.hub.has_staff().then(|| ServerMessage::StaffUpdate {
             version,
             slot_id: slot.id.clone(),
             booking,
         });
-        self.hub.publish(version, &ServerMessage::Update { version, slot }, staff.as_ref());
+        self.hub.publish(version, &ServerMessage::Update { version, slot }, staff.as_ref(), waiting);
     }
 
-    /// Tells everyone the whole schedule, as after a reset or a new day.
-    fn announce_all(&self) {
+    /// Tells everyone the whole schedule, as after a reset or a new day,
+    /// and the pages watching the `waiting` entries those entries.
+    fn announce_all(&self, waiting: &[(i64, ServerMessage)]) {
         let snapshot = self.snapshot.borrow().clone();
         let staff = ServerMessage::StaffState {
             version: self.mirror.version,
             bookings: self.mirror.staff_bookings(),
         };
         // The snapshot's frame is what new connections get too: serialized once.
-        self.hub.publish_all(snapshot.version(), snapshot.frame(), Some(&staff));
+        self.hub.publish_all(snapshot.version(), snapshot.frame(), Some(&staff), waiting);
+    }
+}
+
+/// What a slot freed at `now` needs to be offered to the waitlist: offers run
+/// for the clinic's offer time (in whole seconds, as the database keeps them,
+/// so that every instance shows the same end), and only slots that could still
+/// be booked are offered.
+fn offering(config: &ClinicConfig, now: DateTime<Utc>) -> Offering {
+    use chrono::SubsecRound;
+    Offering {
+        now,
+        until: (now + chrono::Duration::seconds(i64::from(config.offer_seconds))).trunc_subsecs(0),
+        earliest: now + chrono::Duration::minutes(i64::from(config.min_notice_minutes)),
+        zone: config.time_zone,
     }
 }
 

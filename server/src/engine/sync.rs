@@ -2,7 +2,7 @@
 //! other instances' alike are applied in version order, from the change log,
 //! or by reading the whole schedule again; then published.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use protocol::{Slot, SlotId, SlotStatus, StaffBooking, Version};
@@ -10,7 +10,16 @@ use protocol::{Slot, SlotId, SlotStatus, StaffBooking, Version};
 use super::Engine;
 use super::mirror::{Active, Base, Mirror, State};
 use crate::Result;
-use crate::store::{Change, Changed, Store, StoredSlot, StoredState};
+use crate::store::{Change, Changed, Store, StoredSlot, StoredState, offered_to};
+
+/// One applied change, to publish.
+struct Published {
+    version: Version,
+    slot: Slot,
+    booking: Option<StaffBooking>,
+    /// The waitlist entries whose offer the change made or ended.
+    offers: Vec<i64>,
+}
 
 impl<S: Store> Engine<S> {
     /// The in-memory state of a stored one.
@@ -20,7 +29,7 @@ impl<S: Store> Engine<S> {
             StoredState::Booked => State::Booked,
             StoredState::Blocked => State::Blocked,
             StoredState::Held { holder, expires } => {
-                State::Held { by: self.own_holder(&holder), until: expires }
+                State::Held { by: self.own_holder(&holder), until: expires, offer: offered_to(&holder) }
             }
         }
     }
@@ -66,36 +75,46 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             let Changed::Slot { id, state, booking } = change.what else {
-                self.publish(std::mem::take(&mut updates));
+                self.publish(std::mem::take(&mut updates)).await;
                 self.reload_and_announce().await?;
                 continue;
             };
             let Some(at) = self.mirror.at(&id) else {
                 // A slot outside this engine's days (another instance's clock is
                 // a day ahead, say): the whole schedule tells it best.
-                self.publish(std::mem::take(&mut updates));
+                self.publish(std::mem::take(&mut updates)).await;
                 self.reload_and_announce().await?;
                 continue;
             };
             let state = self.state_of(state);
+            // The waitlist entries whose offer this change makes or ends.
+            let before = self.mirror.state(at).offer();
+            let mut offers: Vec<i64> = before.into_iter().chain(state.offer()).collect();
+            offers.dedup();
             self.mirror.set(at, state, booking.map(Active::from));
             self.mirror.version = change.version;
-            updates.push((change.version, self.mirror.slot(at), self.mirror.booking(at).cloned()));
+            updates.push(Published {
+                version: change.version,
+                slot: self.mirror.slot(at),
+                booking: self.mirror.booking(at).cloned(),
+                offers,
+            });
         }
-        self.publish(updates);
+        self.publish(updates).await;
         Ok(())
     }
 
     /// Publishes the snapshot, then each update: a connection that subscribes from
     /// now on starts from the snapshot and skips the updates it already includes.
-    fn publish(&mut self, updates: Vec<(Version, Slot, Option<StaffBooking>)>) {
+    async fn publish(&mut self, updates: Vec<Published>) {
         if updates.is_empty() {
             return;
         }
         self.publish_snapshot();
-        for (version, slot, booking) in updates {
+        for Published { version, slot, booking, offers } in updates {
             tracing::debug!(slot = %slot.id, status = ?slot.status, version, "changed");
-            self.announce(version, slot, booking);
+            let waiting = if offers.is_empty() { Vec::new() } else { self.waiting_frames(&offers).await };
+            self.announce(version, slot, booking, &waiting);
         }
     }
 
@@ -154,9 +173,33 @@ impl<S: Store> Engine<S> {
 
     /// Reloads, and tells everyone the whole new schedule.
     pub(super) async fn reload_and_announce(&mut self) -> Result<()> {
+        let before = self.offers();
         self.reload().await?;
-        self.announce_all();
+        // The pages watching an entry whose offer the new schedule made, ended
+        // or moved (a reset ends them all) hear of their entry too.
+        let after = self.offers();
+        let mut changed: Vec<i64> = before
+            .iter()
+            .filter(|(entry, offer)| after.get(entry) != Some(offer))
+            .chain(after.iter().filter(|(entry, _)| !before.contains_key(entry)))
+            .map(|(&entry, _)| entry)
+            .collect();
+        changed.sort_unstable();
+        changed.dedup();
+        let waiting = self.waiting_frames(&changed).await;
+        self.announce_all(&waiting);
         Ok(())
+    }
+
+    /// The live offers this engine knows of: the slot and end of each, by entry.
+    fn offers(&self) -> HashMap<i64, (SlotId, chrono::DateTime<chrono::Utc>)> {
+        self.mirror
+            .held()
+            .into_iter()
+            .filter_map(|(at, _, until)| {
+                Some((self.mirror.state(at).offer()?, (self.mirror.id(at).clone(), until)))
+            })
+            .collect()
     }
 
     /// Catches up when the database has moved on without a word to this engine

@@ -12,8 +12,10 @@ mod book;
 mod connect;
 mod listen;
 mod rows;
+mod slots;
 mod sql;
 mod text;
+mod waitlist;
 mod writer;
 
 pub use connect::Backend;
@@ -22,7 +24,7 @@ pub use sql::SqlStore;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use protocol::{DoctorId, Patient, SlotId, Version};
+use protocol::{DoctorId, Patient, SlotId, Version, WaitStatus, WaitWindow};
 use tokio::sync::mpsc;
 
 use crate::Result;
@@ -116,6 +118,76 @@ pub struct NewBooking<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// The moment a slot may turn free, with what the waitlist needs to offer it
+/// in the same transaction: a slot that turns free while somebody waits for it
+/// is held for the first of them instead, so it is never free in between.
+#[derive(Debug, Clone, Copy)]
+pub struct Offering {
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// When an offer made now runs out.
+    pub until: DateTime<Utc>,
+    /// Only slots starting after this are offered (the clinic's minimum
+    /// notice: a slot starting sooner could not be booked).
+    pub earliest: DateTime<Utc>,
+    /// The clinic's time zone, in which waitlist windows are meant.
+    pub zone: chrono_tz::Tz,
+}
+
+/// The prefix of the holder name of a hold that is a waitlist offer; the
+/// entry's id follows.
+pub const OFFER_HOLDER: &str = "wait/";
+
+/// The holder name of the offer to waitlist entry `id`.
+pub fn offer_holder(id: i64) -> String {
+    format!("{OFFER_HOLDER}{id}")
+}
+
+/// The waitlist entry a holder name offers to, when it is an offer.
+pub fn offered_to(holder: &str) -> Option<i64> {
+    holder.strip_prefix(OFFER_HOLDER)?.parse().ok()
+}
+
+/// A waitlist entry to add.
+#[derive(Debug, Clone)]
+pub struct NewWaiting<'a> {
+    /// The doctor waited for.
+    pub doctor_id: &'a DoctorId,
+    /// When the patient can come.
+    pub window: &'a WaitWindow,
+    /// Who waits (normalized).
+    pub patient: &'a Patient,
+    /// SHA-256 (hex) of the waitlist link's secret.
+    pub token_hash: &'a str,
+    /// When the patient joined.
+    pub at: DateTime<Utc>,
+    /// How many entries one phone number may have waiting at once.
+    pub per_phone: usize,
+}
+
+/// A waitlist entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWaiting {
+    /// Row id; the order of joining.
+    pub id: i64,
+    /// The doctor waited for.
+    pub doctor_id: DoctorId,
+    /// When the patient can come.
+    pub window: WaitWindow,
+    /// Who waits.
+    pub patient: Patient,
+    /// When the patient joined.
+    pub joined_at: DateTime<Utc>,
+    /// Waiting (or offered: see `offer`), booked, left or removed.
+    pub status: WaitStatus,
+    /// The place among those waiting for the same doctor, while waiting.
+    pub place: Option<u32>,
+    /// The slot held for this entry now, and until when.
+    pub offer: Option<(SlotId, DateTime<Utc>)>,
+    /// The code of the booking taken from an offer, when booked.
+    pub booking_code: Option<String>,
+}
+
 /// Why the schedule's rules, checked in the database, refused a change. The
 /// engine decides what each means to a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +210,12 @@ pub enum Refusal {
     /// The proof of work paid for a booking already.
     #[error("proof spent")]
     ProofSpent,
+    /// The phone number has as many waitlist entries waiting as it may.
+    #[error("already waiting")]
+    AlreadyWaiting,
+    /// The waitlist entry is no longer waiting, or has no live offer.
+    #[error("no offer")]
+    NoOffer,
 }
 
 /// Why one booking of a batch was not committed.
@@ -231,7 +309,7 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the holds no live connection can own, at start-up: on a database of
     /// this process alone every hold, on a shared one those past their expiry.
     /// Returns the version.
-    fn release_orphaned_holds(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Version>> + Send;
+    fn release_orphaned_holds(&self, offering: Offering) -> impl Future<Output = Result<Version>> + Send;
 
     /// Commits a batch of bookings in one transaction (one durable write for all of
     /// them). Each gets its own outcome: refused by the schedule's rules (a slot
@@ -265,18 +343,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Ends `holder`'s hold of a slot; `None` when it had none.
-    fn release(&self, slot: &SlotId, holder: &str) -> impl Future<Output = Result<Option<Version>>> + Send;
+    fn release(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        offering: Offering,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Ends a slot's hold whoever holds it, at once (staff); `None` when it had
     /// none.
-    fn end_hold(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;
+    fn end_hold(
+        &self,
+        slot: &SlotId,
+        offering: Offering,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Ends a slot's hold whoever holds it, if it expired by `now`; `None` when
     /// there was no such hold.
     fn expire(
         &self,
         slot: &SlotId,
-        now: DateTime<Utc>,
+        offering: Offering,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// The booking whose manage secret hashes to `hash`.
@@ -291,8 +378,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Cancels an active booking, raising its sequence; `None` when it was not
     /// active.
-    fn cancel(&self, booking: i64, at: DateTime<Utc>)
-    -> impl Future<Output = Result<Option<Version>>> + Send;
+    fn cancel(
+        &self,
+        booking: i64,
+        offering: Offering,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Moves an active booking to another slot in one transaction, so it ends on
     /// exactly one of the two, and raises its sequence; the version advances by
@@ -304,6 +394,7 @@ pub trait Store: Send + Sync + 'static {
         booking: i64,
         to: &SlotId,
         holder: &str,
+        offering: Offering,
     ) -> impl Future<Output = Result<Result<(Version, u32), Refusal>>> + Send;
 
     /// Blocks a slot, ending whoever's hold of it, unless it is booked or
@@ -315,13 +406,64 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
     /// Unblocks a slot; `None` when it was not blocked.
-    fn unblock(&self, slot: &SlotId) -> impl Future<Output = Result<Option<Version>>> + Send;
+    fn unblock(
+        &self,
+        slot: &SlotId,
+        offering: Offering,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// The secret called `name` that every instance on this database shares,
     /// made (at random, by `make`) by the first one to ask.
     fn secret(&self, name: &str, make: fn() -> String) -> impl Future<Output = Result<String>> + Send;
 
     /// Cancels every active booking at `at` (raising their sequences), ends holds
-    /// and blocks, adds missing slots and advances the version.
+    /// and blocks, takes every waiting entry off the waitlist, adds missing
+    /// slots and advances the version.
     fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Puts a patient on a doctor's waitlist; refused (`AlreadyWaiting`) when
+    /// the phone number has `per_phone` entries waiting already. Returns the
+    /// entry's id.
+    fn join_waitlist(
+        &self,
+        entry: &NewWaiting<'_>,
+    ) -> impl Future<Output = Result<Result<i64, Refusal>>> + Send;
+
+    /// The waitlist entry whose link's secret hashes to `hash`.
+    fn waiting_by_hash(&self, hash: &str) -> impl Future<Output = Result<Option<StoredWaiting>>> + Send;
+
+    /// The waitlist entry with this id.
+    fn waiting_by_id(&self, id: i64) -> impl Future<Output = Result<Option<StoredWaiting>>> + Send;
+
+    /// Every entry waiting now, by doctor and in the order of joining.
+    fn waitlist(&self) -> impl Future<Output = Result<Vec<StoredWaiting>>> + Send;
+
+    /// Changes the window of a waiting entry; `false` when it is not waiting.
+    fn change_window(&self, id: i64, window: &WaitWindow) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Takes a waiting entry off the waitlist as `status` (left or removed);
+    /// its live offer, if any, passes on. `None` when it was not waiting;
+    /// otherwise the version, advanced when an offer passed on.
+    fn end_waiting(
+        &self,
+        id: i64,
+        status: WaitStatus,
+        offering: Offering,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
+
+    /// Turns down the entry's live offer: the slot passes to the next patient
+    /// waiting for it, or turns free. `None` when it had no live offer.
+    fn decline_offer(
+        &self,
+        id: i64,
+        offering: Offering,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
+
+    /// Books the slot offered to entry `id` (whose holder name `booking.holder`
+    /// must be), and marks the entry booked, in one transaction.
+    fn accept_offer(
+        &self,
+        id: i64,
+        booking: &NewBooking<'_>,
+    ) -> impl Future<Output = Result<Result<(Version, i64), BookError>>> + Send;
 }

@@ -4,23 +4,25 @@
 //! written once, in SQL both accept, with the text helpers of `text` and the
 //! rows of `rows`.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use protocol::{DoctorId, SlotId, Version};
+use protocol::{DoctorId, SlotId, Version, WaitStatus, WaitWindow};
 use sqlx::any::AnyArguments;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor};
 use tokio::sync::mpsc;
 
 use super::connect::Backend;
 use super::rows::{BookingRow, ChangeRow, SlotRow, instant, occupancy_of, stored_state};
-use super::text::{BOOKING_COLUMNS, SLOT_STATE, list};
+use super::slots::insert_missing;
+use super::text::{BOOKING_COLUMNS, SLOT_STATE};
+use super::waitlist::{self, EntryKey, freed};
 use super::writer::Writer;
 use super::{
-    BookError, Change, Loaded, NewBooking, Refusal, Signal, Store, StoredBooking, StoredSlot, connect, listen,
+    BookError, Change, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, Store, StoredBooking,
+    StoredSlot, StoredWaiting, connect, listen,
 };
 use crate::Result;
 use crate::clinic::SlotDef;
@@ -52,16 +54,17 @@ impl SqlStore {
     }
 
     /// Runs one statement that ends a hold or a block of `slot` and, when it ended
-    /// one, logs the slot as free: a held or blocked slot is neither booked nor
-    /// anything else.
+    /// one, frees the slot (or offers it to the waitlist): a held or blocked slot
+    /// is neither booked nor anything else.
     async fn free_if_one_row<'q>(
         &self,
         slot: &SlotId,
         statement: Query<'q, Any, AnyArguments<'q>>,
+        offering: Offering,
     ) -> Result<Option<Version>> {
         let mut w = self.writer().await?;
         let changed = statement.execute(w.conn()).await?.rows_affected();
-        let version = (changed == 1).then(|| w.free(slot));
+        let version = if changed == 1 { Some(freed(&mut w, slot, offering).await?) } else { None };
         w.commit().await?;
         Ok(version)
     }
@@ -85,55 +88,6 @@ async fn current_version<'e>(executor: impl sqlx::Executor<'e, Database = Any>) 
     let version: i64 =
         sqlx::query_scalar("SELECT version FROM schedule_version WHERE id = 1").fetch_one(executor).await?;
     Ok(version as Version)
-}
-
-/// Inserts the slots not yet stored and moves unbooked ones to their configured
-/// times; returns how many were new.
-async fn insert_missing(conn: &mut AnyConnection, slots: &[SlotDef]) -> Result<u64> {
-    let mut stored: HashMap<String, (i64, i64)> = HashMap::new();
-    for chunk in slots.chunks(500) {
-        let sql = format!("SELECT id, start_at, end_at FROM slots WHERE id IN ({})", list(chunk.len()));
-        let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
-        for slot in chunk {
-            query = query.bind(slot.id.0.as_str());
-        }
-        stored.extend(
-            query.fetch_all(&mut *conn).await?.into_iter().map(|(id, start, end)| (id, (start, end))),
-        );
-    }
-    let mut added = 0;
-    for slot in slots {
-        let times = (slot.start.timestamp(), slot.end.timestamp());
-        match stored.get(&slot.id.0) {
-            Some(&stored) if stored == times => {}
-            Some(_) => {
-                // A booked slot keeps the times it was booked with.
-                sqlx::query(
-                    "UPDATE slots SET start_at = $1, end_at = $2 WHERE id = $3
-                     AND NOT EXISTS (SELECT 1 FROM bookings WHERE slot_id = $3 AND cancelled_at IS NULL)",
-                )
-                .bind(times.0)
-                .bind(times.1)
-                .bind(&slot.id.0)
-                .execute(&mut *conn)
-                .await?;
-            }
-            None => {
-                let done = sqlx::query(
-                    "INSERT INTO slots (id, doctor_id, start_at, end_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&slot.id.0)
-                .bind(&slot.doctor_id.0)
-                .bind(times.0)
-                .bind(times.1)
-                .execute(&mut *conn)
-                .await?;
-                added += done.rows_affected();
-            }
-        }
-    }
-    Ok(added)
 }
 
 impl Store for SqlStore {
@@ -228,20 +182,21 @@ impl Store for SqlStore {
         w.commit().await
     }
 
-    async fn release_orphaned_holds(&self, now: DateTime<Utc>) -> Result<Version> {
+    async fn release_orphaned_holds(&self, offering: Offering) -> Result<Version> {
         let mut w = self.writer().await?;
         // On a database of this process alone, no hold's connection outlived the
-        // last run; on a shared one, other instances' holds are live.
+        // last run; on a shared one, other instances' holds are live. A waitlist
+        // offer belongs to no connection: it lives until it runs out.
         let sql = match self.backend {
-            Backend::Sqlite => "DELETE FROM holds RETURNING slot_id",
+            Backend::Sqlite => {
+                "DELETE FROM holds WHERE holder NOT LIKE 'wait/%' OR expires_at <= $1 RETURNING slot_id"
+            }
             Backend::Postgres => "DELETE FROM holds WHERE expires_at <= $1 RETURNING slot_id",
         };
-        let mut query = sqlx::query_scalar::<_, String>(sql);
-        if self.backend == Backend::Postgres {
-            query = query.bind(now.timestamp());
-        }
-        for slot in query.fetch_all(w.conn()).await? {
-            w.free(&SlotId(slot));
+        let slots =
+            sqlx::query_scalar::<_, String>(sql).bind(offering.now.timestamp()).fetch_all(w.conn()).await?;
+        for slot in slots {
+            freed(&mut w, &SlotId(slot), offering).await?;
         }
         w.commit().await
     }
@@ -304,21 +259,22 @@ impl Store for SqlStore {
         Ok(version)
     }
 
-    async fn release(&self, slot: &SlotId, holder: &str) -> Result<Option<Version>> {
+    async fn release(&self, slot: &SlotId, holder: &str, offering: Offering) -> Result<Option<Version>> {
         let statement =
             sqlx::query("DELETE FROM holds WHERE slot_id = $1 AND holder = $2").bind(&slot.0).bind(holder);
-        self.free_if_one_row(slot, statement).await
+        self.free_if_one_row(slot, statement, offering).await
     }
 
-    async fn end_hold(&self, slot: &SlotId) -> Result<Option<Version>> {
-        self.free_if_one_row(slot, sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&slot.0)).await
+    async fn end_hold(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
+        let statement = sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&slot.0);
+        self.free_if_one_row(slot, statement, offering).await
     }
 
-    async fn expire(&self, slot: &SlotId, now: DateTime<Utc>) -> Result<Option<Version>> {
+    async fn expire(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
         let statement = sqlx::query("DELETE FROM holds WHERE slot_id = $1 AND expires_at <= $2")
             .bind(&slot.0)
-            .bind(now.timestamp());
-        self.free_if_one_row(slot, statement).await
+            .bind(offering.now.timestamp());
+        self.free_if_one_row(slot, statement, offering).await
     }
 
     async fn booking_by_hash(&self, hash: &str) -> Result<Option<StoredBooking>> {
@@ -342,18 +298,21 @@ impl Store for SqlStore {
         Ok(row.map(Into::into))
     }
 
-    async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> Result<Option<Version>> {
+    async fn cancel(&self, booking: i64, offering: Offering) -> Result<Option<Version>> {
         let mut w = self.writer().await?;
         let slot: Option<String> = sqlx::query_scalar(
             "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1
              WHERE id = $2 AND cancelled_at IS NULL RETURNING slot_id",
         )
-        .bind(at.timestamp())
+        .bind(offering.now.timestamp())
         .bind(booking)
         .fetch_optional(w.conn())
         .await?;
         // A booked slot is neither held nor blocked, so it is free now.
-        let version = slot.map(|slot| w.free(&SlotId(slot)));
+        let version = match slot {
+            Some(slot) => Some(freed(&mut w, &SlotId(slot), offering).await?),
+            None => None,
+        };
         w.commit().await?;
         Ok(version)
     }
@@ -363,6 +322,7 @@ impl Store for SqlStore {
         booking: i64,
         to: &SlotId,
         holder: &str,
+        offering: Offering,
     ) -> Result<Result<(Version, u32), Refusal>> {
         let mut w = self.writer().await?;
         let from: Option<String> =
@@ -395,7 +355,7 @@ impl Store for SqlStore {
             Err(e) => return Err(e.into()),
         };
         sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&to.0).execute(w.conn()).await?;
-        w.free(&from);
+        freed(&mut w, &from, offering).await?;
         w.booked(to, booking);
         Ok(Ok((w.commit().await?, sequence)))
     }
@@ -424,8 +384,9 @@ impl Store for SqlStore {
         Ok(Ok(w.commit().await?))
     }
 
-    async fn unblock(&self, slot: &SlotId) -> Result<Option<Version>> {
-        self.free_if_one_row(slot, sqlx::query("DELETE FROM blocks WHERE slot_id = $1").bind(&slot.0)).await
+    async fn unblock(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
+        let statement = sqlx::query("DELETE FROM blocks WHERE slot_id = $1").bind(&slot.0);
+        self.free_if_one_row(slot, statement, offering).await
     }
 
     async fn secret(&self, name: &str, make: fn() -> String) -> Result<String> {
@@ -452,8 +413,72 @@ impl Store for SqlStore {
         .await?;
         sqlx::query("DELETE FROM holds").execute(w.conn()).await?;
         sqlx::query("DELETE FROM blocks").execute(w.conn()).await?;
+        sqlx::query("UPDATE waitlist SET status = 'removed', ended_at = $1 WHERE status = 'waiting'")
+            .bind(at.timestamp())
+            .execute(w.conn())
+            .await?;
         insert_missing(w.conn(), slots).await?;
         w.reload();
         w.commit().await
+    }
+    async fn join_waitlist(&self, entry: &NewWaiting<'_>) -> Result<Result<i64, Refusal>> {
+        // A writer's transaction: joins with the same phone take turns, so the
+        // limit per phone holds across instances.
+        let mut w = self.writer().await?;
+        let joined = waitlist::join(&mut w, entry).await?;
+        w.commit().await?;
+        Ok(joined)
+    }
+
+    async fn waiting_by_hash(&self, hash: &str) -> Result<Option<StoredWaiting>> {
+        let mut conn = self.pool.acquire().await?;
+        waitlist::entry_where(&mut conn, "w.token_hash = $1", EntryKey::Hash(hash)).await
+    }
+
+    async fn waiting_by_id(&self, id: i64) -> Result<Option<StoredWaiting>> {
+        let mut conn = self.pool.acquire().await?;
+        waitlist::entry_where(&mut conn, "w.id = $1", EntryKey::Id(id)).await
+    }
+
+    async fn waitlist(&self) -> Result<Vec<StoredWaiting>> {
+        waitlist::waiting(&mut *self.pool.acquire().await?).await
+    }
+
+    async fn change_window(&self, id: i64, window: &WaitWindow) -> Result<bool> {
+        waitlist::change_window(&mut *self.pool.acquire().await?, id, window).await
+    }
+
+    async fn end_waiting(&self, id: i64, status: WaitStatus, offering: Offering) -> Result<Option<Version>> {
+        let mut w = self.writer().await?;
+        if !waitlist::end(w.conn(), id, status, None, offering.now).await? {
+            return Ok(None);
+        }
+        if let Some(slot) = waitlist::withdraw(w.conn(), id).await? {
+            freed(&mut w, &slot, offering).await?;
+        }
+        Ok(Some(w.commit().await?))
+    }
+
+    async fn decline_offer(&self, id: i64, offering: Offering) -> Result<Option<Version>> {
+        let mut w = self.writer().await?;
+        let Some(slot) = waitlist::withdraw(w.conn(), id).await? else { return Ok(None) };
+        freed(&mut w, &slot, offering).await?;
+        Ok(Some(w.commit().await?))
+    }
+
+    async fn accept_offer(
+        &self,
+        id: i64,
+        booking: &NewBooking<'_>,
+    ) -> Result<Result<(Version, i64), BookError>> {
+        let mut w = self.writer().await?;
+        let outcome = super::book::book_many(&mut w, std::slice::from_ref(booking)).await?.remove(0);
+        let Ok((_, booking_id)) = outcome else { return Ok(outcome) };
+        if !waitlist::end(w.conn(), id, WaitStatus::Booked, Some(booking_id), booking.at).await? {
+            // Taken off the waitlist meanwhile: its offer went with it.
+            return Ok(Err(BookError::Refused(Refusal::NoOffer)));
+        }
+        w.commit().await?;
+        Ok(outcome)
     }
 }

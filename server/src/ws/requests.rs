@@ -7,7 +7,13 @@ use crate::address::ClientKey;
 use crate::engine::{Book, BookOutcome, ConnId, StaffAction};
 use crate::{AppState, secret, wire};
 
+mod waitlist;
+
 /// What to do after one message.
+// `Send` is as large as the largest message (a `waitlist` entry with its
+// offer); a reply is made, sent and dropped at once, so its size costs nothing
+// that boxing would save.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Reply {
     /// Nothing to send.
     Nothing,
@@ -27,11 +33,14 @@ pub(super) struct Conn {
     staff_version: Option<Version>,
     /// Keeps staff frames being made while this console is connected.
     staff_presence: Option<crate::hub::StaffPresence>,
+    /// The waitlist entry whose changes this connection is told of, once it
+    /// showed the entry's link.
+    watching: Option<i64>,
 }
 
 impl Conn {
     pub(super) fn new(id: ConnId, peer: ClientKey) -> Self {
-        Self { id, peer, staff_version: None, staff_presence: None }
+        Self { id, peer, staff_version: None, staff_presence: None, watching: None }
     }
 
     pub(super) fn id(&self) -> ConnId {
@@ -42,6 +51,13 @@ impl Conn {
     /// connection: it is a staff console whose staff state is older.
     pub(super) fn receives_staff_frames(&self, version: Version) -> bool {
         self.staff_version.is_some_and(|v| version > v)
+    }
+
+    /// The frame of a change that goes to this connection for the waitlist
+    /// entry it watches, if the change concerns that entry.
+    pub(super) fn waiting_frame(&self, update: &crate::hub::Broadcast) -> Option<crate::wire::Frame> {
+        let watching = self.watching?;
+        update.waiting.as_ref()?.iter().find(|(id, _)| *id == watching).map(|(_, frame)| frame.clone())
     }
 
     /// Carries out one text frame and says what to send back.
@@ -67,7 +83,13 @@ impl Conn {
         // Which secret the message tries, if it tries one: manage links and the
         // admin token have budgets of their own.
         let guesses = match &message {
-            ClientMessage::Lookup { .. } | ClientMessage::Cancel { .. } => Some(&state.manage_guesses),
+            ClientMessage::Lookup { .. }
+            | ClientMessage::Cancel { .. }
+            | ClientMessage::WatchWaitlist { .. }
+            | ClientMessage::ChangeWaitlist { .. }
+            | ClientMessage::LeaveWaitlist { .. }
+            | ClientMessage::AcceptOffer { .. }
+            | ClientMessage::DeclineOffer { .. } => Some(&state.manage_guesses),
             // A move to a slot that does not exist fails whatever the secret, and
             // says nothing about it: a mistyped slot is not a guess.
             ClientMessage::Reschedule { slot_id, .. } => {
@@ -91,6 +113,7 @@ impl Conn {
             &reply,
             Some(
                 ServerMessage::ActionResult { ok: false, reason: Some(BookingFailure::NotFound), .. }
+                    | ServerMessage::BookingResult { ok: false, reason: Some(BookingFailure::NotFound), .. }
                     | ServerMessage::Error { code: ErrorCode::Forbidden, .. }
             )
         );
@@ -203,6 +226,14 @@ impl Conn {
             }
             // Answered by the connection itself, which holds the socket.
             ClientMessage::Hello { .. } => return Ok(None),
+            message @ (ClientMessage::JoinWaitlist { .. }
+            | ClientMessage::WatchWaitlist { .. }
+            | ClientMessage::ChangeWaitlist { .. }
+            | ClientMessage::LeaveWaitlist { .. }
+            | ClientMessage::AcceptOffer { .. }
+            | ClientMessage::DeclineOffer { .. }
+            | ClientMessage::StaffWaitlist { .. }
+            | ClientMessage::StaffRemoveWaiting { .. }) => self.waitlist(message, state).await?,
         }))
     }
 
