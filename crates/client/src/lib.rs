@@ -16,10 +16,16 @@
 //! order, asks for what it missed when it sees a gap, and when its connection
 //! drops it reconnects (to the next server, when given several) and resumes from
 //! the version it holds.
+//!
+//! The waitlist has requests of its own (`join_waitlist`, `watch_waitlist`,
+//! `accept_offer`, …), and `next_waitlist` waits for the entry the server pushes
+//! to a watching connection when an offer to it is made or ends.
 
 mod follower;
+mod waitlist;
 
 pub use follower::{Followed, Follower};
+pub use waitlist::Outcome;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -247,13 +253,7 @@ impl Client {
         let request_id = self.request_id();
         let challenge = match self.call(ClientMessage::Challenge { request_id }).await? {
             ServerMessage::Challenge { challenge, .. } => challenge,
-            ServerMessage::Error { code, message, .. } => return Err(Error::Server { code, message }),
-            other => {
-                return Err(Error::Server {
-                    code: ErrorCode::Internal,
-                    message: format!("unexpected answer to challenge: {other:?}"),
-                });
-            }
+            other => return Err(unexpected("challenge", other)),
         };
         let solving = challenge.clone();
         let solution =
@@ -265,17 +265,7 @@ impl Client {
 
     /// Sends a `book` as it is (with or without a proof) and waits for its answer.
     pub async fn book_with(&mut self, book: ClientMessage) -> Result<BookingReply, Error> {
-        match self.call(book).await? {
-            ServerMessage::BookingResult { ok: true, booking_code: Some(code), manage_token, .. } => {
-                Ok(BookingReply::Booked { code, manage_token })
-            }
-            ServerMessage::BookingResult { reason: Some(reason), .. } => Ok(BookingReply::Refused(reason)),
-            ServerMessage::Error { code, message, .. } => Err(Error::Server { code, message }),
-            other => Err(Error::Server {
-                code: ErrorCode::Internal,
-                message: format!("unexpected answer to book: {other:?}"),
-            }),
-        }
+        booking_reply("book", self.call(book).await?)
     }
 
     /// Tells the server this client holds `version` (after it noticed missed
@@ -309,6 +299,31 @@ impl Client {
                 Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => {}
             }
         }
+    }
+}
+
+/// What a `bookingResult` says, for the request named `request`.
+fn booking_reply(request: &str, reply: ServerMessage) -> Result<BookingReply, Error> {
+    match reply {
+        ServerMessage::BookingResult { ok: true, booking_code: Some(code), manage_token, .. } => {
+            Ok(BookingReply::Booked { code, manage_token })
+        }
+        ServerMessage::BookingResult { ok: false, reason: Some(reason), .. } => {
+            Ok(BookingReply::Refused(reason))
+        }
+        other => Err(unexpected(request, other)),
+    }
+}
+
+/// The error for a reply that does not answer `request` as the protocol says:
+/// the server's own `error`, or one that names what came instead.
+fn unexpected(request: &str, reply: ServerMessage) -> Error {
+    match reply {
+        ServerMessage::Error { code, message, .. } => Error::Server { code, message },
+        other => Error::Server {
+            code: ErrorCode::Internal,
+            message: format!("unexpected answer to {request}: {other:?}"),
+        },
     }
 }
 
