@@ -8,11 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use crate::common::{patient, test_now};
 use chrono::{DateTime, Utc};
-use protocol::{DoctorId, Patient, SlotId, SlotStatus, Version};
+use protocol::{DoctorId, Patient, SlotId, SlotStatus, Version, WaitStatus, WaitWindow};
 use server::ClientKey;
 use server::clinic::{ClinicConfig, SlotDef};
 use server::engine::{Book, BookOutcome, Budgets, EngineHandle, EngineOptions};
-use server::store::{BookError, Change, Loaded, NewBooking, Refusal, Signal, SqlStore, Store, StoredBooking};
+use server::store::{
+    BookError, Change, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, SqlStore, Store,
+    StoredBooking, StoredWaiting,
+};
 use tokio::sync::mpsc;
 
 /// A store whose look-up of a retried booking and whose release of a hold fail
@@ -47,8 +50,8 @@ impl Store for Flaky {
     async fn add_slots(&self, slots: &[SlotDef], always_advance: bool) -> R<Version> {
         self.inner.add_slots(slots, always_advance).await
     }
-    async fn release_orphaned_holds(&self, now: DateTime<Utc>) -> R<Version> {
-        self.inner.release_orphaned_holds(now).await
+    async fn release_orphaned_holds(&self, offering: Offering) -> R<Version> {
+        self.inner.release_orphaned_holds(offering).await
     }
     async fn book_many(&self, bookings: &[NewBooking<'_>]) -> R<Vec<Result<(Version, i64), BookError>>> {
         self.inner.book_many(bookings).await
@@ -65,17 +68,17 @@ impl Store for Flaky {
     ) -> R<Option<Version>> {
         self.inner.extend_hold(slot, holder, expires, now).await
     }
-    async fn release(&self, slot: &SlotId, holder: &str) -> R<Option<Version>> {
+    async fn release(&self, slot: &SlotId, holder: &str, offering: Offering) -> R<Option<Version>> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(server::Error::Internal("the store failed on purpose"));
         }
-        self.inner.release(slot, holder).await
+        self.inner.release(slot, holder, offering).await
     }
-    async fn end_hold(&self, slot: &SlotId) -> R<Option<Version>> {
-        self.inner.end_hold(slot).await
+    async fn end_hold(&self, slot: &SlotId, offering: Offering) -> R<Option<Version>> {
+        self.inner.end_hold(slot, offering).await
     }
-    async fn expire(&self, slot: &SlotId, now: DateTime<Utc>) -> R<Option<Version>> {
-        self.inner.expire(slot, now).await
+    async fn expire(&self, slot: &SlotId, offering: Offering) -> R<Option<Version>> {
+        self.inner.expire(slot, offering).await
     }
     async fn booking_by_hash(&self, hash: &str) -> R<Option<StoredBooking>> {
         self.inner.booking_by_hash(hash).await
@@ -86,28 +89,53 @@ impl Store for Flaky {
         }
         self.inner.booking_by_retry_key(retry_key, slot).await
     }
-    async fn cancel(&self, booking: i64, at: DateTime<Utc>) -> R<Option<Version>> {
-        self.inner.cancel(booking, at).await
+    async fn cancel(&self, booking: i64, offering: Offering) -> R<Option<Version>> {
+        self.inner.cancel(booking, offering).await
     }
     async fn reschedule(
         &self,
         booking: i64,
         to: &SlotId,
         holder: &str,
+        offering: Offering,
     ) -> R<Result<(Version, u32), Refusal>> {
-        self.inner.reschedule(booking, to, holder).await
+        self.inner.reschedule(booking, to, holder, offering).await
     }
     async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> R<Result<Version, Refusal>> {
         self.inner.block(slot, at).await
     }
-    async fn unblock(&self, slot: &SlotId) -> R<Option<Version>> {
-        self.inner.unblock(slot).await
+    async fn unblock(&self, slot: &SlotId, offering: Offering) -> R<Option<Version>> {
+        self.inner.unblock(slot, offering).await
     }
     async fn secret(&self, name: &str, make: fn() -> String) -> R<String> {
         self.inner.secret(name, make).await
     }
     async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> R<Version> {
         self.inner.reset(slots, at).await
+    }
+    async fn join_waitlist(&self, entry: &NewWaiting<'_>) -> R<Result<i64, Refusal>> {
+        self.inner.join_waitlist(entry).await
+    }
+    async fn waiting_by_hash(&self, hash: &str) -> R<Option<StoredWaiting>> {
+        self.inner.waiting_by_hash(hash).await
+    }
+    async fn waiting_by_id(&self, id: i64) -> R<Option<StoredWaiting>> {
+        self.inner.waiting_by_id(id).await
+    }
+    async fn waitlist(&self) -> R<Vec<StoredWaiting>> {
+        self.inner.waitlist().await
+    }
+    async fn change_window(&self, id: i64, window: &WaitWindow) -> R<bool> {
+        self.inner.change_window(id, window).await
+    }
+    async fn end_waiting(&self, id: i64, status: WaitStatus, offering: Offering) -> R<Option<Version>> {
+        self.inner.end_waiting(id, status, offering).await
+    }
+    async fn decline_offer(&self, id: i64, offering: Offering) -> R<Option<Version>> {
+        self.inner.decline_offer(id, offering).await
+    }
+    async fn accept_offer(&self, id: i64, booking: &NewBooking<'_>) -> R<Result<(Version, i64), BookError>> {
+        self.inner.accept_offer(id, booking).await
     }
 }
 

@@ -20,3 +20,4 @@ mod resync;
 mod scheduling;
 mod shutdown;
 mod store;
+mod waitlist;

@@ -1,35 +1,43 @@
 //! Model-based test of the booking engine: random sequences of book, retry, hold,
 //! extension of a hold, release, disconnect, cancel, reschedule, staff actions,
-//! hold expiry and reset from several clients, each checked against a small
-//! reference model of the rules (`rules`). After every step the engine's answer
-//! must be the model's, the database must hold at most one active booking per
-//! slot, versions must rise by exactly one per change, and the schedule (each
-//! slot's status and the end of its hold) rebuilt from the broadcasts alone must
-//! equal the engine's snapshot, the database and the model.
+//! hold expiry and reset from several clients, and of the waitlist (join, change
+//! of window, taking or turning down an offer, leaving, removal by staff, offers
+//! running out), each checked against a small reference model of the rules
+//! (`rules`, `waiting`). After every step the engine's answer must be the
+//! model's, versions must rise for a change and only for one, and everything in
+//! `check` must agree: the schedule (each slot's status and the end of its hold)
+//! rebuilt from the broadcasts alone, the engine's snapshot, the database and
+//! the model; who each offered slot is held for; and nothing public may tell of
+//! the waitlist.
 
+mod check;
 mod rules;
+mod wait_steps;
+mod waiting;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::common::postgres::TestDatabase;
 use crate::common::test_now;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;
-use protocol::{Applied, BookingFailure, Patient, Replica, ServerMessage, SlotId, SlotStatus, Version};
+use protocol::{BookingFailure, Patient, Replica, ServerMessage, Slot, SlotId};
 use rules::{Booking, CLIENTS, Cell, EXTENSIONS, HOLD, Model, Op, op};
 use server::clinic::ClinicConfig;
 use server::engine::{BookOutcome, Budgets, EngineHandle, EngineOptions, StaffAction};
-use server::store::{SqlStore, Store, StoredState};
+use server::store::SqlStore;
 
 /// Two doctors, mornings only, two days from the test's clock (a Tuesday): 32
 /// slots, the first of them already past and one inside the minimum notice.
+/// Offers last longer than holds (`waiting::OFFER`).
 const CLINIC: &str = r#"
 name = "Model Clinic"
 time_zone = "Europe/Moscow"
 horizon_days = 2
 min_notice_minutes = 30
 hold_seconds = 120
+offer_seconds = 300
 slot_minutes = 30
 doctors = [{ id = "a", name = "A", specialty = "A" }, { id = "b", name = "B", specialty = "B" }]
 [hours]
@@ -48,6 +56,8 @@ struct Rig {
     updates: tokio::sync::broadcast::Receiver<server::hub::Broadcast>,
     replica: Replica,
     reader: SqlStore,
+    /// The slots as the schedule first showed them.
+    slots: Vec<Slot>,
     ids: Vec<SlotId>,
     /// Each client's connection now (a client that leaves comes back as another).
     conns: Vec<u64>,
@@ -60,14 +70,26 @@ async fn rig(url: &str) -> (Rig, Model) {
     let clock = Arc::new(Mutex::new(test_now()));
     let clock_now = clock.clone();
     let config = Arc::new(ClinicConfig::parse(CLINIC).unwrap());
+    assert_eq!(i64::from(config.offer_seconds), waiting::OFFER, "the model's offers last as the clinic's");
     let store = SqlStore::open(url).await.unwrap();
+    // No budget but the extensions of a hold: joins need no proof of work.
     let budgets = Budgets { hold_extensions: EXTENSIONS, ..Budgets::UNLIMITED };
     let options = EngineOptions { queue: 100_000, replay: 64, budgets };
     let now = Arc::new(move || *clock_now.lock().unwrap());
-    let (engine, _task) = server::engine::start(store, config, now, options).await.unwrap();
+    let (engine, _task) = server::engine::start(store, config.clone(), now, options).await.unwrap();
     let updates = engine.subscribe();
     let schedule = engine.snapshot().schedule().clone();
     let starts = schedule.slots.iter().map(|s| s.start).collect();
+    let doctors = schedule.slots.iter().map(|s| s.doctor_id.clone()).collect();
+    let locals = schedule
+        .slots
+        .iter()
+        .map(|s| {
+            let local = s.start.with_timezone(&config.time_zone);
+            (local.date_naive(), local.time())
+        })
+        .collect();
+    let slots = schedule.slots.clone();
     let ids: Vec<SlotId> = schedule.slots.iter().map(|s| s.id.clone()).collect();
     let cells = vec![Cell::Free; ids.len()];
     let mut replica = Replica::default();
@@ -79,13 +101,29 @@ async fn rig(url: &str) -> (Rig, Model) {
         updates,
         replica,
         reader,
+        slots,
         ids,
         conns: (0..u64::from(CLIENTS)).collect(),
         last_book: vec![None; CLIENTS as usize],
         requests: 0,
     };
-    let model = Model { now: test_now(), starts, cells, bookings: Vec::new(), answers: HashMap::new() };
+    let model = Model {
+        now: test_now(),
+        starts,
+        doctors,
+        locals,
+        first_day: first_day(),
+        cells,
+        bookings: Vec::new(),
+        answers: HashMap::new(),
+        entries: Vec::new(),
+    };
     (rig, model)
+}
+
+/// The first day of the schedule: the clinic's day at the test's clock.
+fn first_day() -> NaiveDate {
+    ClinicConfig::parse(CLINIC).unwrap().local_date(test_now())
 }
 
 fn patient(valid: bool) -> Patient {
@@ -195,7 +233,7 @@ impl Rig {
                 if let Some(s) = slot
                     && matches!(model.cells[s], Cell::Held { conn: c, .. } if c == conn)
                 {
-                    model.cells[s] = Cell::Free;
+                    model.free(s);
                 }
             }
             Op::Leave { client } => {
@@ -212,8 +250,8 @@ impl Rig {
                     Some(b) if !b.active => Err(BookingFailure::Cancelled),
                     Some(b) if model.starts[b.slot] <= model.now => Err(BookingFailure::Past),
                     Some(b) => {
-                        model.cells[b.slot] = Cell::Free;
                         model.bookings[index.unwrap()].active = false;
+                        model.free(b.slot);
                         Ok(())
                     }
                 };
@@ -234,9 +272,9 @@ impl Rig {
                             Some(reason) => Err(reason),
                             None => {
                                 let i = index.unwrap();
-                                model.cells[b.slot] = Cell::Free;
                                 model.cells[t] = Cell::Booked(i);
                                 model.bookings[i].slot = t;
+                                model.free(b.slot);
                                 Ok(self.ids[t].clone())
                             }
                         },
@@ -253,94 +291,52 @@ impl Rig {
                 let expected = match slot {
                     None => Err(BookingFailure::NotFound),
                     Some(s) => {
-                        // What the slot becomes, or why it cannot.
+                        // What the slot becomes (freed: free, or offered to
+                        // the waitlist), or why it cannot.
                         let next = match (action, model.cells[s]) {
                             (StaffAction::Cancel, Cell::Booked(b)) => {
                                 model.bookings[b].active = false;
-                                Ok(Cell::Free)
+                                Ok(None)
                             }
-                            // Staff take a held slot from its holder.
-                            (StaffAction::Block, Cell::Free | Cell::Held { .. }) => Ok(Cell::Blocked),
-                            (StaffAction::EndHold, Cell::Held { .. })
-                            | (StaffAction::Unblock, Cell::Blocked) => Ok(Cell::Free),
+                            // Staff take a held slot from its holder, an offer
+                            // from its patient.
+                            (StaffAction::Block, Cell::Free | Cell::Held { .. } | Cell::Offered { .. }) => {
+                                Ok(Some(Cell::Blocked))
+                            }
+                            (StaffAction::EndHold, Cell::Held { .. } | Cell::Offered { .. })
+                            | (StaffAction::Unblock, Cell::Blocked) => Ok(None),
                             (StaffAction::Block, Cell::Booked(_)) => Err(BookingFailure::AlreadyBooked),
                             _ => Err(BookingFailure::WrongState),
                         };
-                        next.map(|cell| model.cells[s] = cell)
+                        next.map(|cell| match cell {
+                            Some(cell) => model.cells[s] = cell,
+                            None => model.free(s),
+                        })
                     }
                 };
                 assert_eq!(got, expected);
             }
-            Op::Expire => {
-                model.now += Duration::seconds(HOLD + 1);
-                *self.clock.lock().unwrap() = model.now;
-                self.engine.tick().await.unwrap();
-                for cell in &mut model.cells {
-                    if matches!(cell, Cell::Held { until, .. } if *until <= model.now) {
-                        *cell = Cell::Free;
-                    }
-                }
-            }
+            Op::Expire => self.pass(model, HOLD + 1).await,
             Op::Reset => {
                 self.engine.reset().await.unwrap();
-                model.cells.fill(Cell::Free);
-                model.bookings.iter_mut().for_each(|b| b.active = false);
-                model.answers.clear();
+                model.reset();
             }
+            Op::Wait(ref op) => self.wait_step(model, op).await,
         }
-    }
-
-    /// Everything that must agree after a step; returns the version.
-    async fn check(&mut self, model: &Model) -> Version {
-        // A round trip through the engine: every command sent before is done.
-        let (version, staff) = self.engine.staff_state().await.unwrap();
-        while let Ok(broadcast) = self.updates.try_recv() {
-            let message: ServerMessage = serde_json::from_str(broadcast.frame.as_str()).unwrap();
-            match self.replica.apply(message) {
-                Applied::Changed(_) | Applied::Replaced => {}
-                other => panic!("a broadcast out of order: {other:?}"),
-            }
-        }
-        let snapshot = self.engine.snapshot();
-        let statuses: Vec<_> = snapshot.schedule().slots.iter().map(|s| (s.status, s.held_until)).collect();
-        let replica = self.replica.schedule().expect("a schedule");
-        let rebuilt: Vec<_> = replica.slots.iter().map(|s| (s.status, s.held_until)).collect();
-        assert_eq!(statuses, model.statuses(), "the engine's snapshot against the model");
-        assert_eq!(rebuilt, statuses, "the schedule rebuilt from broadcasts against the snapshot");
-        assert_eq!((replica.version, snapshot.version()), (version, version));
-        let staff: BTreeSet<(usize, String)> = staff
-            .into_iter()
-            .map(|b| (self.ids.iter().position(|id| *id == b.slot_id).unwrap(), b.code))
-            .collect();
-        assert_eq!(staff, model.active(), "staff's bookings against the model");
-        let loaded = self.reader.load(test_now() - Duration::days(1)).await.unwrap();
-        assert_eq!(loaded.version, version, "the database's version");
-        let mut active = BTreeSet::new();
-        for booking in &loaded.bookings {
-            assert!(active.insert(booking.slot_id.clone()), "two active bookings of {}", booking.slot_id);
-        }
-        let stored: Vec<_> = loaded
-            .slots
-            .iter()
-            .map(|s| match s.state {
-                StoredState::Free => (SlotStatus::Free, None),
-                StoredState::Held { expires, .. } => (SlotStatus::Held, Some(expires)),
-                StoredState::Booked => (SlotStatus::Booked, None),
-                StoredState::Blocked => (SlotStatus::Blocked, None),
-            })
-            .collect();
-        assert_eq!(stored, model.statuses(), "the database against the model");
-        version
     }
 }
 
 async fn run(url: &str, ops: &[Op]) {
     let (mut rig, mut model) = rig(url).await;
-    let mut version = rig.check(&model).await;
+    let mut version = rig.check(&model, Some(&BTreeSet::new())).await;
     for op in ops {
         let before = model.cells.clone();
+        let offers = model.offers();
         rig.step(&mut model, op).await;
-        let after = rig.check(&model).await;
+        // The watchers of the entries whose offer the step made or ended are
+        // told; a reset announces the whole schedule anew instead.
+        let touched = waiting::changed(&offers, &model.offers());
+        let after = rig.check(&model, (!matches!(op, Op::Reset)).then_some(&touched)).await;
         let changed = before != model.cells || matches!(op, Op::Reset);
         assert_eq!(after > version, changed, "after {op:?}: a version for a change, and only for one");
         version = after;
@@ -355,7 +351,7 @@ proptest! {
     #![proptest_config(cases(48))]
 
     #[test]
-    fn the_engine_on_sqlite_follows_the_model(ops in prop::collection::vec(op(), 1..60)) {
+    fn the_engine_on_sqlite_follows_the_model(ops in prop::collection::vec(op(first_day()), 1..60)) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let dir = tempfile::tempdir().unwrap();
@@ -370,7 +366,7 @@ fn the_engine_on_postgres_follows_the_model() {
     // Without a server every case would fail alike: once, before them, is enough.
     let test = "the_engine_on_postgres_follows_the_model";
     crate::common::postgres::server_url(test);
-    proptest!(cases(16), |(ops in prop::collection::vec(op(), 1..60))| {
+    proptest!(cases(16), |(ops in prop::collection::vec(op(first_day()), 1..60))| {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let db = runtime.block_on(TestDatabase::require(test));
         runtime.block_on(run(&db.url, &ops));

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::common::offering;
 use crate::common::postgres::TestDatabase;
 use chrono::{DateTime, Utc};
 use protocol::{Patient, SlotId, Version};
@@ -151,8 +152,8 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     assert_eq!(store.hold(&held, "a/1", until).await.unwrap(), Ok(start + 1));
     assert_eq!(store.hold(&held, "b/1", until).await.unwrap(), Err(Refusal::Held));
     assert_eq!(book(&store, &held, "B-1", "b/1").await, Err(BookError::Refused(Refusal::Held)));
-    assert_eq!(store.release(&held, "b/1").await.unwrap(), None, "only the holder releases");
-    assert_eq!(store.expire(&held, at()).await.unwrap(), None, "not yet expired");
+    assert_eq!(store.release(&held, "b/1", offering(at())).await.unwrap(), None, "only the holder releases");
+    assert_eq!(store.expire(&held, offering(at())).await.unwrap(), None, "not yet expired");
     assert_eq!(state_of(&store, &held).await, StoredState::Held { holder: "a/1".into(), expires: until });
 
     let (version, _) = book(&store, &held, "A-1", "a/1").await.expect("the holder books");
@@ -161,9 +162,13 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     assert_eq!(store.hold(&held, "c/1", until).await.unwrap(), Err(Refusal::Booked));
 
     assert_eq!(store.hold(&other, "a/1", until).await.unwrap(), Ok(start + 3));
-    assert_eq!(store.release(&other, "a/1").await.unwrap(), Some(start + 4));
+    assert_eq!(store.release(&other, "a/1", offering(at())).await.unwrap(), Some(start + 4));
     assert_eq!(store.hold(&other, "c/1", until).await.unwrap(), Ok(start + 5));
-    assert_eq!(store.expire(&other, until).await.unwrap(), Some(start + 6), "anyone may end an expired hold");
+    assert_eq!(
+        store.expire(&other, offering(until)).await.unwrap(),
+        Some(start + 6),
+        "anyone may end an expired hold"
+    );
     assert_eq!(state_of(&store, &other).await, StoredState::Free);
     assert_eq!(store.hold(&slot("dentist-20261124-0945"), "a/1", until).await.unwrap(), Ok(start + 7));
     assert_eq!(
@@ -188,8 +193,8 @@ async fn a_hold_is_extended_only_by_its_holder_while_it_lasts(url: String) {
     let logged = store.changes_since(start + 1, None).await.unwrap().unwrap();
     let what = Changed::Slot { id: held.clone(), state: extended, booking: None };
     assert_eq!(logged, vec![Change { version: start + 2, what }], "logged as a hold, for other instances");
-    assert_eq!(store.expire(&held, until).await.unwrap(), None, "the old end is no longer its end");
-    assert_eq!(store.expire(&held, later).await.unwrap(), Some(start + 3));
+    assert_eq!(store.expire(&held, offering(until)).await.unwrap(), None, "the old end is no longer its end");
+    assert_eq!(store.expire(&held, offering(later)).await.unwrap(), Some(start + 3));
     assert_eq!(store.extend_hold(&held, "a/1", later, at()).await.unwrap(), None, "an ended hold");
 }
 
@@ -202,12 +207,12 @@ async fn blocks_keep_everybody_out_and_end_only_by_unblocking(url: String) {
     assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(Refusal::Blocked));
     assert_eq!(store.hold(&blocked, "a/1", until).await.unwrap(), Err(Refusal::Blocked));
     assert_eq!(book(&store, &blocked, "A-1", "a/1").await, Err(BookError::Refused(Refusal::Blocked)));
-    assert_eq!(store.unblock(&blocked).await.unwrap(), Some(start + 2));
-    assert_eq!(store.unblock(&blocked).await.unwrap(), None);
+    assert_eq!(store.unblock(&blocked, offering(at())).await.unwrap(), Some(start + 2));
+    assert_eq!(store.unblock(&blocked, offering(at())).await.unwrap(), None);
     let (_, id) = book(&store, &blocked, "A-1", "a/1").await.unwrap();
     assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(Refusal::Booked));
-    assert_eq!(store.cancel(id, at()).await.unwrap(), Some(start + 4));
-    assert_eq!(store.cancel(id, at()).await.unwrap(), None, "cancelled once only");
+    assert_eq!(store.cancel(id, offering(at())).await.unwrap(), Some(start + 4));
+    assert_eq!(store.cancel(id, offering(at())).await.unwrap(), None, "cancelled once only");
     assert_eq!(store.version().await.unwrap(), start + 4, "refusals change nothing");
 }
 
@@ -230,21 +235,21 @@ async fn a_reschedule_moves_a_booking_or_changes_nothing(url: String) {
     let before = store.version().await.unwrap();
     assert_eq!(before, start + 4);
 
-    assert_eq!(store.reschedule(id, &taken, "a/1").await.unwrap(), Err(Refusal::Booked));
-    assert_eq!(store.reschedule(id, &blocked, "a/1").await.unwrap(), Err(Refusal::Blocked));
-    assert_eq!(store.reschedule(id, &held, "a/1").await.unwrap(), Err(Refusal::Held));
+    assert_eq!(store.reschedule(id, &taken, "a/1", offering(at())).await.unwrap(), Err(Refusal::Booked));
+    assert_eq!(store.reschedule(id, &blocked, "a/1", offering(at())).await.unwrap(), Err(Refusal::Blocked));
+    assert_eq!(store.reschedule(id, &held, "a/1", offering(at())).await.unwrap(), Err(Refusal::Held));
     assert_eq!(store.version().await.unwrap(), before);
 
     assert_eq!(sequence().await, 0, "a refused move is no revision");
 
-    assert_eq!(store.reschedule(id, &free, "a/1").await.unwrap(), Ok((before + 2, 1)));
+    assert_eq!(store.reschedule(id, &free, "a/1", offering(at())).await.unwrap(), Ok((before + 2, 1)));
     assert_eq!(state_of(&store, &from).await, StoredState::Free);
     assert_eq!(state_of(&store, &free).await, StoredState::Booked);
     assert_eq!(sequence().await, 1);
-    store.cancel(id, at()).await.unwrap().unwrap();
+    store.cancel(id, offering(at())).await.unwrap().unwrap();
     assert_eq!(sequence().await, 2, "the cancel outranks the last move");
-    assert_eq!(store.reschedule(id, &from, "a/1").await.unwrap(), Err(Refusal::NotActive));
-    assert_eq!(store.cancel(id, at()).await.unwrap(), None);
+    assert_eq!(store.reschedule(id, &from, "a/1", offering(at())).await.unwrap(), Err(Refusal::NotActive));
+    assert_eq!(store.cancel(id, offering(at())).await.unwrap(), None);
     assert_eq!(sequence().await, 2, "a refused cancel is no revision");
 }
 
@@ -255,7 +260,7 @@ async fn every_change_is_logged_in_order_and_can_be_read_back(url: String) {
     store.hold(&a, "x/7", until).await.unwrap().unwrap();
     let (_, id) = book(&store, &a, "A-1", "x/7").await.unwrap();
     store.block(&b, at()).await.unwrap().unwrap();
-    store.cancel(id, at()).await.unwrap().unwrap();
+    store.cancel(id, offering(at())).await.unwrap().unwrap();
 
     let changes = store.changes_since(start, None).await.unwrap().expect("all logged");
 
@@ -299,7 +304,7 @@ async fn a_reset_cancels_everything_and_is_logged_as_a_whole_new_schedule(url: S
         (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"), slot("dentist-20261124-0945"));
     book(&store, &a, "A-1", "x/1").await.unwrap();
     let (_, cancelled) = book(&store, &slot("surgeon-20261125-0800"), "A-2", "x/1").await.unwrap();
-    store.cancel(cancelled, at()).await.unwrap().unwrap();
+    store.cancel(cancelled, offering(at())).await.unwrap().unwrap();
     store.block(&b, at()).await.unwrap().unwrap();
     store.hold(&c, "x/2", at() + chrono::Duration::minutes(2)).await.unwrap().unwrap();
 
@@ -322,7 +327,7 @@ async fn orphaned_holds_end_at_start_up(url: String) {
     store.hold(&stale, "gone/1", at() - chrono::Duration::minutes(1)).await.unwrap().unwrap();
     store.hold(&live, "other/1", at() + chrono::Duration::minutes(1)).await.unwrap().unwrap();
 
-    store.release_orphaned_holds(at()).await.unwrap();
+    store.release_orphaned_holds(offering(at())).await.unwrap();
 
     assert_eq!(state_of(&store, &stale).await, StoredState::Free, "an expired hold always ends");
     let live_state = state_of(&store, &live).await;
@@ -396,13 +401,17 @@ async fn staff_end_anybodys_hold_and_block_a_held_slot(url: String) {
     store.hold(&x, "a/1", until).await.unwrap().unwrap();
     store.hold(&y, "b/2", until).await.unwrap().unwrap();
 
-    assert_eq!(store.end_hold(&x).await.unwrap(), Some(start + 3));
+    assert_eq!(store.end_hold(&x, offering(at())).await.unwrap(), Some(start + 3));
     assert_eq!(state_of(&store, &x).await, StoredState::Free);
-    assert_eq!(store.end_hold(&x).await.unwrap(), None, "no hold to end");
+    assert_eq!(store.end_hold(&x, offering(at())).await.unwrap(), None, "no hold to end");
 
     assert_eq!(store.block(&y, at()).await.unwrap(), Ok(start + 4));
     assert_eq!(state_of(&store, &y).await, StoredState::Blocked, "one change: held to blocked");
-    assert_eq!(store.release(&y, "b/2").await.unwrap(), None, "the hold is gone with the block");
+    assert_eq!(
+        store.release(&y, "b/2", offering(at())).await.unwrap(),
+        None,
+        "the hold is gone with the block"
+    );
     let log = store.changes_since(start + 2, None).await.unwrap().unwrap();
     assert_eq!(log.len(), 2);
 }

@@ -112,6 +112,17 @@ async fn start(
     now: Arc<Mutex<DateTime<Utc>>>,
     options: Options,
 ) -> TestApp {
+    let url = database_url(data_dir.path());
+    start_at(data_dir, url, now, options).await
+}
+
+/// A server on the database at `url`, keeping `data_dir` for as long as it runs.
+async fn start_at(
+    data_dir: Arc<tempfile::TempDir>,
+    url: String,
+    now: Arc<Mutex<DateTime<Utc>>>,
+    options: Options,
+) -> TestApp {
     let clock_now = now.clone();
     let settings = Settings {
         static_dir: options.static_dir,
@@ -121,7 +132,7 @@ async fn start(
         trusted_proxies: options.trusted_proxies,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
         listen: SocketAddr::from(([127, 0, 0, 1], options.port.unwrap_or(0))),
-        ..Settings::local(database_url(data_dir.path()), ADMIN_TOKEN)
+        ..Settings::local(url, ADMIN_TOKEN)
     };
     let server = Server::bind(settings).await.expect("server starts");
     let addr = server.local_addr();
@@ -131,6 +142,17 @@ async fn start(
         let _ = stopped.await;
     }));
     TestApp { addr, data_dir, now, state, stop: Some(stop), task: Some(task) }
+}
+
+/// What a store needs to free a slot at `now`: offers to the waitlist run ten
+/// minutes, for slots starting after `now`, in UTC.
+pub fn offering(now: DateTime<Utc>) -> server::store::Offering {
+    server::store::Offering {
+        now,
+        until: now + chrono::Duration::minutes(10),
+        earliest: now,
+        zone: chrono_tz::UTC,
+    }
 }
 
 pub fn database_url(dir: &Path) -> String {
@@ -312,4 +334,12 @@ pub async fn close_code_of_a_silent_peer(addr: SocketAddr, local_ip: Option<IpAd
         frames = &frames[header + length..];
     }
     panic!("the server hung up without a close frame")
+}
+
+/// A server on the database at `database_url` (a PostgreSQL database that other
+/// servers of the test share, say), reading the time from `now`: servers given
+/// the same `now` move on together.
+pub async fn spawn_on(database_url: &str, now: Arc<Mutex<DateTime<Utc>>>, options: Options) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start_at(dir, database_url.to_owned(), now, options).await
 }

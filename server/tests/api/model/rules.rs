@@ -1,16 +1,19 @@
 //! The reference model of the engine's rules that `model` checks the engine
-//! against: the steps a run is made of, and what each slot is after them.
+//! against: the steps a run is made of, and what each slot is after them (the
+//! waitlist's part of both is in `waiting`).
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use proptest::prelude::*;
-use protocol::{BookingFailure, SlotStatus};
+use protocol::{BookingFailure, DoctorId, SlotStatus};
 use server::engine::BookOutcome;
+
+use super::waiting::{Entry, WaitOp, wait_op};
 
 pub(super) const CLIENTS: u8 = 4;
 pub(super) const HOLD: i64 = 120;
-const NOTICE: i64 = 30;
+pub(super) const NOTICE: i64 = 30;
 /// How many times a hold may be extended.
 pub(super) const EXTENSIONS: u32 = 2;
 
@@ -57,9 +60,12 @@ pub(super) enum Op {
     },
     Expire,
     Reset,
+    /// A step of the waitlist.
+    Wait(WaitOp),
 }
 
-pub(super) fn op() -> impl Strategy<Value = Op> {
+/// A step of a run on a schedule whose first day is `first_day`.
+pub(super) fn op(first_day: NaiveDate) -> impl Strategy<Value = Op> {
     let client = 0..CLIENTS;
     prop_oneof![
         6 => (client.clone(), any::<u8>(), prop::bool::weighted(0.9))
@@ -76,6 +82,7 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         3 => (0..4u8, any::<u8>()).prop_map(|(action, slot)| Op::Staff { action, slot }),
         1 => Just(Op::Expire),
         1 => Just(Op::Reset),
+        24 => wait_op(first_day).prop_map(Op::Wait),
     ]
 }
 
@@ -89,6 +96,12 @@ pub(super) enum Cell {
         until: DateTime<Utc>,
         extended: u32,
     },
+    /// Offered to the waitlist entry `entry` (its index in the model) until
+    /// `until`: held for it alone.
+    Offered {
+        entry: usize,
+        until: DateTime<Utc>,
+    },
     Booked(usize),
     Blocked,
 }
@@ -97,7 +110,7 @@ impl Cell {
     pub(super) fn status(self) -> SlotStatus {
         match self {
             Self::Free => SlotStatus::Free,
-            Self::Held { .. } => SlotStatus::Held,
+            Self::Held { .. } | Self::Offered { .. } => SlotStatus::Held,
             Self::Booked(_) => SlotStatus::Booked,
             Self::Blocked => SlotStatus::Blocked,
         }
@@ -105,7 +118,7 @@ impl Cell {
 
     pub(super) fn held_until(self) -> Option<DateTime<Utc>> {
         match self {
-            Self::Held { until, .. } => Some(until),
+            Self::Held { until, .. } | Self::Offered { until, .. } => Some(until),
             _ => None,
         }
     }
@@ -125,10 +138,18 @@ pub(super) struct Booking {
 pub(super) struct Model {
     pub(super) now: DateTime<Utc>,
     pub(super) starts: Vec<DateTime<Utc>>,
+    /// Each slot's doctor.
+    pub(super) doctors: Vec<DoctorId>,
+    /// Each slot's start as the clinic's local day and time of day.
+    pub(super) locals: Vec<(NaiveDate, NaiveTime)>,
+    /// The first day of the schedule (the clinic's today).
+    pub(super) first_day: NaiveDate,
     pub(super) cells: Vec<Cell>,
     pub(super) bookings: Vec<Booking>,
     /// Answers kept for retries: request id → slot and answer.
     pub(super) answers: HashMap<String, (usize, BookOutcome)>,
+    /// The waitlist, in the order of joining.
+    pub(super) entries: Vec<Entry>,
 }
 
 impl Model {
@@ -143,7 +164,7 @@ impl Model {
         match self.cells[slot] {
             Cell::Free => None,
             Cell::Held { conn: c, .. } if c == conn => None,
-            Cell::Held { .. } => Some(BookingFailure::Held),
+            Cell::Held { .. } | Cell::Offered { .. } => Some(BookingFailure::Held),
             Cell::Booked(_) => Some(BookingFailure::AlreadyBooked),
             Cell::Blocked => Some(BookingFailure::Blocked),
         }
@@ -153,9 +174,11 @@ impl Model {
         self.cells.iter().position(|c| matches!(c, Cell::Held { conn: c, .. } if *c == conn))
     }
 
+    /// Ends `conn`'s hold, if it has one: the slot turns free, or goes to the
+    /// waitlist.
     pub(super) fn end_hold_of(&mut self, conn: u64) {
         if let Some(slot) = self.hold_of(conn) {
-            self.cells[slot] = Cell::Free;
+            self.free(slot);
         }
     }
 
@@ -184,7 +207,7 @@ impl Model {
         let (until, extended) = match self.cells[slot] {
             Cell::Held { conn: c, until, extended } if c == conn && until > self.now => (until, extended),
             Cell::Held { conn: c, .. } if c == conn => return Err(BookingFailure::WrongState),
-            Cell::Held { .. } => return Err(BookingFailure::Held),
+            Cell::Held { .. } | Cell::Offered { .. } => return Err(BookingFailure::Held),
             Cell::Booked(_) => return Err(BookingFailure::AlreadyBooked),
             Cell::Blocked => return Err(BookingFailure::Blocked),
             Cell::Free => return Err(BookingFailure::WrongState),
