@@ -28,6 +28,7 @@ pub(crate) fn schedule(version: Version, slots: Vec<Slot>) -> ServerMessage {
             min_notice_minutes: 0,
             hold_seconds: 120,
             hold_extensions: 2,
+            offer_seconds: 600,
             default_language: "ru".into(),
             names: Default::default(),
         },

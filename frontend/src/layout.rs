@@ -148,11 +148,21 @@ impl Layout {
     /// Whether `day` has a slot a patient can book online at `now_ms`: free,
     /// and not starting within the clinic's minimum notice.
     pub fn bookable(&self, day: &Day, board: &Board, now_ms: i64) -> bool {
+        day.columns.iter().flatten().any(|c| self.open(c, board, now_ms))
+    }
+
+    /// Whether the doctor at `doctor` (in `doctors` order) has a slot on any
+    /// day that a patient can book online at `now_ms`; when not, the page
+    /// offers the doctor's waitlist above all.
+    pub fn doctor_bookable(&self, doctor: usize, board: &Board, now_ms: i64) -> bool {
+        self.days.iter().filter_map(|d| d.columns.get(doctor)).flatten().any(|c| self.open(c, board, now_ms))
+    }
+
+    /// Whether a patient can book the slot of `cell` online at `now_ms`: free,
+    /// and not starting within the clinic's minimum notice.
+    fn open(&self, cell: &Cell, board: &Board, now_ms: i64) -> bool {
         let notice_ms = i64::from(self.min_notice_minutes) * 60_000;
-        day.columns
-            .iter()
-            .flatten()
-            .any(|c| c.start_ms > now_ms + notice_ms && board.status(&c.id) == Some(SlotStatus::Free))
+        cell.start_ms > now_ms + notice_ms && board.status(&cell.id) == Some(SlotStatus::Free)
     }
 }
 
@@ -285,6 +295,20 @@ mod tests {
             "09:00 has begun"
         );
         assert_eq!(Layout::default().first_open_day(&board, 0), None, "no days at all");
+    }
+
+    #[test]
+    fn a_doctor_is_bookable_while_any_day_has_a_free_slot_of_theirs_that_can_still_be_booked() {
+        let (layout, board) = week();
+        let now = at(24, "12:00");
+        // The first doctor's only free slots are past (the 24th) or on the 27th.
+        assert!(layout.doctor_bookable(0, &board, now));
+        assert!(layout.doctor_bookable(1, &board, now), "the 26th at 10:00");
+        let mut taken = board.clone();
+        taken.apply(crate::fixtures::update(2, "open", SlotStatus::Booked));
+        assert!(!layout.doctor_bookable(1, &taken, now), "the second doctor's last free slot was taken");
+        assert!(!layout.doctor_bookable(0, &board, at(27, "08:30")), "09:00 is within the notice");
+        assert!(!layout.doctor_bookable(5, &board, now), "no such doctor");
     }
 
     #[test]

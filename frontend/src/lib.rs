@@ -1,9 +1,10 @@
 //! The booking page: a live view of the clinic's schedule over one WebSocket,
-//! with booking, a booking's manage link and the staff console. `state`,
-//! `booking`, `pow`, `manage` and `staff` hold the logic, `session` what each
-//! message from the server does to it, `ws` the connection, `solver` the robot
-//! check's pacing, `pages` the pages by address and `components` their pieces.
-//! This file holds only the wiring: the signals, and the session run on them.
+//! with booking, a booking's manage link, the waitlist and the staff console.
+//! `state`, `booking`, `join`, `pow`, `manage`, `waitlist` and `staff` hold the
+//! logic, `session` what each message from the server does to it, `ws` the
+//! connection, `solver` the robot check's pacing, `pages` the pages by address
+//! and `components` their pieces. This file holds only the wiring: the signals,
+//! and the session run on them.
 
 // The component macro makes each component and its props `pub`, which the
 // workspace lint would flag in every private module; the crate exports only `App`.
@@ -22,6 +23,7 @@ mod translations {
 }
 pub(crate) use translations::i18n;
 mod ids;
+pub mod join;
 mod language;
 mod layout;
 pub mod manage;
@@ -34,6 +36,7 @@ mod solver;
 pub mod staff;
 pub mod state;
 mod time;
+pub mod waitlist;
 mod ws;
 
 use std::collections::HashSet;
@@ -48,14 +51,17 @@ use booking::Booking;
 use components::Header;
 use i18n::{I18nContextProvider, Locale, td_string, use_i18n};
 pub(crate) use ids::request_id;
+use join::Join;
 use layout::Layout;
 use manage::ManageLink;
-use pages::{BookPage, ManagePage, StaffPage};
+use pages::{BookPage, ManagePage, StaffPage, WaitPage};
 use pow::Pow;
 use say::Say;
 use session::{Outcome, Session};
 use staff::StaffDesk;
+use staff::waitlist::StaffWaitlist;
 use state::{Board, Reset};
+use waitlist::{WaitLink, Waiting};
 use ws::{Connection, Link, Next};
 
 /// How long a changed slot stays highlighted.
@@ -65,11 +71,20 @@ const FLASH: Duration = Duration::from_millis(1600);
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx {
     pub manage: RwSignal<Option<ManageLink>>,
+    /// The waitlist link, on the waitlist page.
+    pub wait: RwSignal<Option<WaitLink>>,
+    /// The waitlist entries joined from this browser, remembered across visits.
+    pub waits: RwSignal<Vec<Waiting>>,
     pub staff: RwSignal<StaffDesk>,
+    /// The staff console's waitlist, apart from the console so that its
+    /// reloads redraw only the list.
+    pub staff_waitlist: RwSignal<StaffWaitlist>,
     pub board: RwSignal<Board>,
     pub layout: RwSignal<Layout>,
     pub day: RwSignal<Option<String>>,
     pub booking: RwSignal<Booking>,
+    /// The join-the-waitlist dialog.
+    pub join: RwSignal<Join>,
     pub pow: RwSignal<Pow>,
     pub reset: RwSignal<Reset>,
     pub flash: RwSignal<HashSet<SlotId>>,
@@ -113,21 +128,28 @@ impl Ctx {
         let mut session = Session {
             board: take(self.board),
             booking: take(self.booking),
+            join: take(self.join),
             pow: take(self.pow),
             reset: take(self.reset),
             manage: take(self.manage),
+            wait: take(self.wait),
             staff: take(self.staff),
+            staff_waitlist: take(self.staff_waitlist),
             fresh: self.fresh.get_value(),
         };
         let outcome = f(&mut session);
-        let Session { board, booking, pow, reset, manage, staff, fresh } = session;
+        let Session { board, booking, join, pow, reset, manage, wait, staff, staff_waitlist, fresh } =
+            session;
         let changed = outcome.changed;
         give_back(self.board, board, changed.board);
         give_back(self.booking, booking, changed.booking);
+        give_back(self.join, join, changed.join);
         give_back(self.pow, pow, changed.pow);
         give_back(self.reset, reset, changed.reset);
         give_back(self.manage, manage, changed.manage);
+        give_back(self.wait, wait, changed.wait);
         give_back(self.staff, staff, changed.staff);
+        give_back(self.staff_waitlist, staff_waitlist, changed.staff_waitlist);
         self.fresh.set_value(fresh);
         outcome
     }
@@ -216,7 +238,30 @@ impl Ctx {
         if let Some(text) = outcome.notice {
             self.notice.set(Some(text));
         }
+        if let Some(entry) = outcome.joined {
+            self.waits.update(|all| waitlist::remember(all, entry));
+            self.waits.with_untracked(|all| remembered::save_waits(all));
+        }
+        if let Some((ms, due)) = outcome.reload_waitlist {
+            set_timeout(
+                move || {
+                    let load =
+                        self.staff_waitlist.try_update(|s| s.fire(due, solver::clock_ms(), request_id()));
+                    if let Some(load) = load.flatten() {
+                        self.connection.send(load);
+                    }
+                },
+                Duration::from_millis(ms as u64),
+            );
+        }
         outcome.hello.map_or(Next::Continue, Next::Hello)
+    }
+
+    /// Forgets the remembered waitlist entry behind `token`, once it is over.
+    pub(crate) fn forget_wait(self, token: &str) {
+        if self.waits.try_update(|all| waitlist::forget(all, token)).unwrap_or(false) {
+            self.waits.with_untracked(|all| remembered::save_waits(all));
+        }
     }
 }
 
@@ -244,11 +289,15 @@ pub fn App() -> impl IntoView {
     let (stored, browser) = (language::stored(), language::browser());
     let ctx = Ctx {
         manage: RwSignal::new(None),
+        wait: RwSignal::new(None),
+        waits: RwSignal::new(remembered::load_waits()),
         staff: RwSignal::new(StaffDesk::default()),
+        staff_waitlist: RwSignal::new(StaffWaitlist::default()),
         board,
         layout: RwSignal::new(Layout::default()),
         day: RwSignal::new(None),
         booking: RwSignal::new(Booking::default()),
+        join: RwSignal::new(Join::default()),
         pow: RwSignal::new(Pow::default()),
         reset: RwSignal::new(Reset::default()),
         flash: RwSignal::new(HashSet::new()),
@@ -278,6 +327,7 @@ pub fn App() -> impl IntoView {
                 <FlatRoutes fallback=BookPage>
                     <Route path=path!("/") view=BookPage/>
                     <Route path=path!("/manage") view=ManagePage/>
+                    <Route path=path!("/wait") view=WaitPage/>
                     <Route path=path!("/staff") view=StaffPage/>
                 </FlatRoutes>
             </Router>

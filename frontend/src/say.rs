@@ -2,10 +2,12 @@
 //! (`Say`), and only here is it put into words, in the page's language, from the
 //! translation files (`locales/*.json`). Nothing else turns a state into text.
 
-use protocol::{BookingFailure, ErrorCode, PatientProblem};
+use protocol::{BookingFailure, ErrorCode, PatientProblem, WaitStatus};
 
 use crate::booking::{Hold, HoldNote};
 use crate::i18n::{Locale, td_string};
+use crate::waitlist::Left;
+use crate::waitlist::window::WindowProblem;
 
 /// Something the page tells the patient or staff, in no language yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,19 @@ pub enum Say {
     CalendarFailed,
     /// The server would not hold the slot any longer.
     MoreTimeRefused,
+    /// The connection dropped after the join was sent: its fate is unknown.
+    JoinDroppedWhileSending,
+    /// The connection dropped before the join was sent: nobody joined.
+    JoinDroppedBeforeSending,
+    /// The patient turned an offer down and keeps waiting.
+    Declined,
+    /// The patient left the waitlist.
+    Left,
+    /// The waitlist entry's days and hours were changed.
+    WindowChanged,
+    /// The connection dropped after the patient took an offer: whether it was
+    /// booked shows once the entry is watched again.
+    AcceptDropped,
 }
 
 impl Say {
@@ -69,6 +84,12 @@ impl Say {
             Self::ScheduleReset => td_string!(l, say_schedule_reset).to_string(),
             Self::CalendarFailed => td_string!(l, say_calendar_failed).to_string(),
             Self::MoreTimeRefused => td_string!(l, more_time_refused).to_string(),
+            Self::JoinDroppedWhileSending => td_string!(l, say_join_dropped_sending).to_string(),
+            Self::JoinDroppedBeforeSending => td_string!(l, say_join_dropped_before).to_string(),
+            Self::Declined => td_string!(l, say_declined).to_string(),
+            Self::Left => td_string!(l, say_left).to_string(),
+            Self::WindowChanged => td_string!(l, say_window_changed).to_string(),
+            Self::AcceptDropped => td_string!(l, say_accept_dropped).to_string(),
         }
     }
 }
@@ -91,6 +112,9 @@ pub fn failure(reason: BookingFailure, l: Locale) -> String {
         BookingFailure::TooManyBookings => td_string!(l, failure_too_many_bookings),
         BookingFailure::ChallengeFailed => td_string!(l, failure_challenge_failed),
         BookingFailure::TooManyExtensions => td_string!(l, failure_too_many_extensions),
+        BookingFailure::InvalidWindow => td_string!(l, failure_invalid_window),
+        BookingFailure::NoOffer => td_string!(l, failure_no_offer),
+        BookingFailure::AlreadyWaiting => td_string!(l, failure_already_waiting),
     }
     .to_string()
 }
@@ -139,6 +163,74 @@ pub fn patient_problem(problem: PatientProblem, l: Locale) -> String {
         PatientProblem::Phone => td_string!(l, problem_phone),
     }
     .to_string()
+}
+
+/// What is wrong with the waitlist's days and hours, for the field it is
+/// about; `first` and `last` are the schedule's first and last day in words.
+pub fn window_problem(problem: WindowProblem, first: &str, last: &str, l: Locale) -> String {
+    match problem {
+        WindowProblem::NoFromDay => td_string!(l, window_no_from_day).to_string(),
+        WindowProblem::NoToDay => td_string!(l, window_no_to_day).to_string(),
+        WindowProblem::BeforeSchedule => td_string!(l, window_before_schedule, first = first).to_string(),
+        WindowProblem::AfterSchedule => td_string!(l, window_after_schedule, last = last).to_string(),
+        WindowProblem::DaysOutOfOrder => td_string!(l, window_days_order).to_string(),
+        WindowProblem::BadFromTime => td_string!(l, window_bad_from_time).to_string(),
+        WindowProblem::BadToTime => td_string!(l, window_bad_to_time).to_string(),
+        WindowProblem::TimesOutOfOrder => td_string!(l, window_times_order).to_string(),
+    }
+}
+
+/// A waitlist window in words, from its days and its hours (`HH:MM`) as the
+/// page writes them: a single day once, and hours only when there are some.
+pub fn window_words(
+    from_day: &str,
+    to_day: &str,
+    from_time: Option<&str>,
+    to_time: Option<&str>,
+    l: Locale,
+) -> String {
+    let days = if from_day == to_day {
+        from_day.to_owned()
+    } else {
+        td_string!(l, window_days, from = from_day, to = to_day).to_string()
+    };
+    let times = match (from_time, to_time) {
+        (None, None) => td_string!(l, window_any_time).to_string(),
+        (Some(from), None) => td_string!(l, window_from_time, time = from).to_string(),
+        (None, Some(to)) => td_string!(l, window_to_time, time = to).to_string(),
+        (Some(from), Some(to)) => td_string!(l, window_times, from = from, to = to).to_string(),
+    };
+    td_string!(l, window_value, days = days, times = times).to_string()
+}
+
+/// Where a waitlist entry stands, in a few words.
+pub fn wait_status(status: WaitStatus, l: Locale) -> &'static str {
+    match status {
+        WaitStatus::Waiting => td_string!(l, wait_status_waiting),
+        WaitStatus::Offered => td_string!(l, wait_status_offered),
+        WaitStatus::Booked => td_string!(l, wait_status_booked),
+        WaitStatus::Left => td_string!(l, wait_status_left),
+        WaitStatus::Removed => td_string!(l, wait_status_removed),
+    }
+}
+
+/// The entry's place in line, and who is ahead.
+pub fn place(place: u32, l: Locale) -> (String, String) {
+    let ahead = match place.saturating_sub(1) {
+        0 => td_string!(l, wait_next).to_string(),
+        n => td_string!(l, wait_ahead, count = n).to_string(),
+    };
+    (td_string!(l, wait_place, count = place).to_string(), ahead)
+}
+
+/// What a screen reader is told as an offer's time runs down: nothing while
+/// there is plenty.
+pub fn offer_left(left: Left, l: Locale) -> Option<String> {
+    match left {
+        Left::Plenty => None,
+        Left::AtMost(minutes) => Some(td_string!(l, offer_left_minutes, count = minutes).to_string()),
+        Left::Over => Some(td_string!(l, offer_over).to_string()),
+    }
 }
 
 #[cfg(test)]

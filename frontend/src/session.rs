@@ -1,19 +1,22 @@
 //! What each message from the server does to the page's state, as plain data:
 //! which part of the page a message is for (the schedule, the booking dialog,
-//! the robot check, the manage link, the staff console or the reset), what the
-//! page must send or do in return, and what a dropped connection resets. No
-//! browser APIs here, so the routing of messages is unit-tested natively; the
-//! page lends its state to a `Session` for each message and carries out the
-//! `Outcome` (see `lib.rs`).
+//! the join dialog, the robot check, the manage link, the waitlist link, the
+//! staff console and its waitlist, or the reset), what the page must send or do
+//! in return, and what a dropped connection resets. No browser APIs here, so the
+//! routing of messages is unit-tested natively; the page lends its state to a
+//! `Session` for each message and carries out the `Outcome` (see `lib.rs`).
 
 use protocol::{ClientMessage, ServerMessage, SlotId, SlotStatus, Version};
 
 use crate::booking::{Booking, Settled};
+use crate::join::{self, Join};
 use crate::manage::ManageLink;
 use crate::pow::{Answered, Pow};
 use crate::say::Say;
 use crate::staff::StaffDesk;
+use crate::staff::waitlist::{Reload, StaffWaitlist};
 use crate::state::{Applied, Board, Reset};
+use crate::waitlist::{Reply, WaitLink, Waiting};
 
 /// The part of the page's state that messages from the server change.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,14 +25,20 @@ pub struct Session {
     pub board: Board,
     /// The booking dialog.
     pub booking: Booking,
+    /// The join-the-waitlist dialog.
+    pub join: Join,
     /// The robot check.
     pub pow: Pow,
     /// The staff reset.
     pub reset: Reset,
     /// The manage link, on the manage page.
     pub manage: Option<ManageLink>,
+    /// The waitlist link, on the waitlist page.
+    pub wait: Option<WaitLink>,
     /// The staff console.
     pub staff: StaffDesk,
+    /// The staff console's waitlist.
+    pub staff_waitlist: StaffWaitlist,
     /// Set while the connection has not yet said what it starts from: the first
     /// `initialState` or `resumed` of a connection asks again for what the page
     /// shows beyond the schedule.
@@ -41,10 +50,13 @@ impl Default for Session {
         Self {
             board: Board::default(),
             booking: Booking::default(),
+            join: Join::default(),
             pow: Pow::default(),
             reset: Reset::default(),
             manage: None,
+            wait: None,
             staff: StaffDesk::default(),
+            staff_waitlist: StaffWaitlist::default(),
             fresh: true,
         }
     }
@@ -58,14 +70,20 @@ pub struct Changed {
     pub board: bool,
     /// The booking dialog.
     pub booking: bool,
+    /// The join dialog.
+    pub join: bool,
     /// The robot check.
     pub pow: bool,
     /// The staff reset.
     pub reset: bool,
     /// The manage link.
     pub manage: bool,
+    /// The waitlist link.
+    pub wait: bool,
     /// The staff console.
     pub staff: bool,
+    /// The staff console's waitlist.
+    pub staff_waitlist: bool,
 }
 
 /// What the page must do after a message, beyond the state the session changed.
@@ -87,26 +105,37 @@ pub struct Outcome {
     pub save_mine: bool,
     /// A line to tell the user.
     pub notice: Option<Say>,
+    /// The patient joined a waitlist: remember the entry.
+    pub joined: Option<Waiting>,
+    /// Reload the staff console's waitlist after this many milliseconds, with
+    /// this number (see `StaffWaitlist::fire`).
+    pub reload_waitlist: Option<(f64, u32)>,
 }
 
 /// The parts of a session as they were, to tell which ones a message changed.
 /// The board is left out: it is large, and the session knows when it changes it.
 struct Before {
     booking: Booking,
+    join: Join,
     pow: Pow,
     reset: Reset,
     manage: Option<ManageLink>,
+    wait: Option<WaitLink>,
     staff: StaffDesk,
+    staff_waitlist: StaffWaitlist,
 }
 
 impl Before {
     fn of(session: &Session) -> Self {
         Self {
             booking: session.booking.clone(),
+            join: session.join.clone(),
             pow: session.pow.clone(),
             reset: session.reset.clone(),
             manage: session.manage.clone(),
+            wait: session.wait.clone(),
             staff: session.staff.clone(),
+            staff_waitlist: session.staff_waitlist.clone(),
         }
     }
 
@@ -114,10 +143,13 @@ impl Before {
         Changed {
             board,
             booking: self.booking != now.booking,
+            join: self.join != now.join,
             pow: self.pow != now.pow,
             reset: self.reset != now.reset,
             manage: self.manage != now.manage,
+            wait: self.wait != now.wait,
             staff: self.staff != now.staff,
+            staff_waitlist: self.staff_waitlist != now.staff_waitlist,
         }
     }
 }
@@ -135,7 +167,7 @@ impl Session {
         let mut out = Outcome::default();
         match message {
             ServerMessage::InitialState(_) | ServerMessage::Update { .. } | ServerMessage::Resumed { .. } => {
-                self.on_schedule(message, &mut request_id, &mut out)
+                self.on_schedule(message, now_ms, &mut request_id, &mut out)
             }
             reply => self.on_reply(&reply, now_ms, &mut request_id, &mut out),
         }
@@ -153,12 +185,19 @@ impl Session {
         if let Some(nonce) = self.booking.on_disconnect() {
             self.pow.spend(&nonce);
         }
+        if let Some(nonce) = self.join.on_disconnect() {
+            self.pow.spend(&nonce);
+        }
         self.pow.on_disconnect();
         self.reset.on_disconnect();
         if let Some(link) = &mut self.manage {
             link.on_disconnect();
         }
+        if let Some(link) = &mut self.wait {
+            link.on_disconnect();
+        }
         self.staff.on_disconnect();
+        self.staff_waitlist.on_disconnect();
         before.changed(self, false)
     }
 
@@ -166,6 +205,7 @@ impl Session {
     fn on_schedule(
         &mut self,
         message: ServerMessage,
+        now_ms: f64,
         request_id: &mut impl FnMut() -> String,
         out: &mut Outcome,
     ) {
@@ -177,7 +217,13 @@ impl Session {
             if let Some(link) = &mut self.manage {
                 out.send.push(link.lookup(request_id()));
             }
+            if let Some(link) = &mut self.wait {
+                out.send.push(link.watch(request_id()));
+            }
             out.send.extend(self.staff.login_message());
+        }
+        if matches!(message, ServerMessage::Update { .. }) {
+            self.waitlist_changed(now_ms, out);
         }
         let answered_reset = self.reset.on_message(&message);
         match self.board.apply(message) {
@@ -220,7 +266,10 @@ impl Session {
         if let Some(answered) = self.pow.on_reply(message, now_ms) {
             match answered {
                 Answered::Solve { nonce } => out.solve = Some(nonce),
-                Answered::Failed { problem } => self.booking.on_pow_failed(problem),
+                Answered::Failed { problem } => {
+                    self.booking.on_pow_failed(problem);
+                    self.join.on_pow_failed(problem);
+                }
             }
             return;
         }
@@ -249,6 +298,31 @@ impl Session {
             }
             None => {}
         }
+        if let Some(settled) = self.join.on_reply(message) {
+            match settled {
+                join::Settled::Joined { entry, nonce } => {
+                    self.pow.spend(&nonce);
+                    out.joined = Some(entry);
+                }
+                join::Settled::ProofRefused { nonce } | join::Settled::Spent { nonce } => {
+                    self.pow.spend(&nonce);
+                    // Back in the form: a new check starts at once.
+                    if self.join.form() {
+                        self.prepare(now_ms, request_id, out);
+                    }
+                }
+            }
+            return;
+        }
+        if let Some(reply) = self.wait.as_mut().and_then(|link| link.on_reply(message)) {
+            if let Reply::Booked { slot, mine } = reply {
+                // The offer became a booking of this browser's, as a booking does.
+                self.board.mine.insert(slot, mine);
+                out.changed.board = true;
+                out.save_mine = true;
+            }
+            return;
+        }
         if let Some((from, to)) = self.manage.as_mut().and_then(|link| link.on_reply(message)) {
             // A booking this browser made moved with it.
             if let Some(mine) = self.board.mine.remove(&from) {
@@ -258,11 +332,39 @@ impl Session {
             }
             return;
         }
-        if self.staff.on_message(message) || self.reset.on_message(message) {
+        if let Some(now) = self.staff_waitlist.on_message(message) {
+            if now && self.staff.logged_in() {
+                out.send.push(self.staff_waitlist.load(now_ms, request_id()));
+            }
+            return;
+        }
+        if self.staff.on_message(message) {
+            match message {
+                // The console opened, or opened again after a reconnect.
+                ServerMessage::StaffState { .. } => {
+                    out.send.push(self.staff_waitlist.load(now_ms, request_id()));
+                }
+                ServerMessage::StaffUpdate { .. } => self.waitlist_changed(now_ms, out),
+                _ => {}
+            }
+            return;
+        }
+        if self.reset.on_message(message) {
             return;
         }
         if let ServerMessage::Error { code, request_id: None, .. } = message {
             out.notice = Some(Say::Error(*code));
+        }
+    }
+
+    /// The schedule changed: a staff console reloads its waitlist soon, since
+    /// offers come and go with the slots.
+    fn waitlist_changed(&mut self, now_ms: f64, out: &mut Outcome) {
+        if !self.staff.logged_in() {
+            return;
+        }
+        if let Reload::After { ms, due } = self.staff_waitlist.changed(now_ms) {
+            out.reload_waitlist = Some((ms, due));
         }
     }
 

@@ -1,14 +1,16 @@
 //! The robot check in the browser: a challenge is asked for when the booking
-//! dialog opens and solved in short slices between which the browser gets to
-//! draw and to take the patient's typing, so that an honest patient, filling in
-//! the form meanwhile, waits for nothing. The logic is in `pow`; this module
-//! supplies the clock, the pauses, and the sending.
+//! dialog or the join-the-waitlist dialog opens and solved in short slices
+//! between which the browser gets to draw and to take the patient's typing, so
+//! that an honest patient, filling in the form meanwhile, waits for nothing. The
+//! logic is in `pow`; this module supplies the clock, the pauses, and the
+//! sending of whichever request waits for the check.
 
 use leptos::prelude::*;
-use protocol::{ClientMessage, Patient};
+use protocol::{ClientMessage, Patient, WaitWindow};
 use wasm_bindgen::JsValue;
 
 use crate::booking::Booking;
+use crate::join::Join;
 use crate::pow::{ForBooking, Pow, Stepped};
 use crate::say::Say;
 use crate::{Ctx, request_id};
@@ -62,6 +64,7 @@ pub(crate) fn solve(ctx: Ctx, nonce: String) {
                 }
                 Stepped::Failed(problem) => {
                     ctx.booking.update(|b| b.on_pow_failed(problem));
+                    ctx.join.update(|j| j.on_pow_failed(problem));
                     break;
                 }
                 Stepped::Stopped => break,
@@ -71,14 +74,18 @@ pub(crate) fn solve(ctx: Ctx, nonce: String) {
 }
 
 /// After a challenge was solved, or dropped because it went stale: a waiting
-/// booking goes out, or asks for a fresh challenge when the solution came too
-/// late; an open form gets a fresh challenge started, so that the patient does
-/// not wait for it after confirming. A closed dialog asks for nothing, so that a
-/// page left open in the background does not keep solving.
+/// booking or join goes out, or asks for a fresh challenge when the solution
+/// came too late; an open form gets a fresh challenge started, so that the
+/// patient does not wait for it after confirming. A closed dialog asks for
+/// nothing, so that a page left open in the background does not keep solving.
 fn carry_on(ctx: Ctx) {
     if ctx.booking.with_untracked(Booking::waiting) {
         send_waiting(ctx);
-    } else if ctx.booking.with_untracked(|b| matches!(b, Booking::Form { .. })) {
+    } else if ctx.join.with_untracked(Join::waiting) {
+        send_join_waiting(ctx);
+    } else if ctx.booking.with_untracked(|b| matches!(b, Booking::Form { .. }))
+        || ctx.join.with_untracked(Join::form)
+    {
         // Not being connected is said when the patient confirms.
         prepare(ctx);
     }
@@ -127,6 +134,51 @@ fn not_connected(ctx: Ctx) {
     ctx.booking.update(|b| {
         if let Some(slot) = b.slot().cloned() {
             *b = Booking::Failed { slot, problem: Say::NotConnected };
+        }
+    });
+}
+
+/// Submits the join form: sends the join when the robot check is done, and
+/// otherwise lets it wait for the check.
+pub(crate) fn submit_join(ctx: Ctx, window: WaitWindow, patient: Patient) {
+    let proof = ctx.pow.try_update(|p| p.ready(clock_ms())).flatten();
+    match ctx.join.try_update(|j| j.submit(window, patient, proof, request_id())).flatten() {
+        Some(join) => send_join(ctx, join),
+        None => send_join_waiting(ctx),
+    }
+}
+
+/// Moves on a join that waits for the robot check, as `send_waiting` does a
+/// booking.
+fn send_join_waiting(ctx: Ctx) {
+    if !ctx.join.with_untracked(Join::waiting) {
+        return;
+    }
+    match ctx.pow.try_update(|p| p.for_booking(clock_ms(), request_id())) {
+        Some(ForBooking::Send(proof)) => {
+            if let Some(join) = ctx.join.try_update(|j| j.on_proof(proof, request_id())).flatten() {
+                send_join(ctx, join);
+            }
+        }
+        Some(ForBooking::Ask(challenge)) => {
+            if !ask(ctx, challenge) {
+                join_not_connected(ctx);
+            }
+        }
+        Some(ForBooking::Wait) | None => {}
+    }
+}
+
+fn send_join(ctx: Ctx, join: ClientMessage) {
+    if !ctx.connection.send(join) {
+        join_not_connected(ctx);
+    }
+}
+
+fn join_not_connected(ctx: Ctx) {
+    ctx.join.update(|j| {
+        if let Some(doctor) = j.doctor().cloned() {
+            *j = Join::Failed { doctor, problem: Say::NotConnected };
         }
     });
 }

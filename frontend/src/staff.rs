@@ -1,5 +1,8 @@
 //! The staff console's logic as plain data: logging in, the bookings with their
-//! patients, and staff actions (cancel, block, unblock, end a hold).
+//! patients, and staff actions (cancel, block, unblock, end a hold). The
+//! waitlist's part is in `waitlist`.
+
+pub mod waitlist;
 
 use std::collections::HashMap;
 

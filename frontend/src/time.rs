@@ -1,6 +1,7 @@
 //! Instants shown in the clinic's time zone, using the browser's own time-zone
 //! database (`Intl`), so the page carries none of its own.
 
+use chrono::NaiveDate;
 use js_sys::{Date, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -63,6 +64,22 @@ pub fn zone_name(ms: i64, time_zone: &str, intl: &str) -> String {
         })
         .and_then(|part| Reflect::get(&part, &"value".into()).ok()?.as_string())
         .unwrap_or_else(|| time_zone.replace('_', " "))
+}
+
+/// Noon (UTC) of a calendar date, which the date labels below, read in UTC,
+/// name as that date whatever the zone of the computer.
+fn noon(date: NaiveDate) -> i64 {
+    date.and_hms_opt(12, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis())
+}
+
+/// A calendar date (such as a waitlist's day) in the words of `long_day_label`.
+pub fn date_label(date: NaiveDate, intl: &str) -> String {
+    long_day_label(noon(date), "UTC", intl)
+}
+
+/// A calendar date in the words of `day_label`.
+pub fn short_date_label(date: NaiveDate, intl: &str) -> String {
+    day_label(noon(date), "UTC", intl)
 }
 
 /// Milliseconds since the epoch, now.

@@ -8,12 +8,11 @@
 use leptos::html;
 use leptos::prelude::*;
 use protocol::{BookingCode, BookingFailure, ManageToken, Patient, PatientProblem, SlotId};
-use wasm_bindgen::JsCast;
 
-use super::{focus, focus_slot};
+use super::receipt::Receipt;
+use super::{focus, focus_slot, trap_tab};
 use crate::booking::{Booking, Hold, HoldNote};
 use crate::i18n::{Locale, t, td_string, use_i18n};
-use crate::pages::manage_url;
 use crate::pow::Pow;
 use crate::say::{Say, hold_note_text, patient_problem, refusal};
 use crate::{Ctx, request_id, solver};
@@ -60,32 +59,6 @@ impl Screen {
             Booking::Taken { slot, reason } => Self::Taken(slot, reason),
             Booking::Failed { slot, problem } => Self::Failed(slot, problem),
         }
-    }
-}
-
-/// Keeps Tab and Shift+Tab inside the dialog `dialog`, as a modal dialog must.
-fn trap_tab(ev: &leptos::ev::KeyboardEvent, dialog: &web_sys::Element) {
-    let Ok(list) = dialog.query_selector_all("button:not([disabled]), input:not([disabled]), a[href]") else {
-        return;
-    };
-    let items: Vec<web_sys::HtmlElement> =
-        (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok()).collect();
-    let (Some(first), Some(last)) = (items.first(), items.last()) else {
-        // Nothing to move to while the form is busy: the focus stays put.
-        ev.prevent_default();
-        return;
-    };
-    let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
-    let at = |e: &web_sys::HtmlElement| {
-        active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>())
-    };
-    let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a.unchecked_ref())));
-    if ev.shift_key() && (at(first) || outside) {
-        ev.prevent_default();
-        let _ = last.focus();
-    } else if !ev.shift_key() && (at(last) || outside) {
-        ev.prevent_default();
-        let _ = first.focus();
     }
 }
 
@@ -318,23 +291,13 @@ pub(crate) fn BookingDialog() -> impl IntoView {
                 </form>
             }
             .into_any(),
-            Screen::Booked(_, code, token) => {
-                let link = token.map(|t| manage_url(&t));
-                view! {
-                    <h2 id="dialog-title" class="ok-title">{t!(i18n, booked_title)}</h2>
-                    <p class="what" id="dialog-what">{what}</p>
-                    <p class="code-label">{t!(i18n, code_label)}</p>
-                    <p class="code" id="booking-code">{code}</p>
-                    {link.map(|link| view! {
-                        <p class="code-label">{t!(i18n, link_label)}</p>
-                        <p class="manage-link"><a id="manage-link" href=link.clone()>{link.clone()}</a></p>
-                        <p class="hint">{t!(i18n, link_hint)}</p>
-                    })}
-                    <p class="hint">{t!(i18n, code_hint)}</p>
-                    <div class="actions"><button type="button" class="primary" id="close-dialog" on:click=move |_| close()>{t!(i18n, done)}</button></div>
-                }
-                .into_any()
+            Screen::Booked(_, code, token) => view! {
+                <h2 id="dialog-title" class="ok-title">{t!(i18n, booked_title)}</h2>
+                <p class="what" id="dialog-what">{what}</p>
+                <Receipt code=code token=token/>
+                <div class="actions"><button type="button" class="primary" id="close-dialog" on:click=move |_| close()>{t!(i18n, done)}</button></div>
             }
+            .into_any(),
             Screen::Taken(_, reason) => {
                 let (title, text) = refusal(reason, l);
                 view! {

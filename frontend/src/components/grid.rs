@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use protocol::SlotStatus;
 
 use super::focus_slot;
+use super::join_dialog::JoinButton;
 use crate::booking::Booking;
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::layout::Cell;
@@ -66,7 +67,10 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
         })
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let Some(at) = ctx.cursor.get_untracked() else { return };
+        // The keys move between slots only: a column's other buttons, such as
+        // its waitlist's, keep them.
+        let on_slot = event_target::<web_sys::Element>(&ev).has_attribute("data-slot-id");
+        let Some(at) = ctx.cursor.get_untracked().filter(|_| on_slot) else { return };
         let next = columns.with_untracked(|cols| {
             let col = cols.iter().position(|(_, cells)| cells.iter().any(|c| c.id == at))?;
             let cells = &cols[col].1;
@@ -165,6 +169,7 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
                             })
                         }
                     };
+                    let join_doctor = doctor_id.clone();
                     let heading = format!("doctor-{doctor_id}");
                     let labelled_by = heading.clone();
                     let name = Signal::derive(move || doctor.with(|d| d.as_ref().map(|d| d.name.clone())).unwrap_or_default());
@@ -188,6 +193,7 @@ pub(crate) fn ScheduleGrid() -> impl IntoView {
                                     view! { <li><SlotButton cell=cell day=day_name doctor=name in_tab_order=in_tab_order/></li> }
                                 }/>
                             </ul>
+                            <JoinButton doctor=join_doctor name=name/>
                         </section>
                     }
                 }
@@ -352,6 +358,8 @@ fn SlotButton(
         Page::Book => look == Look::Mine || (look == Look::Free && ctx.live()),
         Page::Manage => look == Look::Free && ctx.live(),
         Page::Staff => ctx.live() && look != Look::Past,
+        // The waitlist page shows no schedule.
+        Page::Wait => false,
     };
     let look_open = look_disabled.clone();
     let open = {
@@ -387,6 +395,7 @@ fn SlotButton(
                     }
                 }),
                 Page::Staff => ctx.staff.update(|s| s.selected = Some(id.clone())),
+                Page::Wait => {}
             }
         }
     };

@@ -1,11 +1,13 @@
-//! The booking page at `/`: the schedule, and the dialog that books a slot.
+//! The booking page at `/`: the schedule, the dialog that books a slot, and
+//! the one that joins a doctor's waitlist.
 
 use leptos::prelude::*;
 
 use super::{Frame, Page, Schedule};
 use crate::Ctx;
 use crate::booking::Booking;
-use crate::components::BookingDialog;
+use crate::components::{BookingDialog, JoinDialog};
+use crate::join::Join;
 
 /// The schedule for patients to book.
 #[component]
@@ -17,11 +19,13 @@ pub(crate) fn BookPage() -> impl IntoView {
         if let Some(release) = ctx.booking.try_update(Booking::close).flatten() {
             ctx.connection.send(release);
         }
+        ctx.join.update(Join::close);
     });
     view! {
         <Frame page=Page::Book>
             <Schedule/>
         </Frame>
         <BookingDialog/>
+        <JoinDialog/>
     }
 }

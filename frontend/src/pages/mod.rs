@@ -1,11 +1,13 @@
 //! The pages, one per address: booking at `/`, a booking's manage link at
-//! `/manage#<secret>`, and the staff console at `/staff`. Each page puts its own
+//! `/manage#<secret>`, a waitlist entry's link at `/wait#<secret>`, and the
+//! staff console at `/staff`. Each page puts its own
 //! pieces in a `Frame`, which tells the pieces shared by all pages (the schedule
 //! above all) which page they are on.
 
 mod book;
 mod manage;
 mod staff;
+mod wait;
 
 use leptos::prelude::*;
 
@@ -16,6 +18,7 @@ use crate::i18n::{t, use_i18n};
 pub(crate) use book::BookPage;
 pub(crate) use manage::{ManagePage, manage_url};
 pub(crate) use staff::StaffPage;
+pub(crate) use wait::{WaitPage, wait_path, wait_url};
 
 /// Which page this is; the schedule's slots do something else on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub(crate) enum Page {
     Book,
     /// A booking's manage link.
     Manage,
+    /// A waitlist entry's link.
+    Wait,
     /// The staff console.
     Staff,
 }
@@ -50,7 +55,7 @@ pub(crate) fn Frame(
         <footer class="footer">
             {match page {
                 Page::Book => view! { <a href="/staff">{t!(i18n, footer_staff)}</a> }.into_any(),
-                Page::Manage | Page::Staff => view! { <a href="/">{t!(i18n, footer_book)}</a> }.into_any(),
+                Page::Manage | Page::Wait | Page::Staff => view! { <a href="/">{t!(i18n, footer_book)}</a> }.into_any(),
             }}
         </footer>
     }

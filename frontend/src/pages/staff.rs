@@ -1,12 +1,14 @@
 //! The staff console at `/staff`: log in with the admin token, then the
-//! schedule with who booked each slot, staff actions, and the reset.
+//! schedule with who booked each slot, staff actions, the reset, and the
+//! patients on the waitlist.
 
 use leptos::prelude::*;
 
 use super::{Frame, Page, Schedule};
 use crate::Ctx;
-use crate::components::{ResetDialog, StaffPanel};
+use crate::components::{ResetDialog, StaffPanel, StaffWaitlistPanel};
 use crate::staff::StaffDesk;
+use crate::staff::waitlist::StaffWaitlist;
 use crate::state::Reset;
 
 /// The console for the clinic's staff.
@@ -17,6 +19,7 @@ pub(crate) fn StaffPage() -> impl IntoView {
     // browser next must type it again to come back.
     on_cleanup(move || {
         ctx.staff.set(StaffDesk::default());
+        ctx.staff_waitlist.set(StaffWaitlist::default());
         ctx.reset.set(Reset::Idle);
     });
     let logged_in = move || ctx.staff.with(StaffDesk::logged_in);
@@ -25,6 +28,7 @@ pub(crate) fn StaffPage() -> impl IntoView {
             <StaffPanel/>
             <Show when=logged_in>
                 <Schedule/>
+                <StaffWaitlistPanel/>
             </Show>
         </Frame>
         <ResetDialog/>

@@ -28,7 +28,10 @@ fn failure_after(last: BookingFailure) -> Option<BookingFailure> {
         F::LimitReached => Some(F::TooManyBookings),
         F::TooManyBookings => Some(F::ChallengeFailed),
         F::ChallengeFailed => Some(F::TooManyExtensions),
-        F::TooManyExtensions => None,
+        F::TooManyExtensions => Some(F::InvalidWindow),
+        F::InvalidWindow => Some(F::NoOffer),
+        F::NoOffer => Some(F::AlreadyWaiting),
+        F::AlreadyWaiting => None,
     }
 }
 
@@ -73,7 +76,13 @@ fn say_after(last: Say) -> Option<Say> {
         Say::ResetDropped => Say::ScheduleReset,
         Say::ScheduleReset => Say::CalendarFailed,
         Say::CalendarFailed => Say::MoreTimeRefused,
-        Say::MoreTimeRefused => return None,
+        Say::MoreTimeRefused => Say::JoinDroppedWhileSending,
+        Say::JoinDroppedWhileSending => Say::JoinDroppedBeforeSending,
+        Say::JoinDroppedBeforeSending => Say::Declined,
+        Say::Declined => Say::Left,
+        Say::Left => Say::WindowChanged,
+        Say::WindowChanged => Say::AcceptDropped,
+        Say::AcceptDropped => return None,
     })
 }
 
@@ -135,7 +144,7 @@ fn the_chains_reach_every_refusal_and_every_kind_of_error() {
     let said = every_say();
     assert!(every_failure().into_iter().all(|r| said.contains(&Say::Refused(r))));
     assert!(every_code().into_iter().all(|c| said.contains(&Say::Error(c))));
-    assert!(said.contains(&Say::MoreTimeRefused), "the chain of things said runs to its end");
+    assert!(said.contains(&Say::AcceptDropped), "the chain of things said runs to its end");
 }
 
 #[test]
@@ -253,8 +262,22 @@ fn entries(json: &str) -> Vec<(String, String)> {
     serde::Deserializer::deserialize_map(&mut de, Entries).expect("a flat object of texts")
 }
 
-/// The plural categories (CLDR) a key may end with.
-const CATEGORIES: [&str; 6] = ["zero", "one", "two", "few", "many", "other"];
+/// The plural categories (CLDR) a key may end with: those of counts, and
+/// those of ordinals ("1st", "2nd"), which leptos_i18n marks with `_ordinal`.
+const CATEGORIES: [&str; 12] = [
+    "ordinal_zero",
+    "ordinal_one",
+    "ordinal_two",
+    "ordinal_few",
+    "ordinal_many",
+    "ordinal_other",
+    "zero",
+    "one",
+    "two",
+    "few",
+    "many",
+    "other",
+];
 
 /// A language's texts by key, plural forms gathered under their key: the
 /// categories given (`""` for a plain text), and each text. As leptos_i18n
@@ -264,6 +287,8 @@ fn by_key(json: &str) -> BTreeMap<String, BTreeMap<&'static str, String>> {
     let mut keys: BTreeMap<String, BTreeMap<&'static str, String>> = BTreeMap::new();
     let mut forms: BTreeMap<String, Vec<(&'static str, String, String)>> = BTreeMap::new();
     for (key, text) in entries(json) {
+        // The ordinal categories come first, so that `_ordinal_one` is not
+        // read as `_one` of a key ending in `_ordinal`.
         let form = CATEGORIES.iter().find_map(|c| Some((key.strip_suffix(&format!("_{c}"))?.to_owned(), *c)));
         match form {
             Some((base, category)) => forms.entry(base).or_default().push((category, key, text)),
@@ -271,7 +296,7 @@ fn by_key(json: &str) -> BTreeMap<String, BTreeMap<&'static str, String>> {
         }
     }
     for (base, forms) in forms {
-        let plural = forms.len() > 1 && forms.iter().any(|(category, ..)| *category == "other");
+        let plural = forms.len() > 1 && forms.iter().any(|(category, ..)| category.ends_with("other"));
         for (category, key, text) in forms {
             if plural {
                 insert(&mut keys, base.clone(), category, text);
@@ -295,11 +320,14 @@ fn insert(
 
 #[test]
 fn the_translation_files_are_read_as_leptos_i18n_reads_them() {
-    let keys =
-        by_key(r#"{"a_one": "1", "a_other": "n", "hold_too_many": "x", "b_one": "y", "c": "{{ v }}"}"#);
+    let keys = by_key(
+        r#"{"a_one": "1", "a_other": "n", "hold_too_many": "x", "b_one": "y", "c": "{{ v }}",
+            "d_ordinal_one": "1st", "d_ordinal_other": "nth"}"#,
+    );
     let categories = |key: &str| keys[key].keys().copied().collect::<Vec<_>>();
-    assert_eq!(keys.keys().collect::<Vec<_>>(), ["a", "b_one", "c", "hold_too_many"]);
+    assert_eq!(keys.keys().collect::<Vec<_>>(), ["a", "b_one", "c", "d", "hold_too_many"]);
     assert_eq!((categories("a"), categories("b_one")), (vec!["one", "other"], vec![""]));
+    assert_eq!(categories("d"), ["ordinal_one", "ordinal_other"]);
 }
 
 #[test]
@@ -333,13 +361,18 @@ fn both_translation_files_have_the_same_keys() {
 
 #[test]
 fn every_plural_has_the_forms_its_language_needs() {
-    for (json, language, needs) in
-        [(EN, "en", &["one", "other"][..]), (RU, "ru", &["few", "many", "one", "other"])]
+    // Russian ordinals written in figures ("2-м") take one form, so a Russian
+    // text of an English ordinal is plain.
+    let en_ordinals = &["ordinal_few", "ordinal_one", "ordinal_other", "ordinal_two"][..];
+    for (json, language, counts, ordinals) in
+        [(EN, "en", &["one", "other"][..], en_ordinals), (RU, "ru", &["few", "many", "one", "other"], &[])]
     {
         let keys = by_key(json);
         let plurals: Vec<_> = keys.iter().filter(|(_, forms)| !forms.contains_key("")).collect();
         assert!(!plurals.is_empty(), "{language} has plurals");
         for (key, forms) in plurals {
+            let ordinal = forms.keys().any(|c| c.starts_with("ordinal_"));
+            let needs = if ordinal { ordinals } else { counts };
             assert_eq!(forms.keys().copied().collect::<Vec<_>>(), needs, "{language} {key}");
             for (category, text) in forms {
                 assert!(variables(text).contains("count"), "{language} {key}_{category} shows no count");
@@ -365,3 +398,5 @@ fn both_languages_fill_in_the_same_variables() {
     let slot_name = BTreeSet::from(["day", "doctor", "shown", "time"].map(String::from));
     assert_eq!(used(&en["slot_name"]), slot_name);
 }
+
+mod waitlist;

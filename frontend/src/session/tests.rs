@@ -3,15 +3,20 @@
 //! flight.
 
 use super::*;
-use protocol::{BookingDetails, BookingFailure, BookingStatus, ErrorCode, StaffBooking};
+use protocol::{
+    BookingDetails, BookingFailure, BookingStatus, DoctorId, ErrorCode, Offer, StaffBooking, WaitStatus,
+    WaitWindow, WaitlistEntry,
+};
 
 use crate::booking::Hold;
 use crate::fixtures::{patient, proof, schedule, slot, update};
 use crate::i18n::Locale;
+use crate::join::Join;
 use crate::manage::{Manage, Step};
 use crate::pow::Work;
 use crate::staff::Desk;
 use crate::state::Mine;
+use crate::waitlist::{WaitLink, Waiting};
 
 fn id(slot: &str) -> SlotId {
     SlotId(slot.into())
@@ -199,7 +204,8 @@ fn staff_messages_reach_the_console_and_nothing_else() {
     let out = session.receive(ServerMessage::StaffState { version: 10, bookings: vec![booking] }, 0.0, ids());
     assert!(session.staff.logged_in());
     assert!(session.staff.bookings.contains_key(&id("a")));
-    assert_eq!(out.changed, Changed { staff: true, ..Changed::default() });
+    // The console's waitlist is asked for as it opens.
+    assert_eq!(out.changed, Changed { staff: true, staff_waitlist: true, ..Changed::default() });
 }
 
 #[test]
@@ -271,7 +277,17 @@ fn a_disconnect_resets_what_was_in_flight_and_keeps_the_schedule() {
     assert!(session.board.is_mine(&id("b")) && session.board.version() == Some(10));
     assert_eq!(
         changed,
-        Changed { board: false, booking: true, pow: true, reset: true, manage: true, staff: true }
+        Changed {
+            board: false,
+            booking: true,
+            join: false,
+            pow: true,
+            reset: true,
+            manage: true,
+            wait: false,
+            staff: true,
+            staff_waitlist: false,
+        }
     );
 }
 
@@ -295,4 +311,163 @@ fn the_answer_to_more_time_reaches_the_booking_dialog_and_nothing_else() {
     assert_eq!(session.booking.hold(), Some(&Hold::Held { until_ms }));
     assert_eq!(out.changed, Changed { booking: true, ..Changed::default() });
     assert_eq!((out.send.len(), out.notice, out.flash), (0, None, None));
+}
+
+/// A live session on the waitlist page of entry `w`, which waits with slot `a`
+/// offered to it.
+fn watching_an_offer() -> Session {
+    let mut session = live();
+    session.wait = Some(WaitLink::new("w".into()));
+    let watch = session.wait.as_mut().expect("a waitlist link").watch("watch".into());
+    assert!(matches!(watch, ClientMessage::WatchWaitlist { .. }));
+    let offer =
+        Offer { slot: slot("a", SlotStatus::Held), expires_at: "2026-11-25T05:50:00Z".parse().unwrap() };
+    let entry = WaitlistEntry {
+        doctor_id: DoctorId("d".into()),
+        window: window(),
+        patient: patient(),
+        status: WaitStatus::Offered,
+        place: Some(1),
+        offer: Some(offer),
+        booking_code: None,
+        joined_at: "2026-11-24T07:00:00Z".parse().unwrap(),
+    };
+    session.receive(ServerMessage::Waitlist { request_id: Some("watch".into()), entry }, 0.0, ids());
+    session
+}
+
+fn window() -> WaitWindow {
+    WaitWindow {
+        from_day: "2026-11-24".parse().unwrap(),
+        to_day: "2026-11-26".parse().unwrap(),
+        from_time: None,
+        to_time: None,
+    }
+}
+
+#[test]
+fn a_join_taken_reaches_the_join_dialog_and_asks_for_the_entry_to_be_remembered() {
+    let mut session = live();
+    session.join.open(DoctorId("d".into()));
+    session.join.submit(window(), patient(), Some(proof("n1")), "j1".into()).expect("a join to send");
+    session.pow.work = Work::Ready { proof: proof("n1"), since_ms: 0.0 };
+    let joined = ServerMessage::JoinResult {
+        request_id: "j1".into(),
+        ok: true,
+        wait_token: Some("w-secret".into()),
+        reason: None,
+    };
+    let out = session.receive(joined, 0.0, ids());
+    assert_eq!(session.join, Join::Joined { doctor: DoctorId("d".into()), token: "w-secret".into() });
+    assert_eq!(out.joined, Some(Waiting { token: "w-secret".into(), doctor: DoctorId("d".into()) }));
+    assert_eq!(session.pow.work, Work::Idle, "the solution is spent");
+    assert_eq!(out.changed, Changed { join: true, pow: true, ..Changed::default() });
+}
+
+#[test]
+fn a_refused_join_goes_back_to_the_form_and_starts_a_new_robot_check() {
+    let mut session = live();
+    session.join.open(DoctorId("d".into()));
+    session.join.submit(window(), patient(), Some(proof("n1")), "j1".into());
+    session.pow.work = Work::Ready { proof: proof("n1"), since_ms: 0.0 };
+    let refused = ServerMessage::JoinResult {
+        request_id: "j1".into(),
+        ok: false,
+        wait_token: None,
+        reason: Some(BookingFailure::AlreadyWaiting),
+    };
+    let out = session.receive(refused, 0.0, ids());
+    let problem = Some(Say::Refused(BookingFailure::AlreadyWaiting));
+    assert_eq!(session.join, Join::Form { doctor: DoctorId("d".into()), problem });
+    assert_eq!(out.send, [ClientMessage::Challenge { request_id: "id-1".into() }]);
+    assert_eq!(out.joined, None);
+}
+
+#[test]
+fn a_pushed_offer_reaches_the_waitlist_page_and_nothing_else() {
+    let mut session = watching_an_offer();
+    let mut ended = session.wait.as_ref().and_then(|w| w.entry().cloned()).expect("an entry");
+    ended.status = WaitStatus::Waiting;
+    ended.offer = None;
+    let out = session.receive(ServerMessage::Waitlist { request_id: None, entry: ended }, 0.0, ids());
+    assert_eq!(out.changed, Changed { wait: true, ..Changed::default() });
+    assert_eq!(session.wait.as_ref().and_then(|w| w.entry()).map(|e| e.status), Some(WaitStatus::Waiting));
+    assert_eq!((out.notice, out.send.len()), (None, 0));
+}
+
+#[test]
+fn a_taken_offer_becomes_a_booking_this_browser_remembers() {
+    let mut session = watching_an_offer();
+    let accept = session.wait.as_mut().and_then(|w| w.accept("a1".into()));
+    assert!(matches!(accept, Some(ClientMessage::AcceptOffer { .. })));
+    let booked = ServerMessage::BookingResult {
+        request_id: "a1".into(),
+        ok: true,
+        booking_code: Some("K7M2-QX4P".into()),
+        manage_token: Some("m-secret".into()),
+        reason: None,
+    };
+    let out = session.receive(booked, 0.0, ids());
+    assert_eq!(
+        session.board.mine.get(&id("a")),
+        Some(&Mine { code: "K7M2-QX4P".into(), token: Some("m-secret".into()) })
+    );
+    assert!(out.save_mine);
+    assert_eq!(out.changed, Changed { board: true, wait: true, ..Changed::default() });
+    assert_eq!(session.booking, Booking::Closed, "the booking dialog does not take it");
+}
+
+#[test]
+fn each_fresh_connection_watches_the_waitlist_entry_again() {
+    let mut session = watching_an_offer();
+    session.on_disconnect();
+    let out = session.receive(ServerMessage::Resumed { version: 10 }, 0.0, ids());
+    assert_eq!(
+        out.send,
+        [ClientMessage::WatchWaitlist { request_id: "id-1".into(), wait_token: "w".into() }]
+    );
+}
+
+#[test]
+fn the_staff_console_loads_the_waitlist_when_it_opens_and_reloads_it_after_changes() {
+    let mut session = live();
+    session.staff.login("token".into());
+    let out = session.receive(ServerMessage::StaffState { version: 10, bookings: vec![] }, 5_000.0, ids());
+    assert_eq!(out.send, [ClientMessage::StaffWaitlist { request_id: "id-1".into() }]);
+    let entries = ServerMessage::StaffWaitlist { request_id: "id-1".into(), entries: vec![] };
+    let out = session.receive(entries, 5_100.0, ids());
+    assert!(session.staff_waitlist.loaded);
+    assert_eq!(
+        out.changed,
+        Changed { staff_waitlist: true, ..Changed::default() },
+        "the console is not redrawn"
+    );
+
+    // A change and its staff update, 200 ms after the load: one reload, a
+    // second after the load.
+    let out = session.receive(update(11, "a", SlotStatus::Held), 5_200.0, ids());
+    assert_eq!(out.reload_waitlist.map(|(ms, _)| ms), Some(800.0));
+    let staff_update = ServerMessage::StaffUpdate { version: 11, slot_id: id("a"), booking: None };
+    let out = session.receive(staff_update, 5_201.0, ids());
+    assert_eq!(out.reload_waitlist, None, "already waited for");
+}
+
+#[test]
+fn a_patient_page_does_not_reload_a_waitlist_it_cannot_see() {
+    let mut session = live();
+    let out = session.receive(update(11, "a", SlotStatus::Held), 0.0, ids());
+    assert_eq!(out.reload_waitlist, None);
+}
+
+#[test]
+fn a_disconnect_makes_the_join_in_flight_unknown() {
+    let mut session = live();
+    session.join.open(DoctorId("d".into()));
+    session.join.submit(window(), patient(), Some(proof("n1")), "j1".into());
+    session.pow.work = Work::Ready { proof: proof("n1"), since_ms: 0.0 };
+    let changed = session.on_disconnect();
+    let problem = Say::JoinDroppedWhileSending;
+    assert_eq!(session.join, Join::Failed { doctor: DoctorId("d".into()), problem });
+    assert_eq!(session.pow.work, Work::Idle, "its solution may have been spent");
+    assert!(changed.join && changed.pow);
 }
