@@ -246,19 +246,45 @@ impl<S: Store> Engine<S> {
     }
 
     /// The `waitlist` messages for the pages watching these entries, after a
-    /// change that made or ended an offer to them. An entry that cannot be
-    /// read now is left out: its page learns of it when it looks again.
+    /// change that made or ended an offer to them. When an offer ended with
+    /// its entry off the waitlist (taken, or the patient left), everyone after
+    /// it in the doctor's line moved up a place, and their pages hear that too.
+    /// An entry that cannot be read now is left out: its page learns of it
+    /// when it looks again.
     pub(super) async fn waiting_frames(&self, entries: &[i64]) -> Vec<(i64, ServerMessage)> {
         let mut frames = Vec::with_capacity(entries.len());
+        let mut moved_up = Vec::new();
         for &id in entries {
             match self.store.waiting_by_id(id).await {
                 Ok(Some(stored)) => {
+                    if !matches!(stored.status, WaitStatus::Waiting | WaitStatus::Offered) {
+                        moved_up.push((stored.doctor_id.clone(), id));
+                    }
                     let entry = self.entry_view(stored);
                     frames.push((id, ServerMessage::Waitlist { request_id: None, entry }));
                 }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, entry = id, "could not read a waitlist entry"),
             }
+        }
+        if moved_up.is_empty() {
+            return frames;
+        }
+        match self.store.waitlist().await {
+            Ok(waiting) => {
+                for stored in waiting {
+                    let behind =
+                        moved_up.iter().any(|(doctor, id)| stored.doctor_id == *doctor && stored.id > *id);
+                    if behind && !entries.contains(&stored.id) {
+                        let id = stored.id;
+                        frames.push((
+                            id,
+                            ServerMessage::Waitlist { request_id: None, entry: self.entry_view(stored) },
+                        ));
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not read the waitlist"),
         }
         frames
     }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
-use protocol::{Applied, ServerMessage, SlotStatus, Version, WaitlistEntry};
+use protocol::{Applied, ServerMessage, SlotStatus, Version, WaitStatus, WaitlistEntry};
 use server::store::{OFFER_HOLDER, Store, StoredState, offer_holder};
 
 use super::rules::{Cell, Model};
@@ -52,9 +52,23 @@ impl Rig {
         self.check_database(model, version).await;
         self.check_waitlist(model).await;
         if let Some(touched) = touched {
-            let expected: BTreeMap<i64, WaitlistEntry> =
-                touched.iter().map(|&e| (model.entries[e].id, self.view(model, e))).collect();
-            assert_eq!(told, expected, "the watchers told of a change of their offer, and only they");
+            // An offer that ended with its entry off the line moves everyone
+            // behind it in the doctor's line up a place: they are told too.
+            let ended = |e: usize| !matches!(model.entries[e].status, WaitStatus::Waiting);
+            let behind = |f: usize| {
+                touched.iter().any(|&e| {
+                    let (gone, next) = (&model.entries[e], &model.entries[f]);
+                    ended(e) && !ended(f) && next.doctor == gone.doctor && next.id > gone.id
+                })
+            };
+            let expected: BTreeMap<i64, WaitlistEntry> = (0..model.entries.len())
+                .filter(|f| touched.contains(f) || behind(*f))
+                .map(|e| (model.entries[e].id, self.view(model, e)))
+                .collect();
+            assert_eq!(
+                told, expected,
+                "the watchers told of a change of their offer or place, and only they"
+            );
         }
         version
     }
