@@ -18,6 +18,7 @@
 mod axe;
 mod keys;
 mod others;
+mod shared;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +40,7 @@ pub use axe::{
 };
 pub use keys::Focus;
 pub use others::patient;
+pub use shared::PostgresDatabase;
 
 /// The admin token the test server uses.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-7c1d9b3a5f82";
@@ -154,8 +156,13 @@ impl App {
             limits,
             ..Settings::local(format!("sqlite://{}/booking.db", data.path().display()), ADMIN_TOKEN)
         };
+        Self::start_settings(data, settings).await
+    }
+
+    async fn start_settings(data: Arc<tempfile::TempDir>, settings: Settings) -> Result<Self> {
+        let (listen, limits) = (settings.listen, settings.limits);
         let server = Server::bind(settings).await?;
-        let addr = server.local_addr();
+        let addr = if listen.port() == 0 { server.local_addr() } else { listen };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -311,6 +318,12 @@ impl Session {
     /// Waits for an element matching `css`.
     pub async fn wait_for(&self, css: &str) -> Result<Element> {
         self.wait_for_at_most(css, PATIENCE).await
+    }
+
+    /// Waits for an element matching `css` that shows only after the robot
+    /// check is solved, such as the answer to a booking or a join.
+    pub async fn wait_solved(&self, css: &str) -> Result<Element> {
+        self.wait_for_at_most(css, SOLVING).await
     }
 
     async fn wait_for_at_most(&self, css: &str, timeout: Duration) -> Result<Element> {

@@ -31,6 +31,20 @@ impl App {
         }
     }
 
+    /// The patient behind a manage link cancels through the protocol: the slot
+    /// turns free, or goes to the first patient waiting for it.
+    pub async fn cancel_as_other(&self, manage_token: &str) -> Result<()> {
+        let mut other = self.client().await?;
+        let request_id = other.request_id();
+        let reply =
+            other.call(ClientMessage::Cancel { request_id, manage_token: manage_token.to_owned() }).await?;
+        other.close().await?;
+        match reply {
+            ServerMessage::ActionResult { ok: true, .. } => Ok(()),
+            reply => bail!("another patient could not cancel: {reply:?}"),
+        }
+    }
+
     /// Another patient holds `slot` for as long as the returned connection is
     /// open (or the hold lasts).
     pub async fn hold_as_other(&self, slot: &str) -> Result<client::Client> {

@@ -12,6 +12,8 @@ mod manage;
 mod schedule;
 mod slot_names;
 mod staff;
+mod waitlist;
+mod waitlist_access;
 mod weight;
 
 /// A desktop window, in pixels.
