@@ -69,6 +69,10 @@ pub enum WaitStatus {
     Left,
     /// Staff took the entry off the waitlist, or the schedule was reset.
     Removed,
+    /// The entry ended by itself: its last day is over, or offers to it ran
+    /// out unanswered twice (so that nobody keeps slots from others by
+    /// waiting and never answering).
+    Lapsed,
 }
 
 /// A slot held for one waiting patient until `expiresAt`.
@@ -94,7 +98,8 @@ pub struct WaitlistEntry {
     /// Where the entry stands.
     pub status: WaitStatus,
     /// The entry's place among those waiting for the same doctor, first come
-    /// first: 1 is next. Present while `waiting` or `offered`.
+    /// first (offers go to the first entry whose window has the slot).
+    /// Present while `waiting` or `offered`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<u32>,
     /// The live offer; present exactly when `offered`.

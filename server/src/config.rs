@@ -119,7 +119,8 @@ pub struct Config {
     #[arg(long, env = "BOOKING_HOLD_EXTENSIONS", default_value_t = D.hold_extensions)]
     pub hold_extensions: u32,
 
-    /// Upcoming appointments one phone number may have.
+    /// Upcoming appointments one phone number may have, and waitlist entries
+    /// it may have waiting.
     #[arg(long, env = "BOOKING_BOOKINGS_PER_PHONE", default_value_t = D.bookings_per_phone)]
     pub bookings_per_phone: usize,
 

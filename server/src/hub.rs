@@ -3,7 +3,7 @@
 //! changes are also kept in a bounded log, so that a client that lost its
 //! connection can be brought up to date with only what it missed.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +91,9 @@ pub struct Hub {
     tx: broadcast::Sender<Broadcast>,
     /// How many staff consoles are connected; with none, no staff frame is made.
     staff: Arc<AtomicUsize>,
+    /// How many connections watch each waitlist entry: only those entries'
+    /// changes are read and sent.
+    watched: Arc<Mutex<HashMap<i64, usize>>>,
     log: Arc<Mutex<Log>>,
 }
 
@@ -104,13 +107,44 @@ impl Drop for StaffPresence {
     }
 }
 
+/// Counts one connection watching a waitlist entry for as long as it is held.
+#[derive(Debug)]
+pub struct Watching {
+    entry: i64,
+    watched: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = watched.get_mut(&self.entry) {
+            *count -= 1;
+            if *count == 0 {
+                watched.remove(&self.entry);
+            }
+        }
+    }
+}
+
+impl Watching {
+    /// The entry watched.
+    pub fn entry(&self) -> i64 {
+        self.entry
+    }
+}
+
 impl Hub {
     /// A hub whose connections may fall at most `queue` messages behind before
     /// they are cut off, and which keeps the last `replay` updates for clients
     /// that come back.
     pub fn new(queue: usize, replay: usize) -> Self {
         let log = Log { floor: 0, entries: VecDeque::with_capacity(replay.min(4096)), capacity: replay };
-        Self { tx: broadcast::channel(queue.max(1)).0, staff: Arc::default(), log: Arc::new(Mutex::new(log)) }
+        Self {
+            tx: broadcast::channel(queue.max(1)).0,
+            staff: Arc::default(),
+            watched: Arc::default(),
+            log: Arc::new(Mutex::new(log)),
+        }
     }
 
     /// Sets the version the log starts from (the schedule's when it was loaded).
@@ -135,6 +169,19 @@ impl Hub {
     pub fn staff_present(&self) -> StaffPresence {
         self.staff.fetch_add(1, Ordering::AcqRel);
         StaffPresence(self.staff.clone())
+    }
+
+    /// Marks waitlist entry `entry` as watched by one more connection until
+    /// the returned value is dropped.
+    pub fn watch(&self, entry: i64) -> Watching {
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        *watched.entry(entry).or_default() += 1;
+        Watching { entry, watched: self.watched.clone() }
+    }
+
+    /// The waitlist entries some connection watches.
+    pub fn watched(&self) -> Vec<i64> {
+        self.watched.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect()
     }
 
     /// Whether any staff console is connected.

@@ -72,6 +72,14 @@ pub struct Shared {
     shutdown: watch::Receiver<bool>,
 }
 
+impl Shared {
+    /// The engine, for tools and tests that drive it directly (such as running
+    /// its periodic work now, after moving a test clock).
+    pub fn engine(&self) -> &EngineHandle {
+        &self.engine
+    }
+}
+
 /// The whole HTTP and WebSocket surface.
 pub fn app(state: AppState) -> Router {
     Router::new()

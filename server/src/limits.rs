@@ -44,7 +44,8 @@ pub struct Limits {
     /// How many times the holder may extend one hold, each time by the clinic's
     /// hold time.
     pub hold_extensions: u32,
-    /// Upcoming appointments one phone number may have.
+    /// Upcoming appointments one phone number may have, and waitlist entries
+    /// it may have waiting.
     pub bookings_per_phone: usize,
     /// Bookings one address may make per hour.
     pub bookings_per_address_per_hour: u32,

@@ -16,8 +16,13 @@ CREATE TABLE waitlist (
     phone_digits  TEXT NOT NULL,
     token_hash    TEXT NOT NULL UNIQUE,
     joined_at     INTEGER NOT NULL,
-    -- waiting, booked (then booking_id says which), left or removed.
+    -- waiting, booked (then booking_id says which), left, removed or lapsed.
     status        TEXT NOT NULL,
+    -- How many offers to it ran out unanswered; at two it lapses.
+    lapses        INTEGER NOT NULL DEFAULT 0,
+    -- The nonce of the proof of work that paid for joining: a proof buys one
+    -- join or one booking, on any instance.
+    proof         TEXT UNIQUE,
     booking_id    INTEGER,
     ended_at      INTEGER
 );

@@ -351,6 +351,12 @@ impl<S: Store> Engine<S> {
             return Ok(());
         }
         self.first_day = today;
+        // Waiting for days that are over is waiting for nothing; it would only
+        // count against the phone's entries and push others down the line.
+        let lapsed = self.store.lapse_past_waiting(today, (self.clock)()).await?;
+        if lapsed > 0 {
+            tracing::info!(lapsed, "waitlist entries whose days are over ended");
+        }
         let version = self.store.add_slots(&self.config.slots_from(today), true).await?;
         self.store.prune_changes(version.saturating_sub(CHANGES_KEPT)).await?;
         self.reload_and_announce().await

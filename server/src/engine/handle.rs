@@ -97,6 +97,12 @@ impl EngineHandle {
         self.hub.replay(version)
     }
 
+    /// Marks waitlist entry `entry` as watched by a connection while the value
+    /// lives: only watched entries' changes are read and sent.
+    pub fn watch(&self, entry: i64) -> crate::hub::Watching {
+        self.hub.watch(entry)
+    }
+
     /// Marks a staff console as connected while the value lives.
     pub fn staff_present(&self) -> crate::hub::StaffPresence {
         self.hub.staff_present()

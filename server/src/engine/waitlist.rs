@@ -49,11 +49,11 @@ impl<S: Store> Engine<S> {
             return Ok(Err(reason));
         }
         // A proof buys one attempt, as for a booking; so does the budget.
-        if let Some(nonce) = join.proof {
-            if self.spent.contains(&nonce) {
+        if let Some(nonce) = &join.proof {
+            if self.spent.contains(nonce) {
                 return Ok(Err(BookingFailure::ChallengeFailed));
             }
-            self.spent.spend(nonce, now);
+            self.spent.spend(nonce.clone(), now);
         }
         if !self.ledger.may_book(client, 0, now) {
             return Ok(Err(BookingFailure::TooManyBookings));
@@ -67,6 +67,7 @@ impl<S: Store> Engine<S> {
             token_hash: &hash,
             at: now,
             per_phone: self.ledger.limits().bookings_per_phone,
+            proof: join.proof.as_deref(),
         };
         match self.store.join_waitlist(&entry).await? {
             Ok(id) => {
@@ -191,6 +192,11 @@ impl<S: Store> Engine<S> {
         }
         let phone = secret::phone_digits(&stored.patient.phone);
         if self.mirror.upcoming_bookings(&phone, now) >= self.ledger.limits().bookings_per_phone {
+            // This patient cannot take it: it passes on at once rather than
+            // stay held for nobody until it runs out.
+            if let Some(version) = self.store.decline_offer(stored.id, self.offering()).await? {
+                self.catch_up(Some(version)).await?;
+            }
             return Ok(Err(BookingFailure::LimitReached));
         }
         let holder = offer_holder(stored.id);
@@ -251,41 +257,50 @@ impl<S: Store> Engine<S> {
     /// it in the doctor's line moved up a place, and their pages hear that too.
     /// An entry that cannot be read now is left out: its page learns of it
     /// when it looks again.
+    ///
+    /// Only entries some connection of this instance watches are read again
+    /// and sent, so the work is bounded by the pages open here.
     pub(super) async fn waiting_frames(&self, entries: &[i64]) -> Vec<(i64, ServerMessage)> {
+        let watched = self.hub.watched();
+        if watched.is_empty() {
+            return Vec::new();
+        }
         let mut frames = Vec::with_capacity(entries.len());
         let mut moved_up = Vec::new();
         for &id in entries {
-            match self.store.waiting_by_id(id).await {
-                Ok(Some(stored)) => {
-                    if !matches!(stored.status, WaitStatus::Waiting | WaitStatus::Offered) {
-                        moved_up.push((stored.doctor_id.clone(), id));
-                    }
-                    let entry = self.entry_view(stored);
-                    frames.push((id, ServerMessage::Waitlist { request_id: None, entry }));
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, entry = id, "could not read a waitlist entry"),
+            let Some(stored) = self.read_entry(id).await else { continue };
+            if !matches!(stored.status, WaitStatus::Waiting | WaitStatus::Offered) {
+                moved_up.push((stored.doctor_id.clone(), id));
+            }
+            if watched.contains(&id) {
+                frames
+                    .push((id, ServerMessage::Waitlist { request_id: None, entry: self.entry_view(stored) }));
             }
         }
-        if moved_up.is_empty() {
-            return frames;
-        }
-        match self.store.waitlist().await {
-            Ok(waiting) => {
-                for stored in waiting {
-                    let behind =
-                        moved_up.iter().any(|(doctor, id)| stored.doctor_id == *doctor && stored.id > *id);
-                    if behind && !entries.contains(&stored.id) {
-                        let id = stored.id;
-                        frames.push((
-                            id,
-                            ServerMessage::Waitlist { request_id: None, entry: self.entry_view(stored) },
-                        ));
-                    }
-                }
+        for id in watched.into_iter().filter(|id| !entries.contains(id)) {
+            if !moved_up.iter().any(|(_, gone)| id > *gone) {
+                continue;
             }
-            Err(e) => tracing::error!(error = %e, "could not read the waitlist"),
+            let Some(stored) = self.read_entry(id).await else { continue };
+            let waiting = matches!(stored.status, WaitStatus::Waiting | WaitStatus::Offered);
+            if waiting && moved_up.iter().any(|(doctor, gone)| stored.doctor_id == *doctor && id > *gone) {
+                frames
+                    .push((id, ServerMessage::Waitlist { request_id: None, entry: self.entry_view(stored) }));
+            }
         }
+        frames.sort_by_key(|(id, _)| *id);
         frames
+    }
+
+    /// One entry as stored now; `None` (and a line in the log) when it cannot
+    /// be read.
+    async fn read_entry(&self, id: i64) -> Option<StoredWaiting> {
+        match self.store.waiting_by_id(id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(error = %e, entry = id, "could not read a waitlist entry");
+                None
+            }
+        }
     }
 }

@@ -46,7 +46,11 @@ pub(super) async fn book_many(
     let proofs: Vec<&str> =
         bookings.iter().zip(&decided).filter(|(_, d)| d.is_ok()).filter_map(|(b, _)| b.proof).collect();
     if !proofs.is_empty() {
-        let sql = format!("SELECT proof FROM bookings WHERE proof IN ({})", list(proofs.len()));
+        // Spent by a booking, or by joining a waitlist.
+        let sql = format!(
+            "SELECT proof FROM bookings WHERE proof IN ({0}) UNION SELECT proof FROM waitlist WHERE proof IN ({0})",
+            list(proofs.len())
+        );
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for proof in &proofs {
             query = query.bind(*proof);

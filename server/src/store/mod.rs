@@ -163,6 +163,9 @@ pub struct NewWaiting<'a> {
     pub at: DateTime<Utc>,
     /// How many entries one phone number may have waiting at once.
     pub per_phone: usize,
+    /// The nonce of the proof of work that pays for joining, if one was asked
+    /// for; it then pays for nothing else, on any instance.
+    pub proof: Option<&'a str>,
 }
 
 /// A waitlist entry as stored.
@@ -358,8 +361,9 @@ pub trait Store: Send + Sync + 'static {
         offering: Offering,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
-    /// Ends a slot's hold whoever holds it, if it expired by `now`; `None` when
-    /// there was no such hold.
+    /// Ends a slot's hold whoever holds it, if it expired by `offering.now`;
+    /// `None` when there was no such hold. A waitlist offer that ran out counts
+    /// against its entry, which lapses at the second.
     fn expire(
         &self,
         slot: &SlotId,
@@ -437,6 +441,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every entry waiting now, by doctor and in the order of joining.
     fn waitlist(&self) -> impl Future<Output = Result<Vec<StoredWaiting>>> + Send;
+
+    /// Ends, as lapsed, the waiting entries whose last day is before `today`;
+    /// returns how many.
+    fn lapse_past_waiting(
+        &self,
+        today: chrono::NaiveDate,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     /// Changes the window of a waiting entry; `false` when it is not waiting.
     fn change_window(&self, id: i64, window: &WaitWindow) -> impl Future<Output = Result<bool>> + Send;

@@ -22,7 +22,7 @@ use super::waitlist::{self, EntryKey, freed};
 use super::writer::Writer;
 use super::{
     BookError, Change, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, Store, StoredBooking,
-    StoredSlot, StoredWaiting, connect, listen,
+    StoredSlot, StoredWaiting, connect, listen, offered_to,
 };
 use crate::Result;
 use crate::clinic::SlotDef;
@@ -271,10 +271,20 @@ impl Store for SqlStore {
     }
 
     async fn expire(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
-        let statement = sqlx::query("DELETE FROM holds WHERE slot_id = $1 AND expires_at <= $2")
-            .bind(&slot.0)
-            .bind(offering.now.timestamp());
-        self.free_if_one_row(slot, statement, offering).await
+        let mut w = self.writer().await?;
+        let holder: Option<String> =
+            sqlx::query_scalar("DELETE FROM holds WHERE slot_id = $1 AND expires_at <= $2 RETURNING holder")
+                .bind(&slot.0)
+                .bind(offering.now.timestamp())
+                .fetch_optional(w.conn())
+                .await?;
+        let Some(holder) = holder else { return Ok(None) };
+        if let Some(entry) = offered_to(&holder) {
+            waitlist::ran_out(w.conn(), entry, offering.now).await?;
+        }
+        let version = freed(&mut w, slot, offering).await?;
+        w.commit().await?;
+        Ok(Some(version))
     }
 
     async fn booking_by_hash(&self, hash: &str) -> Result<Option<StoredBooking>> {
@@ -442,6 +452,10 @@ impl Store for SqlStore {
 
     async fn waitlist(&self) -> Result<Vec<StoredWaiting>> {
         waitlist::waiting(&mut *self.pool.acquire().await?).await
+    }
+
+    async fn lapse_past_waiting(&self, today: chrono::NaiveDate, at: DateTime<Utc>) -> Result<u64> {
+        waitlist::lapse_past(&mut *self.pool.acquire().await?, today, at).await
     }
 
     async fn change_window(&self, id: i64, window: &WaitWindow) -> Result<bool> {

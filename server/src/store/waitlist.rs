@@ -12,12 +12,22 @@ use super::writer::Writer;
 use super::{NewWaiting, OFFER_HOLDER, Offering, Refusal, StoredWaiting, offer_holder};
 use crate::{Result, secret};
 
-/// The columns an entry is read with (from `waitlist w`), with its live offer
-/// (from `holds h`) and its booking's code (from `bookings b`).
+/// One entry read with its place in its doctor's line (entries of `waitlist
+/// w`), its live offer (from `holds h`) and its booking's code (from
+/// `bookings b`).
 const ENTRY: &str = "SELECT w.id, w.doctor_id, w.from_day, w.to_day, w.from_minute, w.to_minute,
         w.patient_name, w.patient_phone, w.joined_at, w.status,
         (SELECT COUNT(*) FROM waitlist p WHERE p.doctor_id = w.doctor_id AND p.status = 'waiting'
             AND p.id <= w.id) AS place,
+        h.slot_id AS offer_slot, h.expires_at AS offer_expires, b.code AS booking_code
+    FROM waitlist w
+    LEFT JOIN holds h ON h.holder = 'wait/' || CAST(w.id AS TEXT)
+    LEFT JOIN bookings b ON b.id = w.booking_id";
+
+/// Many entries, as `ENTRY` without the place, which a list in line order
+/// counts as it goes rather than once per entry.
+const ENTRIES: &str = "SELECT w.id, w.doctor_id, w.from_day, w.to_day, w.from_minute, w.to_minute,
+        w.patient_name, w.patient_phone, w.joined_at, w.status, 0 AS place,
         h.slot_id AS offer_slot, h.expires_at AS offer_expires, b.code AS booking_code
     FROM waitlist w
     LEFT JOIN holds h ON h.holder = 'wait/' || CAST(w.id AS TEXT)
@@ -60,6 +70,7 @@ fn status_name(status: WaitStatus) -> &'static str {
         WaitStatus::Booked => "booked",
         WaitStatus::Left => "left",
         WaitStatus::Removed => "removed",
+        WaitStatus::Lapsed => "lapsed",
     }
 }
 
@@ -71,6 +82,7 @@ impl From<EntryRow> for StoredWaiting {
             "waiting" => WaitStatus::Waiting,
             "booked" => WaitStatus::Booked,
             "left" => WaitStatus::Left,
+            "lapsed" => WaitStatus::Lapsed,
             _ => WaitStatus::Removed,
         };
         let waiting = matches!(status, WaitStatus::Waiting | WaitStatus::Offered);
@@ -99,12 +111,15 @@ impl From<EntryRow> for StoredWaiting {
 /// Called by every statement that frees a slot, in its transaction.
 pub(super) async fn freed(w: &mut Writer, slot: &SlotId, offering: Offering) -> Result<Version> {
     match first_waiting(w.conn(), slot, offering).await? {
-        Some(entry) => {
+        Some((entry, start)) => {
             let holder = offer_holder(entry);
+            // An offer ends when the slot could no longer be booked, at the
+            // latest, so it never outlives its slot.
+            let until = offering.until.min(start - (offering.earliest - offering.now));
             sqlx::query("INSERT INTO holds (slot_id, holder, expires_at) VALUES ($1, $2, $3)")
                 .bind(&slot.0)
                 .bind(&holder)
-                .bind(offering.until.timestamp())
+                .bind(until.timestamp())
                 .execute(w.conn())
                 .await?;
             sqlx::query(
@@ -113,17 +128,21 @@ pub(super) async fn freed(w: &mut Writer, slot: &SlotId, offering: Offering) -> 
             .bind(entry)
             .bind(&slot.0)
             .bind(offering.now.timestamp())
-            .bind(offering.until.timestamp())
+            .bind(until.timestamp())
             .execute(w.conn())
             .await?;
-            Ok(w.held(slot, &holder, offering.until))
+            Ok(w.held(slot, &holder, until))
         }
         None => Ok(w.free(slot)),
     }
 }
 
-/// The entry a slot that turns free now goes to, if any.
-async fn first_waiting(conn: &mut AnyConnection, slot: &SlotId, offering: Offering) -> Result<Option<i64>> {
+/// The entry a slot that turns free now goes to, if any, and the slot's start.
+async fn first_waiting(
+    conn: &mut AnyConnection,
+    slot: &SlotId,
+    offering: Offering,
+) -> Result<Option<(i64, DateTime<Utc>)>> {
     let found: Option<(String, i64)> = sqlx::query_as("SELECT doctor_id, start_at FROM slots WHERE id = $1")
         .bind(&slot.0)
         .fetch_optional(&mut *conn)
@@ -134,7 +153,7 @@ async fn first_waiting(conn: &mut AnyConnection, slot: &SlotId, offering: Offeri
         return Ok(None);
     }
     let local = start.with_timezone(&offering.zone);
-    let entry = sqlx::query_scalar(
+    let entry: Option<i64> = sqlx::query_scalar(
         "SELECT w.id FROM waitlist w
          WHERE w.doctor_id = $1 AND w.status = 'waiting' AND w.from_day <= $2 AND w.to_day >= $2
            AND (w.from_minute IS NULL OR w.from_minute <= $3) AND (w.to_minute IS NULL OR $3 < w.to_minute)
@@ -149,11 +168,54 @@ async fn first_waiting(conn: &mut AnyConnection, slot: &SlotId, offering: Offeri
     .bind(OFFER_HOLDER)
     .fetch_optional(conn)
     .await?;
-    Ok(entry)
+    Ok(entry.map(|entry| (entry, start)))
 }
 
-/// Adds an entry, unless its phone waits as often as it may already.
+/// How many offers to an entry may run out unanswered before it lapses.
+const LAPSES: i64 = 2;
+
+/// An offer to entry `id` ran out unanswered; at the second, the entry lapses.
+pub(super) async fn ran_out(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE waitlist SET lapses = lapses + 1,
+             status = CASE WHEN lapses + 1 >= $1 THEN 'lapsed' ELSE status END,
+             ended_at = CASE WHEN lapses + 1 >= $1 THEN $2 ELSE ended_at END
+         WHERE id = $3 AND status = 'waiting'",
+    )
+    .bind(LAPSES)
+    .bind(at.timestamp())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends, as lapsed, the waiting entries whose last day is before `today`.
+pub(super) async fn lapse_past(conn: &mut AnyConnection, today: NaiveDate, at: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE waitlist SET status = 'lapsed', ended_at = $1 WHERE status = 'waiting' AND to_day < $2",
+    )
+    .bind(at.timestamp())
+    .bind(today.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Adds an entry, unless its phone waits as often as it may already or its
+/// proof of work paid for something before.
 pub(super) async fn join(w: &mut Writer, entry: &NewWaiting<'_>) -> Result<Result<i64, Refusal>> {
+    if let Some(proof) = entry.proof {
+        let spent: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM bookings WHERE proof = $1) + (SELECT COUNT(*) FROM waitlist WHERE proof = $1)",
+        )
+        .bind(proof)
+        .fetch_one(w.conn())
+        .await?;
+        if spent > 0 {
+            return Ok(Err(Refusal::ProofSpent));
+        }
+    }
     let digits = secret::phone_digits(&entry.patient.phone);
     let waiting: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM waitlist WHERE phone_digits = $1 AND status = 'waiting'")
@@ -165,8 +227,8 @@ pub(super) async fn join(w: &mut Writer, entry: &NewWaiting<'_>) -> Result<Resul
     }
     let id = sqlx::query_scalar(
         "INSERT INTO waitlist (doctor_id, from_day, to_day, from_minute, to_minute, patient_name,
-             patient_phone, phone_digits, token_hash, joined_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting') RETURNING id",
+             patient_phone, phone_digits, token_hash, joined_at, status, proof)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11) RETURNING id",
     )
     .bind(&entry.doctor_id.0)
     .bind(entry.window.from_day.to_string())
@@ -178,6 +240,7 @@ pub(super) async fn join(w: &mut Writer, entry: &NewWaiting<'_>) -> Result<Resul
     .bind(digits)
     .bind(entry.token_hash)
     .bind(entry.at.timestamp())
+    .bind(entry.proof)
     .fetch_one(w.conn())
     .await?;
     Ok(Ok(id))
@@ -206,8 +269,13 @@ pub(super) enum EntryKey<'a> {
 
 /// Every entry waiting, by doctor, in the order of joining.
 pub(super) async fn waiting(conn: &mut AnyConnection) -> Result<Vec<StoredWaiting>> {
-    let sql = format!("{ENTRY} WHERE w.status = 'waiting' ORDER BY w.doctor_id, w.id");
-    let rows: Vec<EntryRow> = sqlx::query_as(&sql).fetch_all(conn).await?;
+    let sql = format!("{ENTRIES} WHERE w.status = 'waiting' ORDER BY w.doctor_id, w.id");
+    let mut rows: Vec<EntryRow> = sqlx::query_as(&sql).fetch_all(conn).await?;
+    let mut place = 0;
+    for at in 0..rows.len() {
+        place = if at > 0 && rows[at - 1].doctor_id == rows[at].doctor_id { place + 1 } else { 1 };
+        rows[at].place = place;
+    }
     Ok(rows.into_iter().map(Into::into).collect())
 }
 

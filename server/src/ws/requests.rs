@@ -35,7 +35,7 @@ pub(super) struct Conn {
     staff_presence: Option<crate::hub::StaffPresence>,
     /// The waitlist entry whose changes this connection is told of, once it
     /// showed the entry's link.
-    watching: Option<i64>,
+    watching: Option<crate::hub::Watching>,
 }
 
 impl Conn {
@@ -56,7 +56,7 @@ impl Conn {
     /// The frame of a change that goes to this connection for the waitlist
     /// entry it watches, if the change concerns that entry.
     pub(super) fn waiting_frame(&self, update: &crate::hub::Broadcast) -> Option<crate::wire::Frame> {
-        let watching = self.watching?;
+        let watching = self.watching.as_ref()?.entry();
         update.waiting.as_ref()?.iter().find(|(id, _)| *id == watching).map(|(_, frame)| frame.clone())
     }
 

@@ -45,7 +45,9 @@ impl Conn {
                     Ok((id, entry)) => {
                         // From now on the changes to this entry come to this
                         // connection; one entry per connection.
-                        self.watching = Some(id);
+                        if self.watching.as_ref().is_none_or(|w| w.entry() != id) {
+                            self.watching = Some(engine.watch(id));
+                        }
                         ServerMessage::Waitlist { request_id: Some(request_id), entry }
                     }
                     Err(reason) => action(request_id, Err(reason)),
