@@ -211,6 +211,7 @@ pub fn wait_status(status: WaitStatus, l: Locale) -> &'static str {
         WaitStatus::Booked => td_string!(l, wait_status_booked),
         WaitStatus::Left => td_string!(l, wait_status_left),
         WaitStatus::Removed => td_string!(l, wait_status_removed),
+        WaitStatus::Lapsed => td_string!(l, wait_status_lapsed),
     }
 }
 

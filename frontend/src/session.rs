@@ -221,6 +221,12 @@ impl Session {
                 out.send.push(link.watch(request_id()));
             }
             out.send.extend(self.staff.login_message());
+        } else if matches!(message, ServerMessage::Resumed { .. })
+            && let Some(link) = &mut self.wait
+        {
+            // Updates missed and replayed carry no word of the entry's offer:
+            // ask for the entry again.
+            out.send.push(link.watch(request_id()));
         }
         if matches!(message, ServerMessage::Update { .. }) {
             self.waitlist_changed(now_ms, out);

@@ -170,7 +170,10 @@ impl WaitLink {
         match &self.state {
             Wait::NotFound => true,
             Wait::Shown { entry, .. } => {
-                matches!(entry.status, WaitStatus::Booked | WaitStatus::Left | WaitStatus::Removed)
+                matches!(
+                    entry.status,
+                    WaitStatus::Booked | WaitStatus::Left | WaitStatus::Removed | WaitStatus::Lapsed
+                )
             }
             Wait::Loading | Wait::Unavailable(_) => false,
         }

@@ -99,12 +99,13 @@ fn EntryCard() -> impl IntoView {
         WaitStatus::Booked => "booked",
         WaitStatus::Left => "left",
         WaitStatus::Removed => "removed",
+        WaitStatus::Lapsed => "lapsed",
     };
     let badge = move || match status.get() {
         WaitStatus::Waiting => "badge wait",
         WaitStatus::Offered => "badge offer",
         WaitStatus::Booked => "badge ok",
-        WaitStatus::Left | WaitStatus::Removed => "badge bad",
+        WaitStatus::Left | WaitStatus::Removed | WaitStatus::Lapsed => "badge bad",
     };
     let active = move || matches!(status.get(), WaitStatus::Waiting | WaitStatus::Offered);
     let doctor = move || {
@@ -273,8 +274,12 @@ fn EntryCard() -> impl IntoView {
                     {receipt}
                 </div>
             </Show>
-            <Show when=move || matches!(status.get(), WaitStatus::Left | WaitStatus::Removed)>
-                <p id="wait-over">{move || if status.get() == WaitStatus::Left { t!(i18n, wait_left).into_any() } else { t!(i18n, wait_removed).into_any() }}</p>
+            <Show when=move || matches!(status.get(), WaitStatus::Left | WaitStatus::Removed | WaitStatus::Lapsed)>
+                <p id="wait-over">{move || match status.get() {
+                    WaitStatus::Left => t!(i18n, wait_left).into_any(),
+                    WaitStatus::Lapsed => t!(i18n, wait_lapsed).into_any(),
+                    _ => t!(i18n, wait_removed).into_any(),
+                }}</p>
                 <p><a href="/">{t!(i18n, book_new)}</a></p>
             </Show>
             <Show when=active>

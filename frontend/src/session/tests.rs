@@ -429,6 +429,17 @@ fn each_fresh_connection_watches_the_waitlist_entry_again() {
 }
 
 #[test]
+fn a_resync_on_a_live_connection_watches_the_waitlist_entry_again() {
+    // Replayed updates carry no word of an offer made meanwhile.
+    let mut session = watching_an_offer();
+    let out = session.receive(ServerMessage::Resumed { version: 10 }, 0.0, ids());
+    assert_eq!(
+        out.send,
+        [ClientMessage::WatchWaitlist { request_id: "id-1".into(), wait_token: "w".into() }]
+    );
+}
+
+#[test]
 fn the_staff_console_loads_the_waitlist_when_it_opens_and_reloads_it_after_changes() {
     let mut session = live();
     session.staff.login("token".into());
