@@ -125,6 +125,9 @@ impl Store for Flaky {
     async fn waitlist(&self) -> R<Vec<StoredWaiting>> {
         self.inner.waitlist().await
     }
+    async fn lapse_past_waiting(&self, today: chrono::NaiveDate, at: DateTime<Utc>) -> R<u64> {
+        self.inner.lapse_past_waiting(today, at).await
+    }
     async fn change_window(&self, id: i64, window: &WaitWindow) -> R<bool> {
         self.inner.change_window(id, window).await
     }

@@ -64,6 +64,9 @@ struct Rig {
     /// Each client's last `book`, for a retry.
     last_book: Vec<Option<BookRequest>>,
     requests: u64,
+    /// Every entry is watched, as its page would: only watched entries' changes
+    /// are sent.
+    watching: Vec<server::hub::Watching>,
 }
 
 async fn rig(url: &str) -> (Rig, Model) {
@@ -106,6 +109,7 @@ async fn rig(url: &str) -> (Rig, Model) {
         conns: (0..u64::from(CLIENTS)).collect(),
         last_book: vec![None; CLIENTS as usize],
         requests: 0,
+        watching: Vec::new(),
     };
     let model = Model {
         now: test_now(),

@@ -10,6 +10,7 @@ mod flow;
 mod freeing;
 mod instances;
 mod join;
+mod lapses;
 mod windows;
 
 use std::time::Duration;

@@ -29,8 +29,10 @@ async fn the_waitlist_meets_wcag_2_2_aa_in_every_state_and_language() -> Result<
         let carl = app.book_as_other(&slot, patient(10 * n)).await?;
         page.wait_slot_status(&slot, "booked").await?;
 
+        page.screenshot(&format!("schedule-join-waitlist-{language}")).await?;
         page.click(&format!("button[data-waitlist-join='{doctor}']")).await?;
         page.wait_for("#join-name").await?;
+        page.screenshot(&format!("join-dialog-{language}")).await?;
         audit.check(&page, &format!("join dialog ({language})")).await?;
         page.click("#confirm-join").await?;
         page.wait_for("#join-name-problem").await?;
@@ -70,5 +72,6 @@ async fn staff_console(
     page.wait_for("#staff-count").await?;
     page.choose_day(day).await?;
     page.wait_for("#staff-waitlist[data-loaded='true'] tr[data-offered='true']").await?;
+    page.screenshot(&format!("staff-waitlist-{language}")).await?;
     audit.check(page, &format!("staff console, the waitlist with an offer ({language})")).await
 }

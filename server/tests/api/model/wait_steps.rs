@@ -112,6 +112,7 @@ impl Rig {
             (None, got) => panic!("the model joins {doctor}'s waitlist, the engine answered {got:?}"),
         };
         let (id, _) = self.engine.watch_waitlist(token.clone()).await.unwrap().unwrap();
+        self.watching.push(self.engine.watch(id));
         assert!(model.entries.last().is_none_or(|last| last.id < id), "entries numbered as they join");
         model.entries.push(Entry {
             id,
@@ -123,6 +124,7 @@ impl Rig {
             status: WaitStatus::Waiting,
             offered: BTreeSet::new(),
             booking: None,
+            lapses: 0,
         });
         Some(model.entries.len() - 1)
     }

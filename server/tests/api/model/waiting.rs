@@ -119,6 +119,8 @@ pub(super) struct Entry {
     pub(super) offered: BTreeSet<usize>,
     /// Its booking (an index into the model's), once it took an offer.
     pub(super) booking: Option<usize>,
+    /// How many offers to it ran out unanswered.
+    pub(super) lapses: u32,
 }
 
 impl Model {
@@ -128,7 +130,10 @@ impl Model {
         self.cells[slot] = Cell::Free;
         if let Some(entry) = self.first_waiting(slot) {
             self.entries[entry].offered.insert(slot);
-            self.cells[slot] = Cell::Offered { entry, until: self.now + Duration::seconds(OFFER) };
+            // An offer ends when the slot could no longer be booked, at the latest.
+            let until =
+                (self.now + Duration::seconds(OFFER)).min(self.starts[slot] - Duration::minutes(NOTICE));
+            self.cells[slot] = Cell::Offered { entry, until };
         }
     }
 
@@ -263,6 +268,15 @@ impl Model {
         self.now += Duration::seconds(seconds);
         for slot in 0..self.cells.len() {
             if self.cells[slot].held_until().is_some_and(|until| until <= self.now) {
+                // An offer that ran out counts against its entry; at the
+                // second, the entry lapses.
+                if let Cell::Offered { entry, .. } = self.cells[slot] {
+                    let entry = &mut self.entries[entry];
+                    entry.lapses += 1;
+                    if entry.lapses >= 2 && entry.status == WaitStatus::Waiting {
+                        entry.status = WaitStatus::Lapsed;
+                    }
+                }
                 self.free(slot);
             }
         }
