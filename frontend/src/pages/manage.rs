@@ -3,9 +3,8 @@
 //! so it stays out of the server's and any proxy's logs.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
-use super::{Frame, Page, Schedule};
+use super::{Frame, Page, Schedule, on_secret_in_address};
 use crate::components::ManagePanel;
 use crate::manage::ManageLink;
 use crate::{Ctx, request_id};
@@ -14,19 +13,9 @@ use crate::{Ctx, request_id};
 #[component]
 pub(crate) fn ManagePage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let location = use_location();
-    let own_path = location.pathname.get_untracked();
-    // Another manage link typed into the address bar changes only the part
-    // after `#`, which does not load the page again: each secret gets a link of
-    // its own. Not yet connected, the lookup is not sent; the connection's
-    // first schedule asks for it then. Leaving for another page changes the
-    // address before this page is gone: that address's secret, if any, is not
-    // a manage link's, and looking it up would count as a wrong one.
-    Effect::new(move |_| {
-        let token = location.hash.get().trim_start_matches('#').to_owned();
-        if location.pathname.get() != own_path {
-            return;
-        }
+    // Not yet connected, the lookup is not sent; the connection's first
+    // schedule asks for it then.
+    on_secret_in_address(move |token| {
         let lookup = ctx.manage.try_update(|m| m.insert(ManageLink::new(token)).lookup(request_id()));
         if let Some(lookup) = lookup {
             ctx.connection.send(lookup);

@@ -20,6 +20,23 @@ pub(crate) use manage::{ManagePage, manage_url};
 pub(crate) use staff::StaffPage;
 pub(crate) use wait::{WaitPage, wait_path, wait_url};
 
+/// Calls `open` with the secret after `#` each time the address changes while
+/// it is still this page's. Another link typed into the address bar changes
+/// only the part after `#`, which does not load the page again, so each secret
+/// gets its turn; leaving for another page changes the address before this page
+/// is gone, and that address's secret, if any, is not this page's (sending it
+/// would count as a wrong one).
+pub(crate) fn on_secret_in_address(open: impl Fn(String) + 'static) {
+    let location = leptos_router::hooks::use_location();
+    let own_path = location.pathname.get_untracked();
+    Effect::new(move |_| {
+        let token = location.hash.get().trim_start_matches('#').to_owned();
+        if location.pathname.get() == own_path {
+            open(token);
+        }
+    });
+}
+
 /// Which page this is; the schedule's slots do something else on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Page {

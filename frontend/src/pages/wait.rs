@@ -3,9 +3,8 @@
 //! `#`, which browsers never send to the server, as on the manage page.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
-use super::{Frame, Page};
+use super::{Frame, Page, on_secret_in_address};
 use crate::components::WaitPanel;
 use crate::waitlist::{Wait, WaitLink};
 use crate::{Ctx, request_id};
@@ -14,18 +13,9 @@ use crate::{Ctx, request_id};
 #[component]
 pub(crate) fn WaitPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let location = use_location();
-    let own_path = location.pathname.get_untracked();
-    // Each secret typed into the address bar gets a page of its own. Not yet
-    // connected, the watch is not sent; the connection's first schedule asks
-    // for it then, and every later connection again. Leaving for another page
-    // changes the address before this page is gone: that address is not one
-    // of this page's, and its secret, if any, is not a waitlist's.
-    Effect::new(move |_| {
-        let token = location.hash.get().trim_start_matches('#').to_owned();
-        if location.pathname.get() != own_path {
-            return;
-        }
+    // Not yet connected, the watch is not sent; the connection's first
+    // schedule asks for it then, and every later connection again.
+    on_secret_in_address(move |token| {
         if token.is_empty() {
             let mut link = WaitLink::new(token);
             link.state = Wait::NotFound;

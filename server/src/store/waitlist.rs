@@ -12,26 +12,24 @@ use super::writer::Writer;
 use super::{NewWaiting, OFFER_HOLDER, Offering, Refusal, StoredWaiting, offer_holder};
 use crate::{Result, secret};
 
-/// One entry read with its place in its doctor's line (entries of `waitlist
-/// w`), its live offer (from `holds h`) and its booking's code (from
-/// `bookings b`).
-const ENTRY: &str = "SELECT w.id, w.doctor_id, w.from_day, w.to_day, w.from_minute, w.to_minute,
-        w.patient_name, w.patient_phone, w.joined_at, w.status,
-        (SELECT COUNT(*) FROM waitlist p WHERE p.doctor_id = w.doctor_id AND p.status = 'waiting'
-            AND p.id <= w.id) AS place,
-        h.slot_id AS offer_slot, h.expires_at AS offer_expires, b.code AS booking_code
-    FROM waitlist w
-    LEFT JOIN holds h ON h.holder = 'wait/' || CAST(w.id AS TEXT)
-    LEFT JOIN bookings b ON b.id = w.booking_id";
+/// Entries of `waitlist w` read with `place` (an expression or a column's
+/// worth of SQL), their live offer (from `holds h`) and their booking's code
+/// (from `bookings b`).
+fn entries_with(place: &str) -> String {
+    format!(
+        "SELECT w.id, w.doctor_id, w.from_day, w.to_day, w.from_minute, w.to_minute,
+            w.patient_name, w.patient_phone, w.joined_at, w.status, {place} AS place,
+            h.slot_id AS offer_slot, h.expires_at AS offer_expires, b.code AS booking_code
+        FROM waitlist w
+        LEFT JOIN holds h ON h.holder = '{OFFER_HOLDER}' || CAST(w.id AS TEXT)
+        LEFT JOIN bookings b ON b.id = w.booking_id"
+    )
+}
 
-/// Many entries, as `ENTRY` without the place, which a list in line order
-/// counts as it goes rather than once per entry.
-const ENTRIES: &str = "SELECT w.id, w.doctor_id, w.from_day, w.to_day, w.from_minute, w.to_minute,
-        w.patient_name, w.patient_phone, w.joined_at, w.status, 0 AS place,
-        h.slot_id AS offer_slot, h.expires_at AS offer_expires, b.code AS booking_code
-    FROM waitlist w
-    LEFT JOIN holds h ON h.holder = 'wait/' || CAST(w.id AS TEXT)
-    LEFT JOIN bookings b ON b.id = w.booking_id";
+/// One entry's place in its doctor's line, counted for it alone; a list in
+/// line order counts as it goes instead.
+const PLACE: &str = "(SELECT COUNT(*) FROM waitlist p WHERE p.doctor_id = w.doctor_id
+    AND p.status = 'waiting' AND p.id <= w.id)";
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {
@@ -252,7 +250,7 @@ pub(super) async fn entry_where(
     condition: &str,
     key: EntryKey<'_>,
 ) -> Result<Option<StoredWaiting>> {
-    let sql = format!("{ENTRY} WHERE {condition}");
+    let sql = format!("{} WHERE {condition}", entries_with(PLACE));
     let query = sqlx::query_as::<_, EntryRow>(&sql);
     let query = match key {
         EntryKey::Hash(hash) => query.bind(hash.to_owned()),
@@ -269,7 +267,7 @@ pub(super) enum EntryKey<'a> {
 
 /// Every entry waiting, by doctor, in the order of joining.
 pub(super) async fn waiting(conn: &mut AnyConnection) -> Result<Vec<StoredWaiting>> {
-    let sql = format!("{ENTRIES} WHERE w.status = 'waiting' ORDER BY w.doctor_id, w.id");
+    let sql = format!("{} WHERE w.status = 'waiting' ORDER BY w.doctor_id, w.id", entries_with("0"));
     let mut rows: Vec<EntryRow> = sqlx::query_as(&sql).fetch_all(conn).await?;
     let mut place = 0;
     for at in 0..rows.len() {

@@ -142,8 +142,8 @@ where
                             Ok(update) if update.version <= version => {}
                             Ok(update) => {
                                 version = update.version;
-                                let staff = update.staff.clone().filter(|_| conn.receives_staff_frames(update.version));
                                 let waiting = conn.waiting_frame(&update);
+                                let staff = update.staff.filter(|_| conn.receives_staff_frames(update.version));
                                 for frame in std::iter::once(update.frame).chain(staff).chain(waiting) {
                                     batched += frame.len();
                                     let sent = if frame.len() > CHUNK {
