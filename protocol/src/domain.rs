@@ -213,6 +213,9 @@ pub struct StaffBooking {
     pub patient: Patient,
     /// When it was booked (RFC 3339, UTC).
     pub booked_at: DateTime<Utc>,
+    /// Whether staff marked the patient as not having come.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_show: bool,
 }
 
 /// Who an appointment is for.

@@ -99,7 +99,8 @@ pub enum ErrorCode {
     InvalidMessage,
     /// A binary frame; the protocol uses text frames only.
     BinaryFrame,
-    /// The admin token was wrong or missing.
+    /// Not logged in as staff, a wrong name or password, a session that
+    /// ended, or a role that may not do this.
     Forbidden,
     /// Too many messages, or too many wrong secrets; wait before trying again.
     RateLimited,

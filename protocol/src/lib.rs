@@ -10,11 +10,13 @@ mod domain;
 mod failure;
 mod pow;
 mod replica;
+mod staff;
 mod waitlist;
 
 pub use failure::{BookingFailure, ErrorCode};
 pub use pow::{PowChallenge, PowParameters, PowSolution, Proof};
 pub use replica::{Applied, Replica};
+pub use staff::{Actor, AuditAction, AuditEntry, HistoryQuery, StaffAccount, StaffRole};
 pub use waitlist::{Offer, StaffWaiting, WaitStatus, WaitToken, WaitWindow, WaitlistEntry};
 
 pub use domain::{
@@ -53,10 +55,11 @@ pub enum ClientMessage {
         /// Echoed in the `challenge` reply.
         request_id: String,
     },
-    /// Restore the demo schedule, clearing every booking. Staff only.
+    /// Restore the configured schedule, cancelling every booking. Admins only;
+    /// everyone then gets a new `initialState`.
     Reset {
-        /// The server's admin token.
-        admin_token: String,
+        /// Echoed in an `error` when refused.
+        request_id: String,
     },
     /// Hold a slot while the patient fills in the booking form, so nobody else can
     /// take it meanwhile. A connection holds one slot at a time.
@@ -102,10 +105,77 @@ pub enum ClientMessage {
         /// The free slot to move to.
         slot_id: SlotId,
     },
-    /// Make this connection a staff console: it then receives patient details.
+    /// Log this connection in as a member of staff: the answer is a
+    /// `staffSession`, then the `staffState`, and from then on staff updates.
     StaffLogin {
-        /// The server's admin token.
-        admin_token: String,
+        /// Echoed in the `staffSession`, or in the `error` when refused.
+        request_id: String,
+        /// The account's login name.
+        name: String,
+        /// Its password.
+        password: String,
+    },
+    /// Log this connection in with the session a `staffSession` gave (after a
+    /// reconnect or a reload), with the same answers as `staffLogin`.
+    StaffResume {
+        /// Echoed in the `staffSession`, or in the `error` when refused.
+        request_id: String,
+        /// The `session` of the `staffSession`.
+        session: String,
+    },
+    /// End this connection's staff session, here and on every other connection
+    /// that uses it.
+    StaffLogout {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+    },
+    /// Staff: mark the booking of a slot that has started as a no-show, or
+    /// take the mark back.
+    StaffNoShow {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The booked slot.
+        slot_id: SlotId,
+        /// Whether the patient did not come.
+        no_show: bool,
+    },
+    /// Staff: rows of the audit trail.
+    StaffHistory {
+        /// Echoed in the `staffHistory`.
+        request_id: String,
+        /// Which rows.
+        query: HistoryQuery,
+    },
+    /// Admins: erase the name and phone of one booking, on its patient's
+    /// request; the booking, its code and its history stay.
+    StaffErase {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// The booking's code.
+        booking_code: BookingCode,
+    },
+    /// Admins: every staff account.
+    StaffAccounts {
+        /// Echoed in the `staffAccounts`.
+        request_id: String,
+    },
+    /// Admins: make a staff account.
+    AddStaff {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// Its login name: 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// What it may do.
+        role: StaffRole,
+        /// Its password: at least 12 characters.
+        password: String,
+    },
+    /// Admins: remove a staff account; its sessions end at once.
+    RemoveStaff {
+        /// Echoed in the `actionResult`.
+        request_id: String,
+        /// Its login name.
+        name: String,
     },
     /// Staff: cancel the booking of a slot.
     StaffCancel {
@@ -226,6 +296,14 @@ impl ClientMessage {
         "cancel",
         "reschedule",
         "staffLogin",
+        "staffResume",
+        "staffLogout",
+        "staffNoShow",
+        "staffHistory",
+        "staffErase",
+        "staffAccounts",
+        "addStaff",
+        "removeStaff",
         "staffCancel",
         "block",
         "unblock",
@@ -262,8 +340,18 @@ impl ClientMessage {
             | Self::AcceptOffer { request_id, .. }
             | Self::DeclineOffer { request_id, .. }
             | Self::StaffWaitlist { request_id, .. }
-            | Self::StaffRemoveWaiting { request_id, .. } => Some(request_id),
-            Self::Reset { .. } | Self::Release { .. } | Self::StaffLogin { .. } | Self::Hello { .. } => None,
+            | Self::StaffRemoveWaiting { request_id, .. }
+            | Self::Reset { request_id }
+            | Self::StaffLogin { request_id, .. }
+            | Self::StaffResume { request_id, .. }
+            | Self::StaffLogout { request_id }
+            | Self::StaffNoShow { request_id, .. }
+            | Self::StaffHistory { request_id, .. }
+            | Self::StaffErase { request_id, .. }
+            | Self::StaffAccounts { request_id }
+            | Self::AddStaff { request_id, .. }
+            | Self::RemoveStaff { request_id, .. } => Some(request_id),
+            Self::Release { .. } | Self::Hello { .. } => None,
         }
     }
 }
@@ -342,7 +430,40 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<BookingFailure>,
     },
-    /// To a staff console after `staffLogin`: every active booking with its
+    /// The answer to `staffLogin` and `staffResume`: this connection is a
+    /// staff console now.
+    StaffSession {
+        /// The `requestId` answered.
+        request_id: String,
+        /// The session's secret, for `staffResume`; it ends at `expiresAt`, on
+        /// `staffLogout`, or when the account is removed.
+        session: String,
+        /// The account's login name.
+        name: String,
+        /// What it may do.
+        role: StaffRole,
+        /// When the session ends (RFC 3339, UTC).
+        expires_at: DateTime<Utc>,
+    },
+    /// To a staff console whose session ended while it was connected (logged
+    /// out elsewhere, run out, or its account removed): it gets no more staff
+    /// messages and must log in again.
+    StaffEnded {},
+    /// The answer to `staffHistory`: the matching audit rows, newest first.
+    StaffHistory {
+        /// The `requestId` answered.
+        request_id: String,
+        /// The rows.
+        entries: Vec<AuditEntry>,
+    },
+    /// The answer to `staffAccounts`: every account, by name.
+    StaffAccounts {
+        /// The `requestId` answered.
+        request_id: String,
+        /// The accounts.
+        accounts: Vec<StaffAccount>,
+    },
+    /// To a staff console after `staffSession`: every active booking with its
     /// patient, as of `version`.
     StaffState {
         /// The schedule version these bookings are as of.
@@ -422,13 +543,17 @@ impl ServerMessage {
             | Self::ActionResult { request_id, .. }
             | Self::Challenge { request_id, .. }
             | Self::JoinResult { request_id, .. }
-            | Self::StaffWaitlist { request_id, .. } => Some(request_id),
+            | Self::StaffWaitlist { request_id, .. }
+            | Self::StaffSession { request_id, .. }
+            | Self::StaffHistory { request_id, .. }
+            | Self::StaffAccounts { request_id, .. } => Some(request_id),
             Self::Error { request_id, .. } | Self::Waitlist { request_id, .. } => request_id.as_deref(),
             Self::InitialState(_)
             | Self::Resumed { .. }
             | Self::Update { .. }
             | Self::StaffState { .. }
-            | Self::StaffUpdate { .. } => None,
+            | Self::StaffUpdate { .. }
+            | Self::StaffEnded {} => None,
         }
     }
 }

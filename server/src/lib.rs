@@ -2,6 +2,7 @@
 //! serves and the tests exercise, and `Server` ties it to a socket and a store.
 
 pub mod address;
+pub mod audit;
 pub mod clinic;
 pub mod config;
 pub mod engine;
@@ -11,6 +12,7 @@ pub mod hub;
 mod limits;
 pub mod pow;
 pub mod secret;
+pub mod staff;
 pub mod store;
 pub mod wire;
 pub mod ws;

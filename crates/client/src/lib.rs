@@ -274,10 +274,12 @@ impl Client {
         self.send(&ClientMessage::Hello { last_version: version }).await
     }
 
-    /// Asks the server to reset the schedule. A refusal comes back through `recv`
-    /// as an `error`; success as an `initialState`.
-    pub async fn reset(&mut self, admin_token: &str) -> Result<(), Error> {
-        self.send(&ClientMessage::Reset { admin_token: admin_token.to_owned() }).await
+    /// Asks the server to reset the schedule (this connection must be logged
+    /// in as an admin). A refusal comes back through `recv` as an `error`;
+    /// success as an `initialState`.
+    pub async fn reset(&mut self) -> Result<(), Error> {
+        let request_id = self.request_id();
+        self.send(&ClientMessage::Reset { request_id }).await
     }
 
     /// Closes the connection politely.

@@ -69,7 +69,13 @@ impl App {
 
     async fn staff_act(&self, action: fn(String, SlotId) -> ClientMessage, slot: &str) -> Result<()> {
         let mut staff = self.client().await?;
-        staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await?;
+        staff
+            .send(&ClientMessage::StaffLogin {
+                request_id: "login".into(),
+                name: "admin".into(),
+                password: ADMIN_TOKEN.into(),
+            })
+            .await?;
         tokio::time::timeout(PATIENCE, async {
             loop {
                 match staff.recv().await? {

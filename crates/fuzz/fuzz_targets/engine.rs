@@ -235,7 +235,7 @@ impl World {
                 manage_token: self.token(token),
                 slot_id: self.slot(slot),
             },
-            Action::StaffLogin { right } => ClientMessage::StaffLogin { admin_token: admin(right) },
+            Action::StaffLogin { right } => ClientMessage::StaffLogin { request_id: "login".into(), name: "admin".into(), password: admin(right) },
             Action::StaffCancel { slot } => {
                 ClientMessage::StaffCancel { request_id: id(0), slot_id: self.slot(slot) }
             }
@@ -247,7 +247,7 @@ impl World {
                 ClientMessage::EndHold { request_id: id(0), slot_id: self.slot(slot) }
             }
             Action::Challenge { request } => ClientMessage::Challenge { request_id: id(request) },
-            Action::Reset { right } => ClientMessage::Reset { admin_token: admin(right) },
+            Action::Reset { right } => ClientMessage::Reset { request_id: admin(right) },
             Action::Hello { last_version } => ClientMessage::Hello { last_version },
         })
     }

@@ -186,6 +186,7 @@ impl<S: Store> Engine<S> {
                             booked_at: now,
                             active: true,
                             sequence: 0,
+                            no_show: false,
                         };
                         let what = Changed::Slot {
                             id: request.slot_id.clone(),

@@ -75,8 +75,13 @@ pub(super) struct Active {
 
 impl From<StoredBooking> for Active {
     fn from(b: StoredBooking) -> Self {
-        let staff =
-            StaffBooking { slot_id: b.slot_id, code: b.code, patient: b.patient, booked_at: b.booked_at };
+        let staff = StaffBooking {
+            slot_id: b.slot_id,
+            code: b.code,
+            patient: b.patient,
+            booked_at: b.booked_at,
+            no_show: b.no_show,
+        };
         Self { id: b.id, staff }
     }
 }
@@ -323,6 +328,7 @@ mod tests {
             booked_at: at(0),
             active: true,
             sequence: 0,
+            no_show: false,
         })
     }
 

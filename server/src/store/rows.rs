@@ -70,6 +70,7 @@ pub(super) struct BookingRow {
     pub(super) created_at: i64,
     pub(super) cancelled_at: Option<i64>,
     pub(super) sequence: i64,
+    pub(super) no_show_at: Option<i64>,
 }
 
 impl From<BookingRow> for StoredBooking {
@@ -82,6 +83,7 @@ impl From<BookingRow> for StoredBooking {
             booked_at: instant(r.created_at),
             active: r.cancelled_at.is_none(),
             sequence: sequence(r.sequence),
+            no_show: r.no_show_at.is_some(),
         }
     }
 }
@@ -100,6 +102,7 @@ pub(super) struct ChangeRow {
     pub(super) patient_phone: Option<String>,
     pub(super) created_at: Option<i64>,
     pub(super) sequence: Option<i64>,
+    pub(super) no_show_at: Option<i64>,
 }
 
 impl ChangeRow {
@@ -125,6 +128,7 @@ impl ChangeRow {
                     booked_at: instant(self.created_at.unwrap_or_default()),
                     active: true,
                     sequence: sequence(self.sequence.unwrap_or_default()),
+                    no_show: self.no_show_at.is_some(),
                 })
             }
             _ => None,

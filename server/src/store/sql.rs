@@ -7,13 +7,14 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use protocol::{DoctorId, SlotId, Version, WaitStatus, WaitWindow};
+use protocol::{AuditEntry, DoctorId, HistoryQuery, SlotId, Version, WaitStatus, WaitWindow};
 use sqlx::any::AnyArguments;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Executor};
 use tokio::sync::mpsc;
 
+use super::audit::{self, AuditRow};
 use super::connect::Backend;
 use super::rows::{BookingRow, ChangeRow, SlotRow, instant, occupancy_of, stored_state};
 use super::slots::insert_missing;
@@ -25,6 +26,7 @@ use super::{
     StoredSlot, StoredWaiting, connect, listen, offered_to,
 };
 use crate::Result;
+use crate::audit::Origin;
 use crate::clinic::SlotDef;
 
 /// The schedule in a SQL database.
@@ -137,7 +139,7 @@ impl Store for SqlStore {
         let last = upto.map_or(current, |u| u.min(current));
         let rows: Vec<ChangeRow> = sqlx::query_as(
             "SELECT c.version, c.slot_id, c.status, c.holder, c.hold_expires, c.booking_id,
-                    b.code, b.patient_name, b.patient_phone, b.created_at, b.sequence
+                    b.code, b.patient_name, b.patient_phone, b.created_at, b.sequence, b.no_show_at
              FROM changes c LEFT JOIN bookings b ON b.id = c.booking_id
              WHERE c.version > $1 AND c.version <= $2 ORDER BY c.version",
         )
@@ -494,5 +496,14 @@ impl Store for SqlStore {
         }
         w.commit().await?;
         Ok(outcome)
+    }
+
+    async fn append_audit(&self, at: DateTime<Utc>, origin: &Origin, rows: Vec<AuditRow>) -> Result<()> {
+        let rows: Vec<_> = rows.into_iter().map(|row| audit::pending(at, origin, row)).collect();
+        audit::append(&mut *self.pool.acquire().await?, &rows).await
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<AuditEntry>> {
+        audit::history(&mut *self.pool.acquire().await?, query).await
     }
 }

@@ -39,7 +39,7 @@ pub(super) const SLOT_STATE: &str =
 
 /// The columns a booking is read with.
 pub(super) const BOOKING_COLUMNS: &str =
-    "id, slot_id, code, patient_name, patient_phone, created_at, cancelled_at, sequence";
+    "id, slot_id, code, patient_name, patient_phone, created_at, cancelled_at, sequence, no_show_at";
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 use protocol::{SlotId, Version};
 use sqlx::{Any, AnyConnection, Transaction};
 
+use super::audit::{self, AuditRow, Pending};
 use super::text::placeholders;
 use crate::Result;
+use crate::audit::Origin;
 
 /// The PostgreSQL channel that carries the version of every commit.
 pub(super) const CHANNEL: &str = "booking_changes";
@@ -31,6 +33,7 @@ pub(super) struct Writer {
     tx: Transaction<'static, Any>,
     version: Version,
     entries: Vec<Entry>,
+    audit: Vec<Pending>,
     notify: bool,
 }
 
@@ -46,7 +49,7 @@ impl Writer {
         )
         .fetch_one(&mut *tx)
         .await?;
-        Ok(Self { tx, version: version as Version, entries: Vec::new(), notify })
+        Ok(Self { tx, version: version as Version, entries: Vec::new(), audit: Vec::new(), notify })
     }
 
     /// The connection to run this transaction's statements on.
@@ -99,9 +102,16 @@ impl Writer {
         self.log(None, "reload", None, None, None)
     }
 
-    /// Writes the log and the new version, notifies, and commits. Returns the
-    /// version after the transaction.
+    /// Records in the audit trail that `origin` did what `row` says at `at`;
+    /// written with the change, when it commits.
+    pub(super) fn audit(&mut self, at: DateTime<Utc>, origin: &Origin, row: AuditRow) {
+        self.audit.push(audit::pending(at, origin, row));
+    }
+
+    /// Writes the log, the audit rows and the new version, notifies, and
+    /// commits. Returns the version after the transaction.
     pub(super) async fn commit(mut self) -> Result<Version> {
+        audit::append(&mut self.tx, &self.audit).await?;
         if self.entries.is_empty() {
             self.tx.commit().await?;
             return Ok(self.version);

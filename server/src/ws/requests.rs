@@ -33,6 +33,8 @@ pub(super) struct Conn {
     staff_version: Option<Version>,
     /// Keeps staff frames being made while this console is connected.
     staff_presence: Option<crate::hub::StaffPresence>,
+    /// The member of staff logged in on this connection.
+    member: Option<crate::staff::Member>,
     /// The waitlist entry whose changes this connection is told of, once it
     /// showed the entry's link.
     watching: Option<crate::hub::Watching>,
@@ -40,11 +42,21 @@ pub(super) struct Conn {
 
 impl Conn {
     pub(super) fn new(id: ConnId, peer: ClientKey) -> Self {
-        Self { id, peer, staff_version: None, staff_presence: None, watching: None }
+        Self { id, peer, staff_version: None, staff_presence: None, member: None, watching: None }
     }
 
     pub(super) fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// Who this connection acts as, for the audit trail: its member of staff
+    /// when one is logged in, `patient` otherwise.
+    pub(super) fn origin(&self, patient: protocol::Actor) -> crate::audit::Origin {
+        let actor = match &self.member {
+            Some(member) => protocol::Actor::Staff { name: member.name.clone() },
+            None => patient,
+        };
+        crate::audit::Origin::new(actor, self.peer)
     }
 
     /// Whether the staff frame of the change with `version` goes to this
@@ -191,20 +203,25 @@ impl Conn {
                     Err(reason) => action(request_id, Err(reason)),
                 }
             }
-            ClientMessage::Reset { admin_token } => {
-                if !secret::same(&admin_token, &state.admin_token) {
-                    tracing::warn!("reset refused: wrong admin token");
-                    return Ok(Some(forbidden(None)));
+            ClientMessage::Reset { request_id } => {
+                if !self.member.as_ref().is_some_and(|m| m.role.is_admin()) {
+                    tracing::warn!("reset refused: not an admin");
+                    return Ok(Some(forbidden(Some(request_id))));
                 }
                 // Everyone, this client included, receives the new `initialState`.
                 engine.reset().await?;
                 return Ok(None);
             }
-            ClientMessage::StaffLogin { admin_token } => {
-                if !secret::same(&admin_token, &state.admin_token) {
+            ClientMessage::StaffLogin { request_id, name, password } => {
+                if !secret::same(&password, &state.admin_token) {
                     tracing::warn!("staff login refused: wrong admin token");
-                    return Ok(Some(forbidden(None)));
+                    return Ok(Some(forbidden(Some(request_id))));
                 }
+                self.member = Some(crate::staff::Member {
+                    name,
+                    role: protocol::StaffRole::Admin,
+                    session_hash: String::new(),
+                });
                 if self.staff_presence.is_none() {
                     self.staff_presence = Some(engine.staff_present());
                 }
@@ -226,6 +243,18 @@ impl Conn {
             }
             // Answered by the connection itself, which holds the socket.
             ClientMessage::Hello { .. } => return Ok(None),
+            // Staff accounts and sessions.
+            ClientMessage::StaffResume { request_id, .. }
+            | ClientMessage::StaffLogout { request_id }
+            | ClientMessage::StaffAccounts { request_id }
+            | ClientMessage::AddStaff { request_id, .. }
+            | ClientMessage::RemoveStaff { request_id, .. } => forbidden(Some(request_id)),
+            // The audit trail.
+            ClientMessage::StaffHistory { request_id, .. } => forbidden(Some(request_id)),
+            // No-shows and erasure.
+            ClientMessage::StaffNoShow { request_id, .. } | ClientMessage::StaffErase { request_id, .. } => {
+                forbidden(Some(request_id))
+            }
             message @ (ClientMessage::JoinWaitlist { .. }
             | ClientMessage::WatchWaitlist { .. }
             | ClientMessage::ChangeWaitlist { .. }

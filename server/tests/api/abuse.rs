@@ -158,7 +158,11 @@ async fn guessing(app: &TestApp, tally: &Tally) {
         let message = match i % 3 {
             0 => ClientMessage::Lookup { request_id, manage_token: format!("{i:064x}") },
             1 => ClientMessage::Cancel { request_id, manage_token: format!("{i:064x}") },
-            _ => ClientMessage::StaffLogin { admin_token: format!("guess-{i}") },
+            _ => ClientMessage::StaffLogin {
+                request_id: format!("login-{i}"),
+                name: "admin".into(),
+                password: format!("guess-{i}"),
+            },
         };
         client.send(&message).await.unwrap();
         tally.add(1);

@@ -156,7 +156,7 @@ async fn reset_needs_the_admin_token_and_then_gives_everyone_a_fresh_schedule() 
     let _ = recv(&mut staff).await;
     let _ = recv(&mut patient_page).await;
 
-    staff.reset("wrong").await.unwrap();
+    staff.reset().await.unwrap();
     match recv(&mut staff).await {
         ServerMessage::Error { code, .. } => assert_eq!(code, ErrorCode::Forbidden),
         other => panic!("expected forbidden, got {other:?}"),
@@ -164,7 +164,8 @@ async fn reset_needs_the_admin_token_and_then_gives_everyone_a_fresh_schedule() 
     // The patient's page gets nothing until the reset that succeeds: its next
     // message must be the fresh schedule.
 
-    staff.reset(ADMIN_TOKEN).await.unwrap();
+    log_in_admin(&mut staff).await;
+    staff.reset().await.unwrap();
     for client in [&mut staff, &mut patient_page] {
         match recv(client).await {
             ServerMessage::InitialState(fresh) => {

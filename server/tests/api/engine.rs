@@ -113,6 +113,17 @@ impl Store for Flaky {
     async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> R<Version> {
         self.inner.reset(slots, at).await
     }
+    async fn append_audit(
+        &self,
+        at: DateTime<Utc>,
+        origin: &server::audit::Origin,
+        rows: Vec<server::store::AuditRow>,
+    ) -> R<()> {
+        self.inner.append_audit(at, origin, rows).await
+    }
+    async fn history(&self, query: &protocol::HistoryQuery) -> R<Vec<protocol::AuditEntry>> {
+        self.inner.history(query).await
+    }
     async fn join_waitlist(&self, entry: &NewWaiting<'_>) -> R<Result<i64, Refusal>> {
         self.inner.join_waitlist(entry).await
     }

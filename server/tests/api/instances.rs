@@ -124,7 +124,14 @@ async fn holds_cancels_and_staff_actions_propagate_across_instances() {
     let (mut watcher_a, _) = a.connect().await;
     let (mut other, _) = b.connect().await;
     let (mut staff, _) = b.connect().await;
-    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    staff
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: ADMIN_TOKEN.into(),
+        })
+        .await
+        .unwrap();
     loop {
         match tokio::time::timeout(Duration::from_secs(5), staff.recv()).await.unwrap().unwrap() {
             ServerMessage::StaffState { .. } => break,
@@ -437,7 +444,14 @@ async fn retries_moves_and_staff_cancels_work_through_either_instance() {
 
     // Staff on A cancel it; B's clients see the slot free.
     let mut staff = a.connect().await.0;
-    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    staff
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: ADMIN_TOKEN.into(),
+        })
+        .await
+        .unwrap();
     let cancelled =
         call(&mut staff, |request_id| ClientMessage::StaffCancel { request_id, slot_id: y.clone() }).await;
     assert!(matches!(cancelled, ServerMessage::ActionResult { ok: true, .. }), "{cancelled:?}");

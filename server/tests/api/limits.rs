@@ -152,8 +152,15 @@ async fn guessing_manage_links_is_stopped_for_the_address_and_admin_tokens_count
         matches!(reply, protocol::ServerMessage::Error { code: protocol::ErrorCode::RateLimited, .. }),
         "{reply:?}"
     );
-    // Admin tokens have a budget of their own: this one is still checked.
-    again.reset("wrong").await.unwrap();
+    // Staff logins have a budget of their own: this one is still checked.
+    again
+        .send(&protocol::ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: "wrong".into(),
+        })
+        .await
+        .unwrap();
     let reply = loop {
         if let error @ protocol::ServerMessage::Error { .. } = recv(&mut again).await {
             break error;

@@ -104,7 +104,8 @@ async fn a_reset_or_a_version_this_server_never_had_means_the_whole_schedule() {
         let mut client = Client::connect(&bogus).await.unwrap();
         assert!(matches!(recv(&mut client).await, ServerMessage::InitialState(_)), "for {bogus}");
     }
-    staff.reset(ADMIN_TOKEN).await.unwrap();
+    log_in_admin(&mut staff).await;
+    staff.reset().await.unwrap();
     let ServerMessage::InitialState(after_reset) = recv(&mut staff).await else { panic!("a new schedule") };
 
     let mut back = Client::connect_resuming(&app.ws_url(), schedule.version).await.unwrap();

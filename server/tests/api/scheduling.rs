@@ -298,12 +298,26 @@ async fn staff_see_patients_and_cancel_block_and_unblock_and_others_may_not() {
     let intruder =
         call(&mut patient_page, |r| ClientMessage::Block { request_id: r, slot_id: blocked.clone() }).await;
     assert!(matches!(intruder, ServerMessage::Error { code: ErrorCode::Forbidden, .. }), "{intruder:?}");
-    staff.send(&ClientMessage::StaffLogin { admin_token: "nope".into() }).await.unwrap();
+    staff
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: "nope".into(),
+        })
+        .await
+        .unwrap();
     assert!(matches!(
         recv_skipping_updates(&mut staff).await,
         ServerMessage::Error { code: ErrorCode::Forbidden, .. }
     ));
-    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    staff
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: ADMIN_TOKEN.into(),
+        })
+        .await
+        .unwrap();
     let ServerMessage::StaffState { bookings, .. } = recv_skipping_updates(&mut staff).await else {
         panic!("expected the staff state")
     };
@@ -380,7 +394,8 @@ async fn a_third_client_never_receives_patient_data() {
     call(&mut a, |r| ClientMessage::Lookup { request_id: r, manage_token: token.clone() }).await;
     book(&mut a, &z).await;
     call(&mut a, |r| ClientMessage::Cancel { request_id: r, manage_token: token.clone() }).await;
-    a.reset(ADMIN_TOKEN).await.unwrap();
+    log_in_admin(&mut a).await;
+    a.reset().await.unwrap();
 
     // hold, book, reschedule (two slots), book, cancel, and the reset.
     let mut seen = Vec::new();

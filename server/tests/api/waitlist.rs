@@ -231,7 +231,14 @@ async fn landmark(app: &TestApp) -> Version {
 /// A connection logged in as staff.
 async fn staff(app: &TestApp) -> Client {
     let (mut staff, _) = app.connect_with_state().await;
-    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    staff
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: ADMIN_TOKEN.into(),
+        })
+        .await
+        .unwrap();
     loop {
         match recv(&mut staff).await {
             ServerMessage::StaffState { .. } => return staff,

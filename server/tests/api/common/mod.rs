@@ -343,3 +343,22 @@ pub async fn spawn_on(database_url: &str, now: Arc<Mutex<DateTime<Utc>>>, option
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     start_at(dir, database_url.to_owned(), now, options).await
 }
+
+/// Logs `client` in as the test admin and reads its staff state.
+pub async fn log_in_admin(client: &mut Client) {
+    client
+        .send(&protocol::ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: ADMIN_TOKEN.into(),
+        })
+        .await
+        .unwrap();
+    loop {
+        match recv(client).await {
+            ServerMessage::StaffState { .. } => return,
+            ServerMessage::Update { .. } | ServerMessage::StaffUpdate { .. } => {}
+            other => panic!("expected the staff state, got {other:?}"),
+        }
+    }
+}

@@ -41,7 +41,14 @@ async fn lookup(client: &mut Client, token: &str) -> ServerMessage {
 }
 
 async fn login(client: &mut Client, token: &str) -> ServerMessage {
-    client.send(&ClientMessage::StaffLogin { admin_token: token.into() }).await.unwrap();
+    client
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: token.into(),
+        })
+        .await
+        .unwrap();
     loop {
         match recv(client).await {
             ServerMessage::Update { .. } => {}

@@ -93,7 +93,14 @@ async fn staff_end_any_hold_and_block_a_held_slot() {
     assert_eq!(hold(&mut second, &y).await, Ok(()));
 
     let mut staff = connect_from(&app, 30).await;
-    staff.send(&ClientMessage::StaffLogin { admin_token: ADMIN_TOKEN.into() }).await.unwrap();
+    staff
+        .send(&ClientMessage::StaffLogin {
+            request_id: "login".into(),
+            name: "admin".into(),
+            password: ADMIN_TOKEN.into(),
+        })
+        .await
+        .unwrap();
     assert!(matches!(recv(&mut staff).await, ServerMessage::StaffState { .. }));
     let mut watcher = connect_from(&app, 20).await;
 

@@ -7,7 +7,7 @@ use client::BookingReply;
 use protocol::{BookingFailure, ServerMessage, SlotStatus, WaitStatus};
 
 use super::{Page, anna, book, boris, cancel, carl, days, slot, staff};
-use crate::common::{ADMIN_TOKEN, TestApp, recv, spawn_app, test_now};
+use crate::common::{TestApp, log_in_admin, recv, spawn_app, test_now};
 
 #[tokio::test]
 async fn a_live_offer_outlives_a_restart_and_still_runs_out_and_passes_on() {
@@ -59,7 +59,8 @@ async fn a_reset_takes_everybody_off_the_waitlist_and_frees_offered_slots() {
     anna_page.offered(&freed).await;
     let mut console = staff(&app).await;
 
-    console.reset(ADMIN_TOKEN).await.unwrap();
+    log_in_admin(&mut console).await;
+    console.reset().await.unwrap();
 
     let schedule = loop {
         if let ServerMessage::InitialState(schedule) = recv(&mut console).await {
