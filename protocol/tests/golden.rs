@@ -1,8 +1,16 @@
 //! Golden tests: every example in `README.md` decodes to a known value and that
 //! value encodes back to the same JSON, so the documentation cannot drift from
-//! the code. The waitlist's examples are pinned in `golden/waitlist.rs`.
+//! the code. The waitlist's examples are pinned in `golden/waitlist.rs`, those of
+//! no-shows and erasure in `golden/records.rs`, those of staff logins and
+//! accounts in `golden/staff.rs`, those of the audit trail in `golden/audit.rs`.
 
 // A crate root resolves modules beside itself, so the path is named.
+#[path = "golden/audit.rs"]
+mod audit;
+#[path = "golden/records.rs"]
+mod records;
+#[path = "golden/staff.rs"]
+mod staff;
 #[path = "golden/waitlist.rs"]
 mod waitlist;
 
@@ -113,7 +121,7 @@ fn a_book_without_a_proof_still_decodes() {
 
 #[test]
 fn reset_example_round_trips() {
-    assert_golden("`reset`", ClientMessage::Reset { admin_token: "s3cret".into() });
+    assert_golden("`reset`", ClientMessage::Reset { request_id: "a-1".into() });
 }
 
 #[test]
@@ -252,8 +260,8 @@ fn error_example_round_trips() {
         "`error`",
         ServerMessage::Error {
             code: ErrorCode::Forbidden,
-            message: "The admin token is not valid.".into(),
-            request_id: None,
+            message: "Not allowed.".into(),
+            request_id: Some("a-1".into()),
         },
     );
 }
@@ -345,7 +353,6 @@ fn manage_link_examples_round_trip() {
 
 #[test]
 fn staff_examples_round_trip() {
-    assert_golden("`staffLogin`", ClientMessage::StaffLogin { admin_token: "s3cret".into() });
     assert_golden(
         "`staffCancel`, `block`, `unblock`, `endHold`",
         ClientMessage::Block { request_id: "s-1".into(), slot_id: id("surgeon-20261125-0800") },
@@ -359,6 +366,7 @@ fn staff_examples_round_trip() {
                 code: "K7M2-QX4P".into(),
                 patient: Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() },
                 booked_at: at("2026-11-24T07:10:02Z"),
+                no_show: false,
             }],
         },
     );
@@ -379,14 +387,24 @@ fn every_client_type_name_is_listed() {
             proof: None,
         },
         ClientMessage::Challenge { request_id: s() },
-        ClientMessage::Reset { admin_token: s() },
+        ClientMessage::Reset { request_id: s() },
         ClientMessage::Hold { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::ExtendHold { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Release { slot_id: SlotId(s()) },
         ClientMessage::Lookup { request_id: s(), manage_token: s() },
         ClientMessage::Cancel { request_id: s(), manage_token: s() },
         ClientMessage::Reschedule { request_id: s(), manage_token: s(), slot_id: SlotId(s()) },
-        ClientMessage::StaffLogin { admin_token: s() },
+        ClientMessage::StaffLogin { request_id: s(), name: s(), password: s() },
+        ClientMessage::StaffResume { request_id: s(), session: s() },
+        ClientMessage::StaffLogout { request_id: s() },
+        ClientMessage::StaffAccounts { request_id: s() },
+        ClientMessage::AddStaff {
+            request_id: s(),
+            name: s(),
+            role: protocol::StaffRole::Admin,
+            password: s(),
+        },
+        ClientMessage::RemoveStaff { request_id: s(), name: s() },
         ClientMessage::StaffCancel { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Block { request_id: s(), slot_id: SlotId(s()) },
         ClientMessage::Unblock { request_id: s(), slot_id: SlotId(s()) },

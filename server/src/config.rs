@@ -15,25 +15,41 @@ const D: Limits = Limits::DEFAULT;
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "server", version, about = "Real-time appointment booking server")]
 pub struct Config {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "BOOKING_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address to serve Prometheus metrics on, at `/metrics` (such as
+    /// `127.0.0.1:9100`), apart from the public listener; off when absent. Keep
+    /// it off the public network, or set a metrics token.
+    #[arg(long, env = "BOOKING_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Token that scrapes of `/metrics` must send as `Authorization: Bearer
+    /// TOKEN` (at least 16 characters); none is asked when absent.
+    #[arg(long, env = "BOOKING_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Database to keep the schedule in: `sqlite://PATH` (a missing file is
     /// created) or `postgres://USER:PASSWORD@HOST/DATABASE`, which several server
     /// instances can share.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/booking.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/booking.db",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: String,
 
     /// Clinic configuration file (TOML); the built-in demo clinic when absent.
     /// `server/clinic.toml` documents the format.
     #[arg(long, env = "BOOKING_CONFIG")]
     pub config: Option<PathBuf>,
-
-    /// Token that staff give to reset the schedule. When absent, a random token is
-    /// generated at start and printed once.
-    #[arg(long, env = "BOOKING_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
 
     /// Directory of the built frontend, served at `/`.
     #[arg(long, env = "BOOKING_STATIC_DIR", default_value = "frontend/dist")]
@@ -93,12 +109,13 @@ pub struct Config {
     #[arg(long, env = "BOOKING_MAX_FAILED_SECRETS_PER_MIN_TOTAL", default_value_t = D.failed_secrets_per_min_total)]
     pub max_failed_secrets_per_min_total: u32,
 
-    /// Wrong admin tokens one client address may send per minute (counted apart
-    /// from manage links, so guessing those never locks staff out).
+    /// Wrong staff logins (name or password) and wrong staff sessions one client
+    /// address may send per minute (counted apart from manage links, so guessing
+    /// those never locks staff out).
     #[arg(long, env = "BOOKING_MAX_FAILED_LOGINS_PER_MIN", default_value_t = D.failed_staff_logins_per_min)]
     pub max_failed_logins_per_min: u32,
 
-    /// Wrong admin tokens all addresses together may send per minute.
+    /// Wrong staff logins and sessions all addresses together may send per minute.
     #[arg(long, env = "BOOKING_MAX_FAILED_LOGINS_PER_MIN_TOTAL", default_value_t = D.failed_staff_logins_per_min_total)]
     pub max_failed_logins_per_min_total: u32,
 
@@ -133,10 +150,21 @@ pub struct Config {
     #[arg(long, env = "BOOKING_CHALLENGE_WORK", default_value_t = D.challenge_work)]
     pub challenge_work: u32,
 
+    /// Hours a staff session lasts after its login (a shift); the console then
+    /// logs in again.
+    #[arg(long, env = "BOOKING_STAFF_SESSION_HOURS", default_value_t = D.staff_session.as_secs() / 3600)]
+    pub staff_session_hours: u64,
+
     /// How many recent updates are kept for clients that reconnect, so that they
     /// get only what they missed; a client further behind gets the whole schedule.
     #[arg(long, env = "BOOKING_REPLAY_LOG", default_value_t = D.replay_log)]
     pub replay_log: usize,
+
+    /// Days after an appointment ended (or a waitlist entry did) before the
+    /// patient's name and phone are erased, by a job that runs hourly; 0 keeps
+    /// them. `SECURITY.md` says why the default is what it is.
+    #[arg(long, env = "BOOKING_RETENTION_DAYS", default_value_t = D.retention_days)]
+    pub retention_days: u32,
 }
 
 impl Config {
@@ -162,6 +190,72 @@ impl Config {
             bookings_per_address_per_hour: self.bookings_per_address_per_hour,
             challenge_work: self.challenge_work,
             replay_log: self.replay_log,
+            retention_days: self.retention_days,
+            staff_session: Duration::from_secs(self.staff_session_hours.max(1) * 3600),
+            ..D
+        }
+    }
+}
+
+/// What the server binary does instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manage the staff accounts in the database (`--database-url`).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+/// The `server staff` commands. A password is read from standard input (one
+/// line) when it is not a terminal or `--password-stdin` is given, and asked
+/// for twice without echo otherwise.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum StaffCommand {
+    /// Make an account, such as the first admin: `server staff add NAME --role admin`.
+    Add {
+        /// Its login name: 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password from standard input even from a terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts: name, role, and when each was made.
+    List,
+    /// Remove an account; its sessions end at once.
+    Remove {
+        /// Its login name.
+        name: String,
+        /// Remove the last admin all the same (nobody can manage staff then,
+        /// until an admin is added here again).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Set an account's password; its sessions end at once.
+    Password {
+        /// Its login name.
+        name: String,
+        /// Read the password from standard input even from a terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// A staff role, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Sees patients; cancels, blocks and unblocks, ends holds, marks no-shows.
+    Receptionist,
+    /// All a receptionist may, and also resets, erases and manages staff.
+    Admin,
+}
+
+impl From<Role> for protocol::StaffRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Receptionist => Self::Receptionist,
+            Role::Admin => Self::Admin,
         }
     }
 }

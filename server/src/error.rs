@@ -7,7 +7,8 @@ pub enum Error {
     /// The clinic configuration is unusable.
     #[error("clinic configuration: {0}")]
     Config(String),
-    /// A setting is unusable (such as a weak admin token).
+    /// A setting is unusable, or a command was refused (such as a staff
+    /// account whose name is in use).
     #[error("{0}")]
     Setting(String),
     /// The database failed.

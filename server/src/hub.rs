@@ -103,6 +103,7 @@ pub struct StaffPresence(Arc<AtomicUsize>);
 
 impl Drop for StaffPresence {
     fn drop(&mut self) {
+        crate::metrics::staff_console(false);
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -168,6 +169,7 @@ impl Hub {
     /// state goes out without its staff frame.
     pub fn staff_present(&self) -> StaffPresence {
         self.staff.fetch_add(1, Ordering::AcqRel);
+        crate::metrics::staff_console(true);
         StaffPresence(self.staff.clone())
     }
 
@@ -234,6 +236,7 @@ impl Hub {
         waiting: Option<Arc<[(i64, Frame)]>>,
     ) {
         let staff = staff.map(crate::wire::encode);
+        crate::metrics::broadcast();
         // Having no connection at all is not an error.
         let _ = self.tx.send(Broadcast { version, frame, staff, waiting });
     }

@@ -10,6 +10,7 @@ mod error;
 mod http;
 pub mod hub;
 mod limits;
+mod metrics;
 pub mod pow;
 pub mod secret;
 pub mod staff;
@@ -62,12 +63,15 @@ pub struct Shared {
     connections: Arc<limits::Connections>,
     /// Wrong manage links.
     manage_guesses: limits::Guesses,
-    /// Wrong admin tokens.
+    /// Wrong staff logins and sessions.
     staff_guesses: limits::Guesses,
+    /// The staff accounts and sessions.
+    staff: staff::Staff,
+    /// The source of `now`, the engine's too.
+    clock: Clock,
     pow: pow::Pow,
     trusted_proxies: TrustedProxies,
     allowed_origins: Arc<[String]>,
-    admin_token: Arc<str>,
     limits: Limits,
     static_dir: Arc<PathBuf>,
     csp: http::headers::Csp,
@@ -79,6 +83,17 @@ impl Shared {
     /// its periodic work now, after moving a test clock).
     pub fn engine(&self) -> &EngineHandle {
         &self.engine
+    }
+
+    /// The staff accounts and sessions, for tools and tests that make
+    /// accounts as `server staff add` does.
+    pub fn staff(&self) -> &staff::Staff {
+        &self.staff
+    }
+
+    /// The time now, by the server's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.clock)()
     }
 }
 
@@ -100,8 +115,6 @@ pub struct Settings {
     pub database_url: String,
     /// The clinic whose schedule is served.
     pub clinic: ClinicConfig,
-    /// The staff token.
-    pub admin_token: String,
     /// Directory of the built frontend.
     pub static_dir: PathBuf,
     /// Per-connection limits.
@@ -112,47 +125,50 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// The source of `now`.
     pub clock: Clock,
+    /// Address to serve `/metrics` on, apart from the public listener; none when absent.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token a scrape of `/metrics` must send, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
     /// A server for the demo clinic on `database_url`, listening on a free local
     /// port, with default limits, the system clock and no frontend; tests and tools
     /// change what they need.
-    pub fn local(database_url: String, admin_token: &str) -> Self {
+    pub fn local(database_url: String) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
             clinic: ClinicConfig::demo(),
-            admin_token: admin_token.to_owned(),
             static_dir: PathBuf::from("/nonexistent-frontend-dist"),
             limits: Limits::default(),
             allowed_origins: Vec::new(),
             trusted_proxies: TrustedProxies::none(),
             clock: engine::system_clock(),
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 
-    /// Resolves a `Config`: reads the clinic file and, when no admin token was
-    /// given, generates one. The flag says whether it was generated.
-    pub fn from_config(config: &Config) -> Result<(Self, bool)> {
+    /// Resolves a `Config`: reads the clinic file.
+    pub fn from_config(config: &Config) -> Result<Self> {
         let clinic = match &config.config {
             Some(path) => ClinicConfig::load(path)?,
             None => ClinicConfig::demo(),
         };
-        let generated = config.admin_token.is_none();
-        let admin_token = config.admin_token.clone().unwrap_or_else(secret::admin_token);
         let settings = Self {
             listen: config.listen,
             database_url: config.database_url.clone(),
             clinic,
-            admin_token,
             static_dir: config.static_dir.clone(),
             allowed_origins: config.allowed_origins.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             limits: config.limits(),
             clock: engine::system_clock(),
+            metrics_listen: config.metrics_listen,
+            metrics_token: config.metrics_token.clone(),
         };
-        Ok((settings, generated))
+        Ok(settings)
     }
 }
 
@@ -163,29 +179,25 @@ pub struct Server {
     engine_task: JoinHandle<()>,
     store: SqlStore,
     stop: watch::Sender<bool>,
+    metrics: Option<crate::metrics::Endpoint>,
 }
 
 impl Server {
     /// Opens the store, loads the schedule and binds the listening socket.
     pub async fn bind(settings: Settings) -> Result<Self> {
-        // A token that could be guessed would give away every patient's details.
-        let bits = secret::strength_bits(&settings.admin_token);
-        if bits < secret::MIN_ADMIN_TOKEN_BITS {
-            let how_weak = if bits == 0.0 {
-                "it has too few different characters".to_owned()
-            } else {
-                format!("about {bits:.0} bits")
-            };
-            return Err(Error::Setting(format!(
-                "the admin token is too weak ({how_weak}; at least {} bits are needed: 32 random letters \
-                 and digits, or leave it out to have one generated)",
-                secret::MIN_ADMIN_TOKEN_BITS
-            )));
-        }
+        // First, so that what the start-up does is counted too.
+        let metrics = crate::metrics::Endpoint::bind(settings.metrics_listen, settings.metrics_token).await?;
         let limits = settings.limits;
         let store = SqlStore::open(&settings.database_url).await?;
-        let pow =
-            pow::Pow::new(&store.secret("challenge", secret::admin_token).await?, limits.challenge_work);
+        let staff = staff::Staff::new(&store);
+        if staff.is_empty().await? {
+            tracing::warn!(
+                "there is no staff account yet, so nobody can log in to the staff console; \
+                 make the first admin with: server staff add NAME --role admin"
+            );
+        }
+        let pow = pow::Pow::new(&store.secret("challenge", secret::random_key).await?, limits.challenge_work);
+        let clock = settings.clock.clone();
         let options = engine::EngineOptions {
             queue: limits.outgoing_queue,
             replay: limits.replay_log,
@@ -197,6 +209,7 @@ impl Server {
                 bookings_per_phone: limits.bookings_per_phone,
                 bookings_per_hour: limits.bookings_per_address_per_hour,
             },
+            retention_days: limits.retention_days,
         };
         let (engine, engine_task) =
             engine::start(store.clone(), Arc::new(settings.clinic), settings.clock, options).await?;
@@ -214,25 +227,31 @@ impl Server {
                 limits.failed_secrets_per_min_total,
             ),
             staff_guesses: limits::Guesses::new(
-                "admin token",
+                "staff login",
                 limits.failed_staff_logins_per_min,
                 limits.failed_staff_logins_per_min_total,
             ),
+            staff,
+            clock,
             pow,
             trusted_proxies: settings.trusted_proxies,
             allowed_origins: settings.allowed_origins.into(),
-            admin_token: settings.admin_token.into(),
             limits: settings.limits,
             csp: http::headers::Csp::new(&settings.static_dir),
             static_dir: Arc::new(settings.static_dir),
             shutdown,
         }));
-        Ok(Self { listener, state, engine_task, store, stop })
+        Ok(Self { listener, state, engine_task, store, stop, metrics })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The address `/metrics` is served on, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(crate::metrics::Endpoint::local_addr)
     }
 
     /// The state shared by every connection, for serving a connection by hand.
@@ -244,7 +263,8 @@ impl Server {
     /// open ones with 1001, lets the engine finish what it was given, and closes
     /// the database.
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        let Self { listener, state, engine_task, store, stop } = self;
+        let Self { listener, state, engine_task, store, stop, metrics } = self;
+        let metrics = metrics.map(|endpoint| endpoint.serve(stop.subscribe()));
         let router = app(state);
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -255,6 +275,9 @@ impl Server {
         // The engine stops once the last connection has let go of its handle.
         if tokio::time::timeout(Duration::from_secs(10), engine_task).await.is_err() {
             tracing::warn!("connections did not close in time");
+        }
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
         }
         store.close().await;
         Ok(())

@@ -31,9 +31,9 @@ pub struct Limits {
     pub failed_secrets_per_min: u32,
     /// Wrong manage links all addresses together may send per minute.
     pub failed_secrets_per_min_total: u32,
-    /// Wrong admin tokens one address may send per minute.
+    /// Wrong staff logins and sessions one address may send per minute.
     pub failed_staff_logins_per_min: u32,
-    /// Wrong admin tokens all addresses together may send per minute.
+    /// Wrong staff logins and sessions all addresses together may send per minute.
     pub failed_staff_logins_per_min_total: u32,
     /// Slots one address may hold at once.
     pub holds_per_address: usize,
@@ -55,6 +55,15 @@ pub struct Limits {
     /// How many recent updates are kept for clients that come back, so that they
     /// get only what they missed instead of the whole schedule.
     pub replay_log: usize,
+    /// Days after an appointment ended (or a waitlist entry did) before the
+    /// patient's name and phone are erased; 0 keeps them. `SECURITY.md` says
+    /// why the default is what it is.
+    pub retention_days: u32,
+    /// How long a staff session lasts after its login.
+    pub staff_session: Duration,
+    /// How often a staff console's connection checks that its session still
+    /// holds (it also checks before every staff request).
+    pub staff_recheck: Duration,
 }
 
 impl Limits {
@@ -79,6 +88,9 @@ impl Limits {
         bookings_per_address_per_hour: 10,
         challenge_work: 20_000,
         replay_log: 4096,
+        retention_days: 90,
+        staff_session: Duration::from_secs(12 * 3600),
+        staff_recheck: Duration::from_secs(30),
     };
 }
 
@@ -128,7 +140,7 @@ impl Bucket {
 
 /// Wrong secrets of one kind per address over the last minute, and of all
 /// addresses together, so that guessing is slow whatever the number of
-/// connections or addresses. Manage links and admin tokens are counted apart, so
+/// connections or addresses. Manage links and staff logins are counted apart, so
 /// that guessing the one never locks anybody out of the other.
 #[derive(Debug)]
 pub(crate) struct Guesses {
@@ -167,7 +179,11 @@ impl Guesses {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let own = seen.by_address.get(&client).copied().map_or(0, current);
         let total = seen.total.map_or(0, current);
-        own < self.per_minute && (own == 0 || total < self.total_per_minute)
+        let allowed = own < self.per_minute && (own == 0 || total < self.total_per_minute);
+        if !allowed {
+            crate::metrics::secret_refused(self.what);
+        }
+        allowed
     }
 
     /// Records a wrong secret from `client`.
@@ -192,6 +208,7 @@ impl Guesses {
         let failures = bump(seen.by_address.entry(client).or_insert((Instant::now(), 0)));
         let total = bump(seen.total.get_or_insert((Instant::now(), 0)));
         tracing::warn!(%client, failures, total, what = self.what, "wrong secret");
+        crate::metrics::wrong_secret(self.what);
     }
 }
 
@@ -229,12 +246,14 @@ impl Connections {
             return Err(Refusal::Total);
         }
         open.insert(client, mine + 1);
+        crate::metrics::connection_opened();
         Ok(Counted { connections: self.clone(), client, total: total.clone() })
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        crate::metrics::connection_ended();
         self.total.fetch_sub(1, Ordering::AcqRel);
         let mut open = self.connections.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(count) = open.get_mut(&self.client) {

@@ -1,5 +1,5 @@
-//! Random secrets: booking codes and the generated admin token, and comparing
-//! secrets without leaking where they differ.
+//! Random secrets: booking codes, manage links, staff sessions and the keys
+//! the server makes for itself.
 
 use rand::Rng;
 use rand::distr::{Alphanumeric, SampleString};
@@ -21,18 +21,21 @@ pub fn booking_code() -> String {
     code
 }
 
-/// A fresh admin token of 32 letters and digits (about 190 random bits).
-pub fn admin_token() -> String {
+/// A fresh random key of 32 letters and digits (about 190 random bits), such
+/// as the proof of work's secret.
+pub fn random_key() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
 
-/// A fresh manage-link secret: 32 random bytes (256 bits) as 64 hex digits.
+/// A fresh manage-link or staff-session secret: 32 random bytes (256 bits) as
+/// 64 hex digits.
 pub fn manage_token() -> String {
     let bytes: [u8; 32] = rand::random();
     hex(&bytes)
 }
 
-/// The SHA-256 of a manage-link secret, as stored instead of the secret. The
+/// The SHA-256 of a manage-link or staff-session secret, as stored instead of
+/// the secret. The
 /// secret has 256 random bits, so a fast hash is enough: there is nothing to guess.
 pub fn manage_hash(token: &str) -> String {
     use sha2::Digest;
@@ -62,40 +65,6 @@ pub fn phone_digits(phone: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The least strength an admin token may have, in bits.
-pub const MIN_ADMIN_TOKEN_BITS: f64 = 128.0;
-
-/// An estimate of a token's strength in bits, were it drawn at random from the
-/// kinds of characters it uses (lower case, upper case, digits, others): what a
-/// guesser who knows its shape has to search; none for a token of a handful of
-/// different characters. A word or a pattern is weaker still.
-pub fn strength_bits(token: &str) -> f64 {
-    let has = |f: fn(&char) -> bool| token.chars().any(|c| f(&c));
-    let mut alphabet = 0u32;
-    alphabet += if has(char::is_ascii_lowercase) { 26 } else { 0 };
-    alphabet += if has(char::is_ascii_uppercase) { 26 } else { 0 };
-    alphabet += if has(char::is_ascii_digit) { 10 } else { 0 };
-    alphabet += if has(|c| !c.is_ascii_alphanumeric()) { 33 } else { 0 };
-    let distinct: std::collections::HashSet<char> = token.chars().collect();
-    // A word repeated, or one character many times, is far weaker than its
-    // length and alphabet say.
-    if distinct.len() < MIN_DISTINCT_CHARS {
-        return 0.0;
-    }
-    token.chars().count() as f64 * f64::from(alphabet.max(1)).log2()
-}
-
-/// The fewest different characters a token may have; a random token of 32 hex
-/// digits has about 14.
-const MIN_DISTINCT_CHARS: usize = 8;
-
-/// Whether `given` equals `expected`, taking the same time wherever they differ.
-pub fn same(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    let differences = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    a.len() == b.len() && differences == 0
 }
 
 #[cfg(test)]
@@ -137,22 +106,8 @@ mod tests {
     }
 
     #[test]
-    fn secrets_compare_equal_only_when_identical() {
-        assert!(same("abc", "abc"));
-        assert!(!same("abd", "abc"));
-        assert!(!same("ab", "abc"));
-        assert!(!same("", "abc"));
-        assert_eq!(admin_token().len(), 32);
-    }
-
-    #[test]
-    fn a_generated_admin_token_is_strong_enough_and_a_short_one_is_not() {
-        assert!(strength_bits(&admin_token()) >= MIN_ADMIN_TOKEN_BITS);
-        assert!(strength_bits(&manage_token()) >= MIN_ADMIN_TOKEN_BITS, "64 hex digits");
-        assert!(strength_bits("s3cret") < MIN_ADMIN_TOKEN_BITS);
-        assert!(strength_bits("test-admin-token") < MIN_ADMIN_TOKEN_BITS);
-        assert!(strength_bits("") < MIN_ADMIN_TOKEN_BITS);
-        assert!(strength_bits(&"a".repeat(40)) < MIN_ADMIN_TOKEN_BITS);
-        assert!(strength_bits(&"password".repeat(5)) < MIN_ADMIN_TOKEN_BITS);
+    fn random_keys_are_long_and_differ() {
+        assert_eq!(random_key().len(), 32);
+        assert_ne!(random_key(), random_key());
     }
 }

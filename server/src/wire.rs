@@ -96,8 +96,14 @@ pub fn request_id_of(text: &str) -> Option<String> {
 /// payloads apart.
 pub fn decode(text: &str) -> Result<ClientMessage, Rejection> {
     let error = match serde_json::from_str::<ClientMessage>(text) {
-        Ok(message) => return check(message),
-        Err(e) => e,
+        Ok(message) => {
+            crate::metrics::message_received(&message);
+            return check(message);
+        }
+        Err(e) => {
+            crate::metrics::invalid_message();
+            e
+        }
     };
     let reject = |code, message: String, request_id| Err(Rejection { code, message, request_id });
     let Ok(value) = serde_json::from_str::<Value>(text) else {

@@ -20,11 +20,17 @@
 //! The waitlist has requests of its own (`join_waitlist`, `watch_waitlist`,
 //! `accept_offer`, …), and `next_waitlist` waits for the entry the server pushes
 //! to a watching connection when an offer to it is made or ends.
+//!
+//! Staff log in with `staff_login` (or `staff_resume` after a reconnect), and
+//! admins manage the staff accounts (`staff_accounts`, `add_staff`,
+//! `remove_staff`).
 
 mod follower;
+mod staff;
 mod waitlist;
 
 pub use follower::{Followed, Follower};
+pub use staff::StaffSession;
 pub use waitlist::Outcome;
 
 use std::collections::VecDeque;

@@ -19,6 +19,7 @@ mod axe;
 mod keys;
 mod others;
 mod shared;
+mod staff;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,9 +42,7 @@ pub use axe::{
 pub use keys::Focus;
 pub use others::patient;
 pub use shared::PostgresDatabase;
-
-/// The admin token the test server uses.
-pub const ADMIN_TOKEN: &str = "e2e-admin-token-7c1d9b3a5f82";
+pub use staff::{ADMIN, ADMIN_PASSWORD, RECEPTIONISTS};
 
 /// How long a test waits for something the page should do at once before it
 /// fails. This guards against hanging only: it is far longer than anything
@@ -154,7 +153,7 @@ impl App {
             listen,
             static_dir: dist(),
             limits,
-            ..Settings::local(format!("sqlite://{}/booking.db", data.path().display()), ADMIN_TOKEN)
+            ..Settings::local(format!("sqlite://{}/booking.db", data.path().display()))
         };
         Self::start_settings(data, settings).await
     }
@@ -162,6 +161,7 @@ impl App {
     async fn start_settings(data: Arc<tempfile::TempDir>, settings: Settings) -> Result<Self> {
         let (listen, limits) = (settings.listen, settings.limits);
         let server = Server::bind(settings).await?;
+        staff::make_staff(&server.state()).await?;
         let addr = if listen.port() == 0 { server.local_addr() } else { listen };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -368,10 +368,11 @@ impl Session {
         button.attr("data-status").await?.context("slot without status")
     }
 
-    /// Logs in to the staff console at `/staff`.
-    pub async fn staff_login(&self, app: &App, token: &str) -> Result<()> {
+    /// Logs in to the staff console at `/staff` as `name` with `password`.
+    pub async fn staff_login(&self, app: &App, name: &str, password: &str) -> Result<()> {
         self.open_at(app, "staff").await?;
-        self.wait_for("#staff-token").await?.send_keys(token).await?;
+        self.wait_for("#staff-name").await?.send_keys(name).await?;
+        self.browser.find(Locator::Css("#staff-password")).await?.send_keys(password).await?;
         self.click("#staff-login").await
     }
 

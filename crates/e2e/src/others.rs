@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use client::BookingReply;
 use protocol::{ClientMessage, ManageToken, Patient, ServerMessage, SlotId};
 
-use crate::{ADMIN_TOKEN, App, PATIENCE};
+use crate::{ADMIN, ADMIN_PASSWORD, App, PATIENCE};
 
 /// A patient with a phone number of their own: the server allows only a few
 /// upcoming bookings per phone.
@@ -69,13 +69,7 @@ impl App {
 
     async fn staff_act(&self, action: fn(String, SlotId) -> ClientMessage, slot: &str) -> Result<()> {
         let mut staff = self.client().await?;
-        staff
-            .send(&ClientMessage::StaffLogin {
-                request_id: "login".into(),
-                name: "admin".into(),
-                password: ADMIN_TOKEN.into(),
-            })
-            .await?;
+        staff.staff_login(ADMIN, ADMIN_PASSWORD).await.context("staff login")?;
         tokio::time::timeout(PATIENCE, async {
             loop {
                 match staff.recv().await? {

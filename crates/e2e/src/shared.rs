@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use server::clinic::ClinicConfig;
 use server::{Limits, Settings};
 
-use super::{ADMIN_TOKEN, App, dist};
+use super::{App, dist};
 
 /// The variable that names the PostgreSQL server for tests (a role that may
 /// create databases); `cargo xtask test` sets it when it has started one.
@@ -23,12 +23,8 @@ impl App {
             Some(url) => url.to_owned(),
             None => format!("sqlite://{}/booking.db", data.path().display()),
         };
-        let settings = Settings {
-            static_dir: dist(),
-            clinic,
-            limits: Limits::default(),
-            ..Settings::local(url, ADMIN_TOKEN)
-        };
+        let settings =
+            Settings { static_dir: dist(), clinic, limits: Limits::default(), ..Settings::local(url) };
         Self::start_settings(data, settings).await
     }
 }

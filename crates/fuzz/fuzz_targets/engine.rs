@@ -15,13 +15,14 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use futures_util::{Sink, Stream};
 use libfuzzer_sys::fuzz_target;
-use protocol::{ClientMessage, ErrorCode, Patient, ServerMessage, SlotId};
+use protocol::{ClientMessage, ErrorCode, Patient, ServerMessage, SlotId, StaffRole};
 use server::store::{SqlStore, Store};
 use server::{AppState, Limits, Server, Settings};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-const ADMIN_TOKEN: &str = "fuzz-admin-token-2b8e6d4c1a97";
+/// The password of the fuzzer's admin account.
+const ADMIN_PASSWORD: &str = "fuzz-admin-password-2b8e6d4c";
 
 /// A socket in memory: frames in from the fuzzer, frames out to it.
 struct Socket {
@@ -97,9 +98,15 @@ fn world() -> &'static World {
                     challenge_work: 0,
                     ..Limits::default()
                 },
-                ..Settings::local(url.clone(), ADMIN_TOKEN)
+                ..Settings::local(url.clone())
             };
-            (Server::bind(settings).await.unwrap(), SqlStore::open(&url).await.unwrap())
+            let server = Server::bind(settings).await.unwrap();
+            let state = server.state();
+            let origin = server::audit::Origin::system();
+            let made =
+                state.staff().add("admin", StaffRole::Admin, ADMIN_PASSWORD, state.now(), &origin).await;
+            made.unwrap().unwrap();
+            (server, SqlStore::open(&url).await.unwrap())
         });
         let state = server.state();
         let from = chrono::Utc::now() + chrono::Duration::hours(1);
@@ -183,12 +190,17 @@ enum Action {
     Cancel { token: u8, request: u8 },
     Reschedule { token: u8, slot: u8, request: u8 },
     StaffLogin { right: bool },
+    StaffResume { session: String },
+    StaffLogout,
+    StaffAccounts,
+    AddStaff { name: String, admin: bool, password: String },
+    RemoveStaff { name: u8 },
     StaffCancel { slot: u8 },
     Block { slot: u8 },
     Unblock { slot: u8 },
     EndHold { slot: u8 },
     Challenge { request: u8 },
-    Reset { right: bool },
+    Reset { request: u8 },
     Hello { last_version: u64 },
 }
 
@@ -211,7 +223,9 @@ impl World {
 
     fn frame(&self, action: Action) -> Message {
         let id = |n: u8| format!("q-{n}");
-        let admin = |right: bool| if right { ADMIN_TOKEN.to_owned() } else { "wrong".to_owned() };
+        let admin = |right: bool| if right { ADMIN_PASSWORD.to_owned() } else { "wrong".to_owned() };
+        // The names of real accounts, now and then.
+        let staff_name = |n: u8| ["admin", "rita", "nobody"][usize::from(n) % 3].to_owned();
         text(&match action {
             Action::Raw(raw) => return Message::text(raw),
             Action::Book { slot, name, phone, request } => ClientMessage::Book {
@@ -235,7 +249,23 @@ impl World {
                 manage_token: self.token(token),
                 slot_id: self.slot(slot),
             },
-            Action::StaffLogin { right } => ClientMessage::StaffLogin { request_id: "login".into(), name: "admin".into(), password: admin(right) },
+            Action::StaffLogin { right } => ClientMessage::StaffLogin {
+                request_id: "login".into(),
+                name: "admin".into(),
+                password: admin(right),
+            },
+            Action::StaffResume { session } => ClientMessage::StaffResume { request_id: id(0), session },
+            Action::StaffLogout => ClientMessage::StaffLogout { request_id: id(0) },
+            Action::StaffAccounts => ClientMessage::StaffAccounts { request_id: id(0) },
+            Action::AddStaff { name, admin, password } => ClientMessage::AddStaff {
+                request_id: id(0),
+                name,
+                role: if admin { StaffRole::Admin } else { StaffRole::Receptionist },
+                password,
+            },
+            Action::RemoveStaff { name } => {
+                ClientMessage::RemoveStaff { request_id: id(0), name: staff_name(name) }
+            }
             Action::StaffCancel { slot } => {
                 ClientMessage::StaffCancel { request_id: id(0), slot_id: self.slot(slot) }
             }
@@ -247,7 +277,7 @@ impl World {
                 ClientMessage::EndHold { request_id: id(0), slot_id: self.slot(slot) }
             }
             Action::Challenge { request } => ClientMessage::Challenge { request_id: id(request) },
-            Action::Reset { right } => ClientMessage::Reset { request_id: admin(right) },
+            Action::Reset { request } => ClientMessage::Reset { request_id: id(request) },
             Action::Hello { last_version } => ClientMessage::Hello { last_version },
         })
     }

@@ -92,7 +92,6 @@ fn spawn_server(
     command
         .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", database)
-        .env("BOOKING_ADMIN_TOKEN", "loadtest-admin-token-5e3a9c7b1d")
         .env("BOOKING_STATIC_DIR", data.path())
         .env("RUST_LOG", "warn")
         // The limits protect a real server from abuse; here they must not be

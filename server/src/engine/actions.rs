@@ -3,11 +3,12 @@
 //! roll of the schedule, and keeping up with other instances.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use protocol::{BookingDetails, BookingFailure, BookingStatus, SlotId};
+use protocol::{AuditAction, BookingDetails, BookingFailure, BookingStatus, SlotId};
 
 use super::mirror::State;
 use super::{CHANGES_KEPT, ConnId, Engine, Outcome, StaffAction};
 use crate::address::ClientKey;
+use crate::audit::Origin;
 use crate::store::{Change, Changed, Refusal, Store, StoredBooking, StoredState};
 use crate::{Result, secret};
 
@@ -58,6 +59,7 @@ impl<S: Store> Engine<S> {
         conn: ConnId,
         client: ClientKey,
         slot: &SlotId,
+        origin: &Origin,
     ) -> Outcome<DateTime<Utc>> {
         let now = (self.clock)();
         let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
@@ -81,13 +83,13 @@ impl<S: Store> Engine<S> {
         self.ledger.held(client, now);
         // One hold per connection: holding another slot lets go of the first.
         if let Some(previous) = self.mirror.hold_of(conn) {
-            self.end_hold(previous).await?;
+            self.end_hold(previous, origin, AuditAction::Released).await?;
         }
         // In whole seconds, as the database keeps it: every instance shows the
         // same end.
         let until = (now + chrono::Duration::seconds(i64::from(self.config.hold_seconds))).trunc_subsecs(0);
         let holder = self.holder(conn);
-        match self.store.hold(slot, &holder, until).await? {
+        match self.store.hold(slot, &holder, until, now, origin).await? {
             Ok(version) => {
                 self.advance(vec![change(version, slot, StoredState::Held { holder, expires: until })])
                     .await?;
@@ -104,7 +106,12 @@ impl<S: Store> Engine<S> {
     /// often as the budget allows; everyone sees the new end. An extension is
     /// no new hold, so it takes nothing from the address's budget of holds, and
     /// a hold taken anew (the only way to start counting again) still pays it.
-    pub(super) async fn extend_hold(&mut self, conn: ConnId, slot: &SlotId) -> Outcome<DateTime<Utc>> {
+    pub(super) async fn extend_hold(
+        &mut self,
+        conn: ConnId,
+        slot: &SlotId,
+        origin: &Origin,
+    ) -> Outcome<DateTime<Utc>> {
         let now = (self.clock)();
         let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
         let until = match self.mirror.state(at) {
@@ -124,7 +131,7 @@ impl<S: Store> Engine<S> {
         }
         let until = until + chrono::Duration::seconds(i64::from(self.config.hold_seconds));
         let holder = self.holder(conn);
-        match self.store.extend_hold(slot, &holder, until, now).await? {
+        match self.store.extend_hold(slot, &holder, until, now, origin).await? {
             Some(version) => {
                 self.advance(vec![change(version, slot, StoredState::Held { holder, expires: until })])
                     .await?;
@@ -140,14 +147,15 @@ impl<S: Store> Engine<S> {
     }
 
     /// Ends this engine's hold of the slot at `at`; everyone sees it free again,
-    /// and the holder's address may not hold it again for a while.
-    pub(super) async fn end_hold(&mut self, at: usize) -> Result<()> {
+    /// and the holder's address may not hold it again for a while. The audit
+    /// trail has it as `action` by `origin`.
+    pub(super) async fn end_hold(&mut self, at: usize, origin: &Origin, action: AuditAction) -> Result<()> {
         let State::Held { by: Some(by), .. } = self.mirror.state(at) else { return Ok(()) };
         let slot = self.mirror.id(at).clone();
         self.cool_down(by, &slot);
         // Freed, or offered to the waitlist: the log says which. When nothing
         // changed, somebody else ended it (another instance expired it).
-        let version = self.store.release(&slot, &self.holder(by), self.offering()).await?;
+        let version = self.store.release(&slot, &self.holder(by), self.offering(), origin, action).await?;
         self.catch_up(version).await
     }
 
@@ -184,7 +192,9 @@ impl<S: Store> Engine<S> {
             let Some(at) = self.mirror.at(&slot) else { continue };
             match self.mirror.state(at) {
                 state if !due(state) => {}
-                State::Held { by: Some(_), .. } => self.end_hold(at).await?,
+                State::Held { by: Some(_), .. } => {
+                    self.end_hold(at, &Origin::system(), AuditAction::Expired).await?;
+                }
                 _ => {
                     if let Some(entry) = self.mirror.state(at).offer() {
                         tracing::info!(%slot, entry, "waitlist offer ran out");
@@ -223,7 +233,7 @@ impl<S: Store> Engine<S> {
         Ok(self.find(token).await?.map(|(booking, at)| self.details(booking, at)))
     }
 
-    pub(super) async fn cancel(&mut self, token: &str) -> Outcome<()> {
+    pub(super) async fn cancel(&mut self, token: &str, origin: &Origin) -> Outcome<()> {
         let (booking, at) = match self.find(token).await? {
             Ok(found) => found,
             Err(reason) => return Ok(Err(reason)),
@@ -234,12 +244,12 @@ impl<S: Store> Engine<S> {
         if self.mirror.start(at) <= (self.clock)() {
             return Ok(Err(BookingFailure::Past));
         }
-        self.cancel_booking(booking.id, at).await
+        self.cancel_booking(booking.id, at, origin).await
     }
 
-    async fn cancel_booking(&mut self, id: i64, at: usize) -> Outcome<()> {
+    async fn cancel_booking(&mut self, id: i64, at: usize, origin: &Origin) -> Outcome<()> {
         let slot = self.mirror.id(at).clone();
-        let Some(version) = self.store.cancel(id, self.offering()).await? else {
+        let Some(version) = self.store.cancel(id, self.offering(), origin).await? else {
             self.catch_up(None).await?;
             return Ok(Err(BookingFailure::Cancelled));
         };
@@ -254,6 +264,7 @@ impl<S: Store> Engine<S> {
         conn: ConnId,
         token: &str,
         target: &SlotId,
+        origin: &Origin,
     ) -> Outcome<BookingDetails> {
         let now = (self.clock)();
         let (booking, from) = match self.find(token).await? {
@@ -270,7 +281,8 @@ impl<S: Store> Engine<S> {
         if let Some(reason) = self.refuse(to, conn, now) {
             return Ok(Err(reason));
         }
-        let moving = self.store.reschedule(booking.id, target, &self.holder(conn), self.offering()).await?;
+        let moving =
+            self.store.reschedule(booking.id, target, &self.holder(conn), self.offering(), origin).await?;
         let (version, sequence) = match moving {
             Ok(moved) => moved,
             Err(refusal) => {
@@ -287,35 +299,35 @@ impl<S: Store> Engine<S> {
         Ok(Ok(self.details(moved, at)))
     }
 
-    pub(super) async fn staff(&mut self, action: StaffAction, slot: &SlotId) -> Outcome<()> {
+    pub(super) async fn staff(&mut self, action: StaffAction, slot: &SlotId, origin: &Origin) -> Outcome<()> {
         let Some(at) = self.mirror.at(slot) else { return Ok(Err(BookingFailure::NotFound)) };
         let now = (self.clock)();
         let committed = match (action, self.mirror.state(at)) {
             (StaffAction::Cancel, State::Booked) => {
                 let Some(id) = self.mirror.booking_id(at) else { return Ok(Err(BookingFailure::WrongState)) };
-                return self.cancel_booking(id, at).await;
+                return self.cancel_booking(id, at, origin).await;
             }
             (StaffAction::Block, State::Free | State::Held { .. }) => {
                 if let State::Held { by: Some(by), .. } = self.mirror.state(at) {
                     self.cool_down(by, slot);
                 }
-                self.store.block(slot, now).await?.map_err(|r| match r {
+                self.store.block(slot, now, origin).await?.map_err(|r| match r {
                     // Blocking a blocked slot is not a refusal of the slot but of the action.
                     Refusal::Blocked => BookingFailure::WrongState,
                     r => reason(r),
                 })
             }
             (StaffAction::EndHold, State::Held { by: Some(_), .. }) => {
-                self.end_hold(at).await?;
+                self.end_hold(at, origin, AuditAction::HoldEnded).await?;
                 tracing::info!(%slot, "staff ended a hold");
                 return Ok(Ok(()));
             }
             (StaffAction::EndHold, State::Held { by: None, .. }) => {
-                self.store.end_hold(slot, self.offering()).await?.ok_or(BookingFailure::WrongState)
+                self.store.end_hold(slot, self.offering(), origin).await?.ok_or(BookingFailure::WrongState)
             }
             (StaffAction::Block, State::Booked) => return Ok(Err(BookingFailure::AlreadyBooked)),
             (StaffAction::Unblock, State::Blocked) => {
-                self.store.unblock(slot, self.offering()).await?.ok_or(BookingFailure::WrongState)
+                self.store.unblock(slot, self.offering(), origin).await?.ok_or(BookingFailure::WrongState)
             }
             _ => return Ok(Err(BookingFailure::WrongState)),
         };
@@ -333,10 +345,10 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    pub(super) async fn reset(&mut self) -> Result<()> {
+    pub(super) async fn reset(&mut self, origin: &Origin) -> Result<()> {
         let now = (self.clock)();
         self.first_day = self.config.local_date(now);
-        self.store.reset(&self.config.slots_from(self.first_day), now).await?;
+        self.store.reset(&self.config.slots_from(self.first_day), now, origin).await?;
         self.answered.clear();
         self.reload_and_announce().await?;
         tracing::info!(version = self.mirror.version, "schedule reset");

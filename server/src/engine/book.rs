@@ -5,11 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use protocol::{BookingFailure, Patient, SlotId};
+use protocol::{AuditAction, BookingFailure, Patient, SlotId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BookOutcome, Command, ConnId, Engine};
 use crate::address::ClientKey;
+use crate::audit::Origin;
 use crate::store::{BookError, Change, Changed, NewBooking, Refusal, Store, StoredBooking, StoredState};
 use crate::{Error, Result, secret};
 
@@ -28,6 +29,8 @@ pub(super) struct BookRequest {
     pub(super) patient: Patient,
     pub(super) request_id: String,
     pub(super) proof: Option<String>,
+    /// Who books, for the audit trail.
+    pub(super) origin: Origin,
     pub(super) reply: oneshot::Sender<Result<BookOutcome>>,
 }
 
@@ -157,12 +160,14 @@ impl<S: Store> Engine<S> {
                     proof: p.request.proof.as_deref(),
                     holder,
                     at: now,
+                    origin: &p.request.origin,
                 })
                 .collect();
             let outcomes = match self.store.book_many(&bookings).await {
                 Ok(outcomes) => outcomes,
                 Err(e) => {
                     tracing::error!(error = %e, "bookings not committed");
+                    crate::metrics::bookings_failed(pending.len());
                     for p in pending.drain(..) {
                         let _ = p.request.reply.send(Err(Error::Internal("the booking was not committed")));
                     }
@@ -195,6 +200,7 @@ impl<S: Store> Engine<S> {
                         };
                         changes.push(Change { version, what });
                         let outcome = BookOutcome::Booked(code, Some(token));
+                        crate::metrics::booking(&outcome);
                         self.answer(retry_key, outcome.clone());
                         replies.push((request, outcome));
                     }
@@ -210,6 +216,7 @@ impl<S: Store> Engine<S> {
             }
             pending = retry;
         }
+        crate::metrics::bookings_failed(pending.len());
         for p in pending {
             let _ = p.request.reply.send(Err(Error::Internal("could not draw an unused booking code")));
         }
@@ -218,15 +225,15 @@ impl<S: Store> Engine<S> {
         let mut bookers = Vec::with_capacity(replies.len());
         for (request, outcome) in replies {
             let _ = request.reply.send(Ok(outcome));
-            bookers.push(request.conn);
+            bookers.push((request.conn, request.origin));
         }
         if out_of_date {
             self.catch_up(None).await?;
         }
         // Booking one slot ends the booker's hold on any other.
-        for conn in bookers {
+        for (conn, origin) in bookers {
             if let Some(held) = self.mirror.hold_of(conn) {
-                self.end_hold(held).await?;
+                self.end_hold(held, &origin, AuditAction::Released).await?;
             }
         }
         Ok(())
@@ -268,6 +275,7 @@ impl<S: Store> Engine<S> {
         if let Some(key) = retry_key.filter(|_| lasting) {
             self.answer(key, outcome.clone());
         }
+        crate::metrics::booking(&outcome);
         let _ = request.reply.send(Ok(outcome));
     }
 

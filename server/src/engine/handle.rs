@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use super::book::BookRequest;
 use super::{ConnId, Join, Snapshot};
 use crate::address::ClientKey;
+use crate::audit::Origin;
 use crate::hub::{Broadcast, Hub, Replay};
 use crate::{Error, Result};
 
@@ -57,25 +58,98 @@ pub(super) type Reply<T> = oneshot::Sender<Result<Result<T, BookingFailure>>>;
 
 pub(super) enum Command {
     Book(BookRequest),
-    Reset { reply: oneshot::Sender<Result<()>> },
-    Hold { conn: ConnId, client: ClientKey, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
-    ExtendHold { conn: ConnId, slot_id: SlotId, reply: Reply<DateTime<Utc>> },
-    Release { conn: ConnId, slot_id: SlotId },
-    Gone { conn: ConnId },
-    Lookup { token: ManageToken, reply: Reply<BookingDetails> },
-    Cancel { token: ManageToken, reply: Reply<()> },
-    Reschedule { conn: ConnId, token: ManageToken, slot_id: SlotId, reply: Reply<BookingDetails> },
-    Staff { action: StaffAction, slot_id: SlotId, reply: Reply<()> },
-    StaffState { reply: oneshot::Sender<(Version, Vec<StaffBooking>)> },
-    Tick { reply: oneshot::Sender<Result<()>> },
-    JoinWaitlist { client: ClientKey, join: Join, reply: Reply<WaitToken> },
-    WatchWaitlist { token: WaitToken, reply: Reply<(i64, WaitlistEntry)> },
-    ChangeWaitlist { token: WaitToken, window: WaitWindow, reply: Reply<WaitlistEntry> },
-    LeaveWaitlist { token: WaitToken, reply: Reply<()> },
-    AcceptOffer { token: WaitToken, reply: Reply<(BookingCode, ManageToken)> },
-    DeclineOffer { token: WaitToken, reply: Reply<()> },
-    StaffWaitlist { reply: oneshot::Sender<Result<Vec<StaffWaiting>>> },
-    StaffRemoveWaiting { id: u64, reply: Reply<()> },
+    Reset {
+        origin: Origin,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Hold {
+        conn: ConnId,
+        client: ClientKey,
+        slot_id: SlotId,
+        origin: Origin,
+        reply: Reply<DateTime<Utc>>,
+    },
+    ExtendHold {
+        conn: ConnId,
+        slot_id: SlotId,
+        origin: Origin,
+        reply: Reply<DateTime<Utc>>,
+    },
+    Release {
+        conn: ConnId,
+        slot_id: SlotId,
+        origin: Origin,
+    },
+    Gone {
+        conn: ConnId,
+    },
+    Lookup {
+        token: ManageToken,
+        reply: Reply<BookingDetails>,
+    },
+    Cancel {
+        token: ManageToken,
+        origin: Origin,
+        reply: Reply<()>,
+    },
+    Reschedule {
+        conn: ConnId,
+        token: ManageToken,
+        slot_id: SlotId,
+        origin: Origin,
+        reply: Reply<BookingDetails>,
+    },
+    Staff {
+        action: StaffAction,
+        slot_id: SlotId,
+        origin: Origin,
+        reply: Reply<()>,
+    },
+    StaffState {
+        reply: oneshot::Sender<(Version, Vec<StaffBooking>)>,
+    },
+    Tick {
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Records(super::records::Request),
+    JoinWaitlist {
+        client: ClientKey,
+        join: Join,
+        origin: Origin,
+        reply: Reply<WaitToken>,
+    },
+    WatchWaitlist {
+        token: WaitToken,
+        reply: Reply<(i64, WaitlistEntry)>,
+    },
+    ChangeWaitlist {
+        token: WaitToken,
+        window: WaitWindow,
+        reply: Reply<WaitlistEntry>,
+    },
+    LeaveWaitlist {
+        token: WaitToken,
+        origin: Origin,
+        reply: Reply<()>,
+    },
+    AcceptOffer {
+        token: WaitToken,
+        origin: Origin,
+        reply: Reply<(BookingCode, ManageToken)>,
+    },
+    DeclineOffer {
+        token: WaitToken,
+        origin: Origin,
+        reply: Reply<()>,
+    },
+    StaffWaitlist {
+        reply: oneshot::Sender<Result<Vec<StaffWaiting>>>,
+    },
+    StaffRemoveWaiting {
+        id: u64,
+        origin: Origin,
+        reply: Reply<()>,
+    },
 }
 
 /// A cheap, cloneable way to talk to the engine.
@@ -113,21 +187,29 @@ impl EngineHandle {
         self.snapshot.borrow().clone()
     }
 
-    /// Books `slot_id` for `patient`, asked by connection `conn` from `client`,
-    /// paid for with the proof of work whose nonce is `proof` (when one was
-    /// asked for); returns once the outcome is committed.
-    pub async fn book(&self, conn: ConnId, client: ClientKey, book: Book) -> Result<BookOutcome> {
+    /// Books `slot_id` for `patient`, asked by connection `conn` from `client`
+    /// (as `origin` in the audit trail), paid for with the proof of work whose
+    /// nonce is `proof` (when one was asked for); returns once the outcome is
+    /// committed.
+    pub async fn book(
+        &self,
+        conn: ConnId,
+        client: ClientKey,
+        book: Book,
+        origin: Origin,
+    ) -> Result<BookOutcome> {
         let (reply, answer) = oneshot::channel();
         let Book { slot_id, patient, request_id, proof } = book;
-        self.send(Command::Book(BookRequest { conn, client, slot_id, patient, request_id, proof, reply }))
-            .await?;
+        let request = BookRequest { conn, client, slot_id, patient, request_id, proof, origin, reply };
+        self.send(Command::Book(request)).await?;
         answer.await.map_err(|_| Error::EngineGone)?
     }
 
-    /// Restores the configured schedule with every booking cleared.
-    pub async fn reset(&self) -> Result<()> {
+    /// Restores the configured schedule with every booking cleared, asked by
+    /// `origin`.
+    pub async fn reset(&self, origin: Origin) -> Result<()> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Reset { reply }).await?;
+        self.send(Command::Reset { origin, reply }).await?;
         answer.await.map_err(|_| Error::EngineGone)?
     }
 
@@ -137,8 +219,9 @@ impl EngineHandle {
         conn: ConnId,
         client: ClientKey,
         slot_id: SlotId,
+        origin: Origin,
     ) -> Result<Result<DateTime<Utc>, BookingFailure>> {
-        self.ask(|reply| Command::Hold { conn, client, slot_id, reply }).await
+        self.ask(|reply| Command::Hold { conn, client, slot_id, origin, reply }).await
     }
 
     /// Extends `conn`'s own live hold of a slot by the clinic's hold time;
@@ -147,8 +230,9 @@ impl EngineHandle {
         &self,
         conn: ConnId,
         slot_id: SlotId,
+        origin: Origin,
     ) -> Result<Result<DateTime<Utc>, BookingFailure>> {
-        self.ask(|reply| Command::ExtendHold { conn, slot_id, reply }).await
+        self.ask(|reply| Command::ExtendHold { conn, slot_id, origin, reply }).await
     }
 
     /// Whether the engine still takes commands.
@@ -157,11 +241,12 @@ impl EngineHandle {
     }
 
     /// Ends `conn`'s hold of a slot.
-    pub async fn release(&self, conn: ConnId, slot_id: SlotId) -> Result<()> {
-        self.send(Command::Release { conn, slot_id }).await
+    pub async fn release(&self, conn: ConnId, slot_id: SlotId, origin: Origin) -> Result<()> {
+        self.send(Command::Release { conn, slot_id, origin }).await
     }
 
-    /// `conn` has closed: its hold ends.
+    /// `conn` has closed: its hold ends, let go of by its patient from the
+    /// address it was taken from.
     pub async fn gone(&self, conn: ConnId) -> Result<()> {
         self.send(Command::Gone { conn }).await
     }
@@ -172,8 +257,8 @@ impl EngineHandle {
     }
 
     /// Cancels the booking behind a manage link.
-    pub async fn cancel(&self, token: ManageToken) -> Result<Result<(), BookingFailure>> {
-        self.ask(|reply| Command::Cancel { token, reply }).await
+    pub async fn cancel(&self, token: ManageToken, origin: Origin) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::Cancel { token, origin, reply }).await
     }
 
     /// Moves the booking behind a manage link to `slot_id`.
@@ -182,13 +267,19 @@ impl EngineHandle {
         conn: ConnId,
         token: ManageToken,
         slot_id: SlotId,
+        origin: Origin,
     ) -> Result<Result<BookingDetails, BookingFailure>> {
-        self.ask(|reply| Command::Reschedule { conn, token, slot_id, reply }).await
+        self.ask(|reply| Command::Reschedule { conn, token, slot_id, origin, reply }).await
     }
 
     /// A staff action on one slot.
-    pub async fn staff(&self, action: StaffAction, slot_id: SlotId) -> Result<Result<(), BookingFailure>> {
-        self.ask(|reply| Command::Staff { action, slot_id, reply }).await
+    pub async fn staff(
+        &self,
+        action: StaffAction,
+        slot_id: SlotId,
+        origin: Origin,
+    ) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::Staff { action, slot_id, origin, reply }).await
     }
 
     /// Every active booking with its patient, and the version it is as of.
@@ -212,8 +303,9 @@ impl EngineHandle {
         &self,
         client: ClientKey,
         join: Join,
+        origin: Origin,
     ) -> Result<Result<WaitToken, BookingFailure>> {
-        self.ask(|reply| Command::JoinWaitlist { client, join, reply }).await
+        self.ask(|reply| Command::JoinWaitlist { client, join, origin, reply }).await
     }
 
     /// The entry behind a waitlist link, with its id, by which the pushed
@@ -235,8 +327,12 @@ impl EngineHandle {
     }
 
     /// Takes the entry behind a waitlist link off the waitlist.
-    pub async fn leave_waitlist(&self, token: WaitToken) -> Result<Result<(), BookingFailure>> {
-        self.ask(|reply| Command::LeaveWaitlist { token, reply }).await
+    pub async fn leave_waitlist(
+        &self,
+        token: WaitToken,
+        origin: Origin,
+    ) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::LeaveWaitlist { token, origin, reply }).await
     }
 
     /// Books the slot offered to the entry behind a waitlist link: its code
@@ -244,13 +340,18 @@ impl EngineHandle {
     pub async fn accept_offer(
         &self,
         token: WaitToken,
+        origin: Origin,
     ) -> Result<Result<(BookingCode, ManageToken), BookingFailure>> {
-        self.ask(|reply| Command::AcceptOffer { token, reply }).await
+        self.ask(|reply| Command::AcceptOffer { token, origin, reply }).await
     }
 
     /// Turns down the offer to the entry behind a waitlist link.
-    pub async fn decline_offer(&self, token: WaitToken) -> Result<Result<(), BookingFailure>> {
-        self.ask(|reply| Command::DeclineOffer { token, reply }).await
+    pub async fn decline_offer(
+        &self,
+        token: WaitToken,
+        origin: Origin,
+    ) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::DeclineOffer { token, origin, reply }).await
     }
 
     /// Every entry waiting now, for staff.
@@ -261,11 +362,14 @@ impl EngineHandle {
     }
 
     /// Staff: takes entry `id` off the waitlist.
-    pub async fn staff_remove_waiting(&self, id: u64) -> Result<Result<(), BookingFailure>> {
-        self.ask(|reply| Command::StaffRemoveWaiting { id, reply }).await
+    pub async fn staff_remove_waiting(&self, id: u64, origin: Origin) -> Result<Result<(), BookingFailure>> {
+        self.ask(|reply| Command::StaffRemoveWaiting { id, origin, reply }).await
     }
 
-    async fn ask<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<Result<T, BookingFailure>> {
+    pub(super) async fn ask<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<Result<T, BookingFailure>> {
         let (reply, answer) = oneshot::channel();
         self.send(command(reply)).await?;
         answer.await.map_err(|_| Error::EngineGone)?

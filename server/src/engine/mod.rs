@@ -15,8 +15,10 @@ mod book;
 mod budget;
 mod handle;
 mod mirror;
+mod records;
 mod snapshot;
 mod sync;
+mod traced;
 mod waitlist;
 
 use std::collections::HashMap;
@@ -24,11 +26,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use protocol::{ServerMessage, Slot, StaffBooking, Version};
+use protocol::{Actor, AuditAction, ServerMessage, Slot, StaffBooking, Version};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::address::ClientKey;
+use crate::audit::Origin;
 use crate::clinic::ClinicConfig;
 use crate::hub::Hub;
 use crate::store::{Offering, Signal, Store};
@@ -52,6 +55,8 @@ const HOLD_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 /// On a shared database, how often the engine compares its version with the
 /// database's, in case a notification was lost with no sign of it.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the retention job erases the patient details past their time.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 /// How many logged changes the database keeps for instances catching up.
 const CHANGES_KEPT: Version = 100_000;
 
@@ -80,6 +85,9 @@ struct Engine<S> {
     /// The address of each connection that took a hold.
     clients: HashMap<ConnId, ClientKey>,
     first_day: NaiveDate,
+    /// Days after an appointment's end before its patient's details are
+    /// erased; 0 keeps them.
+    retention_days: u32,
     snapshot: watch::Sender<Arc<Snapshot>>,
     hub: Hub,
 }
@@ -93,6 +101,9 @@ pub struct EngineOptions {
     pub replay: usize,
     /// What one address may take from everyone.
     pub budgets: Budgets,
+    /// Days after an appointment's end (or a waitlist entry's) before its
+    /// patient's name and phone are erased; 0 keeps them.
+    pub retention_days: u32,
 }
 
 /// Loads the schedule from `store` and starts the engine task. The task ends when
@@ -126,13 +137,14 @@ pub async fn start<S: Store>(
         store,
         config,
         clock,
-        instance: secret::admin_token()[..12].to_owned(),
+        instance: secret::random_key()[..12].to_owned(),
         mirror,
         answered: HashMap::new(),
         ledger: Ledger::new(options.budgets),
         spent: Spent::default(),
         clients: HashMap::new(),
         first_day,
+        retention_days: options.retention_days,
         snapshot: watch::channel(Arc::new(empty)).0,
         hub: Hub::new(options.queue, options.replay),
     };
@@ -156,6 +168,8 @@ impl<S: Store> Engine<S> {
         let mut day_check = tokio::time::interval(DAY_CHECK_INTERVAL);
         let mut hold_check = tokio::time::interval(HOLD_CHECK_INTERVAL);
         let mut sync_check = tokio::time::interval(SYNC_INTERVAL);
+        // Its first tick is at once: the job also runs at start.
+        let mut retention_check = tokio::time::interval(RETENTION_INTERVAL);
         let shared = self.store.shared();
         loop {
             let result = tokio::select! {
@@ -164,16 +178,16 @@ impl<S: Store> Engine<S> {
                         // Group commit: every booking already waiting goes into the
                         // same transaction, so one durable write serves them all.
                         let (batch, after) = book::gather(first, &mut inbox);
-                        let booked = self.book(batch).await;
+                        let booked = self.book_in_span(batch).await;
                         // The command met after the batch is carried out whatever
                         // became of the batch: it was taken from the inbox.
                         let after = match after {
-                            Some(command) => self.handle(command).await,
+                            Some(command) => self.handle_in_span(command).await,
                             None => Ok(()),
                         };
                         booked.and(after)
                     }
-                    Some(command) => self.handle(command).await,
+                    Some(command) => self.handle_in_span(command).await,
                     None => break,
                 },
                 signal = next_signal(&mut signals) => match signal {
@@ -191,7 +205,9 @@ impl<S: Store> Engine<S> {
                 }
                 _ = hold_check.tick() => self.expire_holds().await,
                 _ = sync_check.tick(), if shared => self.sync().await,
+                _ = retention_check.tick() => self.retain().await,
             };
+            crate::metrics::engine_queue(inbox.len());
             if let Err(e) = result {
                 tracing::error!(error = %e, "engine step failed");
             }
@@ -202,43 +218,46 @@ impl<S: Store> Engine<S> {
     async fn handle(&mut self, command: Command) -> Result<()> {
         match command {
             Command::Book(request) => self.book(vec![request]).await?,
-            Command::Reset { reply } => {
-                let _ = reply.send(self.reset().await);
+            Command::Reset { origin, reply } => {
+                let _ = reply.send(self.reset(&origin).await);
             }
-            Command::Hold { conn, client, slot_id, reply } => {
-                let _ = reply.send(self.hold(conn, client, &slot_id).await);
+            Command::Hold { conn, client, slot_id, origin, reply } => {
+                let _ = reply.send(self.hold(conn, client, &slot_id, &origin).await);
             }
-            Command::ExtendHold { conn, slot_id, reply } => {
-                let _ = reply.send(self.extend_hold(conn, &slot_id).await);
+            Command::ExtendHold { conn, slot_id, origin, reply } => {
+                let _ = reply.send(self.extend_hold(conn, &slot_id, &origin).await);
             }
-            Command::Release { conn, slot_id } => {
+            Command::Release { conn, slot_id, origin } => {
                 if let Some(at) = self.mirror.held_by(&slot_id, conn) {
-                    self.end_hold(at).await?;
+                    self.end_hold(at, &origin, AuditAction::Released).await?;
                 }
             }
             Command::Gone { conn } => {
+                // Let go of by the connection's patient, from where the hold
+                // was taken.
+                let origin = Origin { actor: Actor::Patient, address: self.clients.get(&conn).copied() };
                 if let Some(at) = self.mirror.hold_of(conn) {
-                    self.end_hold(at).await?;
+                    self.end_hold(at, &origin, AuditAction::Released).await?;
                 }
                 self.clients.remove(&conn);
             }
             Command::Lookup { token, reply } => {
                 let _ = reply.send(self.lookup(&token).await);
             }
-            Command::Cancel { token, reply } => {
-                let _ = reply.send(self.cancel(&token).await);
+            Command::Cancel { token, origin, reply } => {
+                let _ = reply.send(self.cancel(&token, &origin).await);
             }
-            Command::Reschedule { conn, token, slot_id, reply } => {
-                let _ = reply.send(self.reschedule(conn, &token, &slot_id).await);
+            Command::Reschedule { conn, token, slot_id, origin, reply } => {
+                let _ = reply.send(self.reschedule(conn, &token, &slot_id, &origin).await);
             }
-            Command::Staff { action, slot_id, reply } => {
-                let _ = reply.send(self.staff(action, &slot_id).await);
+            Command::Staff { action, slot_id, origin, reply } => {
+                let _ = reply.send(self.staff(action, &slot_id, &origin).await);
             }
             Command::StaffState { reply } => {
                 let _ = reply.send((self.mirror.version, self.mirror.staff_bookings()));
             }
-            Command::JoinWaitlist { client, join, reply } => {
-                let _ = reply.send(self.join_waitlist(client, join).await);
+            Command::JoinWaitlist { client, join, origin, reply } => {
+                let _ = reply.send(self.join_waitlist(client, join, &origin).await);
             }
             Command::WatchWaitlist { token, reply } => {
                 let _ = reply.send(self.watch_waitlist(&token).await);
@@ -246,25 +265,29 @@ impl<S: Store> Engine<S> {
             Command::ChangeWaitlist { token, window, reply } => {
                 let _ = reply.send(self.change_waitlist(&token, window).await);
             }
-            Command::LeaveWaitlist { token, reply } => {
-                let _ = reply.send(self.leave_waitlist(&token).await);
+            Command::LeaveWaitlist { token, origin, reply } => {
+                let _ = reply.send(self.leave_waitlist(&token, &origin).await);
             }
-            Command::AcceptOffer { token, reply } => {
-                let _ = reply.send(self.accept_offer(&token).await);
+            Command::AcceptOffer { token, origin, reply } => {
+                let outcome = self.accept_offer(&token, &origin).await;
+                crate::metrics::offer_taken(&outcome);
+                let _ = reply.send(outcome);
             }
-            Command::DeclineOffer { token, reply } => {
-                let _ = reply.send(self.decline_offer(&token).await);
+            Command::DeclineOffer { token, origin, reply } => {
+                let _ = reply.send(self.decline_offer(&token, &origin).await);
             }
             Command::StaffWaitlist { reply } => {
                 let _ = reply.send(self.staff_waitlist().await);
             }
-            Command::StaffRemoveWaiting { id, reply } => {
-                let _ = reply.send(self.staff_remove_waiting(id).await);
+            Command::StaffRemoveWaiting { id, origin, reply } => {
+                let _ = reply.send(self.staff_remove_waiting(id, &origin).await);
             }
+            Command::Records(request) => self.records(request).await,
             Command::Tick { reply } => {
                 let result = async {
                     self.roll_day().await?;
                     self.expire_holds().await?;
+                    self.retain().await?;
                     self.catch_up(None).await
                 }
                 .await;
@@ -299,6 +322,7 @@ impl<S: Store> Engine<S> {
             schedule: OnceLock::new(),
             frame: OnceLock::new(),
         }));
+        crate::metrics::holds(self.snapshot.borrow().held_until.len());
     }
 
     /// Tells everyone that `slot` changed with `version`, staff who holds its

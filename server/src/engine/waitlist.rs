@@ -12,6 +12,7 @@ use protocol::{
 
 use super::{Engine, Outcome};
 use crate::address::ClientKey;
+use crate::audit::Origin;
 use crate::store::{BookError, NewBooking, NewWaiting, Store, StoredWaiting, offer_holder};
 use crate::{Result, secret};
 
@@ -37,7 +38,12 @@ impl<S: Store> Engine<S> {
         (!window.is_valid() || !inside).then_some(BookingFailure::InvalidWindow)
     }
 
-    pub(super) async fn join_waitlist(&mut self, client: ClientKey, join: Join) -> Outcome<WaitToken> {
+    pub(super) async fn join_waitlist(
+        &mut self,
+        client: ClientKey,
+        join: Join,
+        origin: &Origin,
+    ) -> Outcome<WaitToken> {
         let now = (self.clock)();
         if !self.config.doctors.iter().any(|d| d.id == join.doctor_id.0) {
             return Ok(Err(BookingFailure::NotFound));
@@ -68,6 +74,7 @@ impl<S: Store> Engine<S> {
             at: now,
             per_phone: self.ledger.limits().bookings_per_phone,
             proof: join.proof.as_deref(),
+            origin,
         };
         match self.store.join_waitlist(&entry).await? {
             Ok(id) => {
@@ -130,8 +137,8 @@ impl<S: Store> Engine<S> {
 
     /// Takes an entry off the waitlist (`Left` by its patient, `Removed` by
     /// staff); its live offer passes on.
-    async fn end_waiting(&mut self, id: i64, status: WaitStatus) -> Outcome<()> {
-        let Some(version) = self.store.end_waiting(id, status, self.offering()).await? else {
+    async fn end_waiting(&mut self, id: i64, status: WaitStatus, origin: &Origin) -> Outcome<()> {
+        let Some(version) = self.store.end_waiting(id, status, self.offering(), origin).await? else {
             return Ok(Err(BookingFailure::WrongState));
         };
         tracing::info!(entry = id, ?status, "off the waitlist");
@@ -139,27 +146,27 @@ impl<S: Store> Engine<S> {
         Ok(Ok(()))
     }
 
-    pub(super) async fn leave_waitlist(&mut self, token: &str) -> Outcome<()> {
+    pub(super) async fn leave_waitlist(&mut self, token: &str, origin: &Origin) -> Outcome<()> {
         match self.entry(token).await? {
-            Ok(stored) => self.end_waiting(stored.id, WaitStatus::Left).await,
+            Ok(stored) => self.end_waiting(stored.id, WaitStatus::Left, origin).await,
             Err(reason) => Ok(Err(reason)),
         }
     }
 
-    pub(super) async fn staff_remove_waiting(&mut self, id: u64) -> Outcome<()> {
+    pub(super) async fn staff_remove_waiting(&mut self, id: u64, origin: &Origin) -> Outcome<()> {
         let Ok(id) = i64::try_from(id) else { return Ok(Err(BookingFailure::NotFound)) };
         if self.store.waiting_by_id(id).await?.is_none() {
             return Ok(Err(BookingFailure::NotFound));
         }
-        self.end_waiting(id, WaitStatus::Removed).await
+        self.end_waiting(id, WaitStatus::Removed, origin).await
     }
 
-    pub(super) async fn decline_offer(&mut self, token: &str) -> Outcome<()> {
+    pub(super) async fn decline_offer(&mut self, token: &str, origin: &Origin) -> Outcome<()> {
         let stored = match self.entry(token).await? {
             Ok(stored) => stored,
             Err(reason) => return Ok(Err(reason)),
         };
-        let Some(version) = self.store.decline_offer(stored.id, self.offering()).await? else {
+        let Some(version) = self.store.decline_offer(stored.id, self.offering(), origin).await? else {
             return Ok(Err(BookingFailure::NoOffer));
         };
         tracing::info!(entry = stored.id, "waitlist offer turned down");
@@ -169,7 +176,7 @@ impl<S: Store> Engine<S> {
 
     /// Books the slot offered to the entry behind a waitlist link, for its
     /// patient: the code and the new booking's manage link.
-    pub(super) async fn accept_offer(&mut self, token: &str) -> Outcome<(String, String)> {
+    pub(super) async fn accept_offer(&mut self, token: &str, origin: &Origin) -> Outcome<(String, String)> {
         let now = (self.clock)();
         let stored = match self.entry(token).await? {
             Ok(stored) => stored,
@@ -194,7 +201,7 @@ impl<S: Store> Engine<S> {
         if self.mirror.upcoming_bookings(&phone, now) >= self.ledger.limits().bookings_per_phone {
             // This patient cannot take it: it passes on at once rather than
             // stay held for nobody until it runs out.
-            if let Some(version) = self.store.decline_offer(stored.id, self.offering()).await? {
+            if let Some(version) = self.store.decline_offer(stored.id, self.offering(), origin).await? {
                 self.catch_up(Some(version)).await?;
             }
             return Ok(Err(BookingFailure::LimitReached));
@@ -214,6 +221,7 @@ impl<S: Store> Engine<S> {
                 proof: None,
                 holder: &holder,
                 at: now,
+                origin,
             };
             match self.store.accept_offer(stored.id, &booking).await? {
                 Ok((version, _)) => {

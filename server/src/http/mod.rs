@@ -29,6 +29,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/schedule", get(schedule))
+        .route("/metrics", get(crate::metrics::not_here))
         .fallback(files::frontend)
 }
 
@@ -76,7 +77,7 @@ mod tests {
     async fn health_is_unavailable_once_the_engine_has_stopped() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/health.db", dir.path().display());
-        let mut server = Server::bind(Settings::local(url, &crate::secret::admin_token())).await.unwrap();
+        let mut server = Server::bind(Settings::local(url)).await.unwrap();
         let status = |state| async { healthz(State(state)).await.into_response().status() };
         assert_eq!(status(server.state()).await, StatusCode::OK);
         server.engine_task.abort();
@@ -88,7 +89,7 @@ mod tests {
     async fn the_schedule_is_the_payload_of_the_initial_state_frame() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/schedule.db", dir.path().display());
-        let server = Server::bind(Settings::local(url, &crate::secret::admin_token())).await.unwrap();
+        let server = Server::bind(Settings::local(url)).await.unwrap();
         let snapshot = server.state().engine.snapshot();
         let served: protocol::Schedule = serde_json::from_slice(&snapshot.schedule_json()).unwrap();
         assert_eq!(&served, snapshot.schedule());

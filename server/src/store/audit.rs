@@ -39,6 +39,11 @@ impl AuditRow {
         Self { action: Some(action), ..Self::default() }
     }
 
+    /// The same row, with `slot` as the slot a reschedule left.
+    pub fn other_slot(self, slot: &SlotId) -> Self {
+        Self { other_slot: Some(slot.clone()), ..self }
+    }
+
     /// The same row, about booking `id`.
     pub fn booking(self, id: i64) -> Self {
         Self { booking: Some(id), ..self }

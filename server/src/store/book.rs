@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
-use protocol::{SlotId, Version};
+use protocol::{AuditAction, SlotId, Version};
 
+use super::audit::AuditRow;
 use super::rows::occupancy;
 use super::text::{list, placeholders};
 use super::writer::Writer;
-use super::{BookError, NewBooking, Refusal};
+use super::{BookError, NewBooking, Refusal, offered_to};
 use crate::Result;
 
 /// Decides and writes a batch of bookings in `w`'s transaction; the caller
@@ -113,6 +114,13 @@ pub(super) async fn book_many(
             Some(id) => {
                 // Answers only the first booking that asked for it.
                 inserted.remove(booking.code);
+                // A waitlist offer taken names its entry too.
+                let row = AuditRow::slot(AuditAction::Booked, booking.slot_id).booking(id);
+                let row = match offered_to(booking.holder) {
+                    Some(entry) => row.entry(entry),
+                    None => row,
+                };
+                w.audit(booking.at, booking.origin, row);
                 outcomes.push(Ok((w.booked(booking.slot_id, id), id)));
             }
             // Skipped by an index: the slot's, the proof's, or (very rarely)

@@ -4,12 +4,12 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use protocol::{AuditEntry, HistoryQuery, SlotId, Version, WaitStatus, WaitWindow};
+use protocol::{AuditAction, AuditEntry, HistoryQuery, SlotId, Version, WaitStatus, WaitWindow};
 use tokio::sync::mpsc;
 
 use super::{
-    AuditRow, BookError, Change, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, StoredBooking,
-    StoredWaiting,
+    AuditRow, BookError, Change, Erased, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal,
+    StoredBooking, StoredWaiting,
 };
 use crate::Result;
 use crate::audit::Origin;
@@ -18,7 +18,9 @@ use crate::clinic::SlotDef;
 /// The schedule's durable home. Every method that changes the schedule commits one
 /// transaction that advances the version by one per changed slot (one for a
 /// whole-schedule change), records each change in the log `changes_since` reads,
-/// and returns the new version.
+/// and returns the new version. Every change also writes its rows in the audit
+/// trail in the same transaction: who made it (`origin`, or the booking's or
+/// entry's own; the server itself for what runs out or lapses) and what it did.
 pub trait Store: Send + Sync + 'static {
     /// Whether other processes may write to the same database (so that the engine
     /// must listen for their changes).
@@ -73,12 +75,15 @@ pub trait Store: Send + Sync + 'static {
         bookings: &[NewBooking<'_>],
     ) -> impl Future<Output = Result<Vec<Result<(Version, i64), BookError>>>> + Send;
 
-    /// Records a hold, unless the slot is booked, blocked or held (by anybody).
+    /// Records a hold taken at `now`, unless the slot is booked, blocked or
+    /// held (by anybody).
     fn hold(
         &self,
         slot: &SlotId,
         holder: &str,
         expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
     /// Moves the end of `holder`'s hold of a slot to `expires`, when it holds
@@ -89,14 +94,18 @@ pub trait Store: Send + Sync + 'static {
         holder: &str,
         expires: DateTime<Utc>,
         now: DateTime<Utc>,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
-    /// Ends `holder`'s hold of a slot; `None` when it had none.
+    /// Ends `holder`'s hold of a slot, recorded as `action` (`released` by its
+    /// holder, `expired`, or `holdEnded` by staff); `None` when it had none.
     fn release(
         &self,
         slot: &SlotId,
         holder: &str,
         offering: Offering,
+        origin: &Origin,
+        action: AuditAction,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Ends a slot's hold whoever holds it, at once (staff); `None` when it had
@@ -105,6 +114,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         slot: &SlotId,
         offering: Offering,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Ends a slot's hold whoever holds it, if it expired by `offering.now`;
@@ -132,6 +142,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         booking: i64,
         offering: Offering,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Moves an active booking to another slot in one transaction, so it ends on
@@ -145,6 +156,7 @@ pub trait Store: Send + Sync + 'static {
         to: &SlotId,
         holder: &str,
         offering: Offering,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Result<(Version, u32), Refusal>>> + Send;
 
     /// Blocks a slot, ending whoever's hold of it, unless it is booked or
@@ -153,6 +165,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         slot: &SlotId,
         at: DateTime<Utc>,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Result<Version, Refusal>>> + Send;
 
     /// Unblocks a slot; `None` when it was not blocked.
@@ -160,6 +173,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         slot: &SlotId,
         offering: Offering,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// The secret called `name` that every instance on this database shares,
@@ -169,7 +183,12 @@ pub trait Store: Send + Sync + 'static {
     /// Cancels every active booking at `at` (raising their sequences), ends holds
     /// and blocks, takes every waiting entry off the waitlist, adds missing
     /// slots and advances the version.
-    fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> impl Future<Output = Result<Version>> + Send;
+    fn reset(
+        &self,
+        slots: &[SlotDef],
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> impl Future<Output = Result<Version>> + Send;
 
     /// Puts a patient on a doctor's waitlist; refused (`AlreadyWaiting`) when
     /// the phone number has `per_phone` entries waiting already. Returns the
@@ -207,6 +226,7 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         status: WaitStatus,
         offering: Offering,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Turns down the entry's live offer: the slot passes to the next patient
@@ -215,6 +235,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: i64,
         offering: Offering,
+        origin: &Origin,
     ) -> impl Future<Output = Result<Option<Version>>> + Send;
 
     /// Books the slot offered to entry `id` (whose holder name `booking.holder`
@@ -236,4 +257,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// The audit rows `query` asks for, newest first.
     fn history(&self, query: &HistoryQuery) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+
+    /// Marks the active booking of `slot` as a no-show at `at` (or takes the
+    /// mark back, when `no_show` is false) for `origin`, logging the slot again
+    /// as booked so that every instance reads the booking anew. `None` when the
+    /// slot has no active booking; the version, unchanged, when the mark was
+    /// so already.
+    fn no_show(
+        &self,
+        slot: &SlotId,
+        no_show: bool,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
+
+    /// Erases, on its patient's request, the name and phone of the booking
+    /// with `code` (and of the waitlist entry it was booked from) at `at` for
+    /// `origin`; its row, code, sequence and history stay. An active booking
+    /// of a slot starting at or after `shown_from` is logged again as booked.
+    /// `None` when no booking has that code; the version, unchanged, when its
+    /// details were erased before.
+    fn erase(
+        &self,
+        code: &str,
+        shown_from: DateTime<Utc>,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> impl Future<Output = Result<Option<Version>>> + Send;
+
+    /// The retention job: erases at `at` the name and phone of every booking
+    /// whose slot ended before `before`, and of every waitlist entry that ended
+    /// before `before` or whose last day is before `before_day`, each with an
+    /// audit row of the system's. Active bookings of slots starting at or
+    /// after `shown_from` are logged again as booked.
+    fn erase_past(
+        &self,
+        before: DateTime<Utc>,
+        before_day: chrono::NaiveDate,
+        shown_from: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Erased>> + Send;
 }

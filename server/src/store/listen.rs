@@ -34,6 +34,7 @@ pub(super) async fn listen(options: PgConnectOptions, first: PgListener, signals
             None => match subscribe(&options).await {
                 Ok(l) => {
                     tracing::info!("listening for other instances' changes again");
+                    crate::metrics::listener_reconnected();
                     retry = Duration::from_millis(100);
                     if signals.send(Signal::CatchUp).await.is_err() {
                         return;

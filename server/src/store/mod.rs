@@ -12,7 +12,10 @@ mod audit;
 mod book;
 mod connect;
 mod contract;
+mod holds;
 mod listen;
+mod manage;
+mod records;
 mod rows;
 mod slots;
 mod sql;
@@ -23,6 +26,7 @@ mod writer;
 pub use audit::AuditRow;
 pub use connect::Backend;
 pub use contract::Store;
+pub use records::Erased;
 pub use sql::SqlStore;
 
 use chrono::{DateTime, Utc};
@@ -116,6 +120,8 @@ pub struct NewBooking<'a> {
     pub holder: &'a str,
     /// When the booking was made.
     pub at: DateTime<Utc>,
+    /// Who books it, and from where, for the audit trail.
+    pub origin: &'a crate::audit::Origin,
 }
 
 /// The moment a slot may turn free, with what the waitlist needs to offer it
@@ -166,6 +172,8 @@ pub struct NewWaiting<'a> {
     /// The nonce of the proof of work that pays for joining, if one was asked
     /// for; it then pays for nothing else, on any instance.
     pub proof: Option<&'a str>,
+    /// Who joins, and from where, for the audit trail.
+    pub origin: &'a crate::audit::Origin,
 }
 
 /// A waitlist entry as stored.

@@ -7,23 +7,21 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use protocol::{AuditEntry, DoctorId, HistoryQuery, SlotId, Version, WaitStatus, WaitWindow};
-use sqlx::any::AnyArguments;
+use protocol::{AuditAction, AuditEntry, DoctorId, HistoryQuery, SlotId, Version, WaitStatus, WaitWindow};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Executor};
 use tokio::sync::mpsc;
 
 use super::audit::{self, AuditRow};
 use super::connect::Backend;
-use super::rows::{BookingRow, ChangeRow, SlotRow, instant, occupancy_of, stored_state};
+use super::rows::{BookingRow, ChangeRow, SlotRow, instant, stored_state};
 use super::slots::insert_missing;
 use super::text::{BOOKING_COLUMNS, SLOT_STATE};
 use super::waitlist::{self, EntryKey, freed};
 use super::writer::Writer;
 use super::{
     BookError, Change, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, Store, StoredBooking,
-    StoredSlot, StoredWaiting, connect, listen, offered_to,
+    StoredSlot, StoredWaiting, connect, holds, listen, manage,
 };
 use crate::Result;
 use crate::audit::Origin;
@@ -50,28 +48,17 @@ impl SqlStore {
         self.backend
     }
 
+    /// The connections, for the staff accounts' own statements (`crate::staff`).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Closes every connection, waiting for them to finish.
     pub async fn close(&self) {
         self.pool.close().await;
     }
 
-    /// Runs one statement that ends a hold or a block of `slot` and, when it ended
-    /// one, frees the slot (or offers it to the waitlist): a held or blocked slot
-    /// is neither booked nor anything else.
-    async fn free_if_one_row<'q>(
-        &self,
-        slot: &SlotId,
-        statement: Query<'q, Any, AnyArguments<'q>>,
-        offering: Offering,
-    ) -> Result<Option<Version>> {
-        let mut w = self.writer().await?;
-        let changed = statement.execute(w.conn()).await?.rows_affected();
-        let version = if changed == 1 { Some(freed(&mut w, slot, offering).await?) } else { None };
-        w.commit().await?;
-        Ok(version)
-    }
-
-    async fn writer(&self) -> Result<Writer> {
+    pub(super) async fn writer(&self) -> Result<Writer> {
         Writer::begin(&self.pool, self.backend == Backend::Postgres).await
     }
 
@@ -185,22 +172,7 @@ impl Store for SqlStore {
     }
 
     async fn release_orphaned_holds(&self, offering: Offering) -> Result<Version> {
-        let mut w = self.writer().await?;
-        // On a database of this process alone, no hold's connection outlived the
-        // last run; on a shared one, other instances' holds are live. A waitlist
-        // offer belongs to no connection: it lives until it runs out.
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                "DELETE FROM holds WHERE holder NOT LIKE 'wait/%' OR expires_at <= $1 RETURNING slot_id"
-            }
-            Backend::Postgres => "DELETE FROM holds WHERE expires_at <= $1 RETURNING slot_id",
-        };
-        let slots =
-            sqlx::query_scalar::<_, String>(sql).bind(offering.now.timestamp()).fetch_all(w.conn()).await?;
-        for slot in slots {
-            freed(&mut w, &SlotId(slot), offering).await?;
-        }
-        w.commit().await
+        holds::release_orphaned(self.writer().await?, self.backend, offering).await
     }
 
     async fn book_many(&self, bookings: &[NewBooking<'_>]) -> Result<Vec<Result<(Version, i64), BookError>>> {
@@ -215,25 +187,10 @@ impl Store for SqlStore {
         slot: &SlotId,
         holder: &str,
         expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+        origin: &Origin,
     ) -> Result<Result<Version, Refusal>> {
-        let mut w = self.writer().await?;
-        let occupied = match occupancy_of(w.conn(), slot).await? {
-            Ok(o) => o,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        // Holding again what one holds already is refused too: the engine answers
-        // that itself, from memory.
-        if let Some(reason) = occupied.refusal(None) {
-            return Ok(Err(reason));
-        }
-        sqlx::query("INSERT INTO holds (slot_id, holder, expires_at) VALUES ($1, $2, $3)")
-            .bind(&slot.0)
-            .bind(holder)
-            .bind(expires.timestamp())
-            .execute(w.conn())
-            .await?;
-        w.held(slot, holder, expires);
-        Ok(Ok(w.commit().await?))
+        holds::hold(self.writer().await?, slot, holder, expires, now, origin).await
     }
 
     async fn extend_hold(
@@ -242,51 +199,28 @@ impl Store for SqlStore {
         holder: &str,
         expires: DateTime<Utc>,
         now: DateTime<Utc>,
+        origin: &Origin,
     ) -> Result<Option<Version>> {
-        let mut w = self.writer().await?;
-        let changed = sqlx::query(
-            "UPDATE holds SET expires_at = $1 WHERE slot_id = $2 AND holder = $3 AND expires_at > $4",
-        )
-        .bind(expires.timestamp())
-        .bind(&slot.0)
-        .bind(holder)
-        .bind(now.timestamp())
-        .execute(w.conn())
-        .await?
-        .rows_affected();
-        // Logged like the hold itself, so other instances learn the new end the
-        // same way.
-        let version = (changed == 1).then(|| w.held(slot, holder, expires));
-        w.commit().await?;
-        Ok(version)
+        holds::extend(self.writer().await?, slot, holder, expires, now, origin).await
     }
 
-    async fn release(&self, slot: &SlotId, holder: &str, offering: Offering) -> Result<Option<Version>> {
-        let statement =
-            sqlx::query("DELETE FROM holds WHERE slot_id = $1 AND holder = $2").bind(&slot.0).bind(holder);
-        self.free_if_one_row(slot, statement, offering).await
+    async fn release(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        offering: Offering,
+        origin: &Origin,
+        action: AuditAction,
+    ) -> Result<Option<Version>> {
+        holds::release(self.writer().await?, slot, holder, offering, origin, action).await
     }
 
-    async fn end_hold(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
-        let statement = sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&slot.0);
-        self.free_if_one_row(slot, statement, offering).await
+    async fn end_hold(&self, slot: &SlotId, offering: Offering, origin: &Origin) -> Result<Option<Version>> {
+        holds::end(self.writer().await?, slot, offering, origin).await
     }
 
     async fn expire(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
-        let mut w = self.writer().await?;
-        let holder: Option<String> =
-            sqlx::query_scalar("DELETE FROM holds WHERE slot_id = $1 AND expires_at <= $2 RETURNING holder")
-                .bind(&slot.0)
-                .bind(offering.now.timestamp())
-                .fetch_optional(w.conn())
-                .await?;
-        let Some(holder) = holder else { return Ok(None) };
-        if let Some(entry) = offered_to(&holder) {
-            waitlist::ran_out(w.conn(), entry, offering.now).await?;
-        }
-        let version = freed(&mut w, slot, offering).await?;
-        w.commit().await?;
-        Ok(Some(version))
+        holds::expire(self.writer().await?, slot, offering).await
     }
 
     async fn booking_by_hash(&self, hash: &str) -> Result<Option<StoredBooking>> {
@@ -310,23 +244,8 @@ impl Store for SqlStore {
         Ok(row.map(Into::into))
     }
 
-    async fn cancel(&self, booking: i64, offering: Offering) -> Result<Option<Version>> {
-        let mut w = self.writer().await?;
-        let slot: Option<String> = sqlx::query_scalar(
-            "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1
-             WHERE id = $2 AND cancelled_at IS NULL RETURNING slot_id",
-        )
-        .bind(offering.now.timestamp())
-        .bind(booking)
-        .fetch_optional(w.conn())
-        .await?;
-        // A booked slot is neither held nor blocked, so it is free now.
-        let version = match slot {
-            Some(slot) => Some(freed(&mut w, &SlotId(slot), offering).await?),
-            None => None,
-        };
-        w.commit().await?;
-        Ok(version)
+    async fn cancel(&self, booking: i64, offering: Offering, origin: &Origin) -> Result<Option<Version>> {
+        manage::cancel(self.writer().await?, booking, offering, origin).await
     }
 
     async fn reschedule(
@@ -335,70 +254,22 @@ impl Store for SqlStore {
         to: &SlotId,
         holder: &str,
         offering: Offering,
+        origin: &Origin,
     ) -> Result<Result<(Version, u32), Refusal>> {
-        let mut w = self.writer().await?;
-        let from: Option<String> =
-            sqlx::query_scalar("SELECT slot_id FROM bookings WHERE id = $1 AND cancelled_at IS NULL")
-                .bind(booking)
-                .fetch_optional(w.conn())
-                .await?;
-        let Some(from) = from.map(SlotId) else { return Ok(Err(Refusal::NotActive)) };
-        let occupied = match occupancy_of(w.conn(), to).await? {
-            Ok(o) => o,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        if let Some(reason) = occupied.refusal(Some(holder)) {
-            return Ok(Err(reason));
-        }
-        let moved: Result<i64, _> = sqlx::query_scalar(
-            "UPDATE bookings SET slot_id = $1, sequence = sequence + 1 WHERE id = $2 RETURNING sequence",
-        )
-        .bind(&to.0)
-        .bind(booking)
-        .fetch_one(w.conn())
-        .await;
-        let sequence = match moved {
-            Ok(sequence) => super::rows::sequence(sequence),
-            // The index has the last word; nothing was written, so dropping the
-            // transaction undoes nothing.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Ok(Err(Refusal::Booked));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&to.0).execute(w.conn()).await?;
-        freed(&mut w, &from, offering).await?;
-        w.booked(to, booking);
-        Ok(Ok((w.commit().await?, sequence)))
+        manage::reschedule(self.writer().await?, booking, to, holder, offering, origin).await
     }
 
-    async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> Result<Result<Version, Refusal>> {
-        let mut w = self.writer().await?;
-        let occupied = match occupancy_of(w.conn(), slot).await? {
-            Ok(o) => o,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        let refusal = match occupied.refusal(None) {
-            // Staff take a held slot from whoever holds it.
-            Some(Refusal::Held) => None,
-            other => other,
-        };
-        if let Some(reason) = refusal {
-            return Ok(Err(reason));
-        }
-        sqlx::query("DELETE FROM holds WHERE slot_id = $1").bind(&slot.0).execute(w.conn()).await?;
-        sqlx::query("INSERT INTO blocks (slot_id, blocked_at) VALUES ($1, $2)")
-            .bind(&slot.0)
-            .bind(at.timestamp())
-            .execute(w.conn())
-            .await?;
-        w.blocked(slot);
-        Ok(Ok(w.commit().await?))
+    async fn block(
+        &self,
+        slot: &SlotId,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> Result<Result<Version, Refusal>> {
+        holds::block(self.writer().await?, slot, at, origin).await
     }
 
-    async fn unblock(&self, slot: &SlotId, offering: Offering) -> Result<Option<Version>> {
-        let statement = sqlx::query("DELETE FROM blocks WHERE slot_id = $1").bind(&slot.0);
-        self.free_if_one_row(slot, statement, offering).await
+    async fn unblock(&self, slot: &SlotId, offering: Offering, origin: &Origin) -> Result<Option<Version>> {
+        holds::unblock(self.writer().await?, slot, offering, origin).await
     }
 
     async fn secret(&self, name: &str, make: fn() -> String) -> Result<String> {
@@ -415,24 +286,10 @@ impl Store for SqlStore {
         Ok(value)
     }
 
-    async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> Result<Version> {
-        let mut w = self.writer().await?;
-        sqlx::query(
-            "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1 WHERE cancelled_at IS NULL",
-        )
-        .bind(at.timestamp())
-        .execute(w.conn())
-        .await?;
-        sqlx::query("DELETE FROM holds").execute(w.conn()).await?;
-        sqlx::query("DELETE FROM blocks").execute(w.conn()).await?;
-        sqlx::query("UPDATE waitlist SET status = 'removed', ended_at = $1 WHERE status = 'waiting'")
-            .bind(at.timestamp())
-            .execute(w.conn())
-            .await?;
-        insert_missing(w.conn(), slots).await?;
-        w.reload();
-        w.commit().await
+    async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>, origin: &Origin) -> Result<Version> {
+        manage::reset(self.writer().await?, slots, at, origin).await
     }
+
     async fn join_waitlist(&self, entry: &NewWaiting<'_>) -> Result<Result<i64, Refusal>> {
         // A writer's transaction: joins with the same phone take turns, so the
         // limit per phone holds across instances.
@@ -457,27 +314,44 @@ impl Store for SqlStore {
     }
 
     async fn lapse_past_waiting(&self, today: chrono::NaiveDate, at: DateTime<Utc>) -> Result<u64> {
-        waitlist::lapse_past(&mut *self.pool.acquire().await?, today, at).await
+        let mut w = self.writer().await?;
+        let lapsed = waitlist::lapse_past(&mut w, today, at).await?;
+        w.commit().await?;
+        Ok(lapsed)
     }
 
     async fn change_window(&self, id: i64, window: &WaitWindow) -> Result<bool> {
         waitlist::change_window(&mut *self.pool.acquire().await?, id, window).await
     }
 
-    async fn end_waiting(&self, id: i64, status: WaitStatus, offering: Offering) -> Result<Option<Version>> {
+    async fn end_waiting(
+        &self,
+        id: i64,
+        status: WaitStatus,
+        offering: Offering,
+        origin: &Origin,
+    ) -> Result<Option<Version>> {
         let mut w = self.writer().await?;
         if !waitlist::end(w.conn(), id, status, None, offering.now).await? {
             return Ok(None);
         }
-        if let Some(slot) = waitlist::withdraw(w.conn(), id).await? {
-            freed(&mut w, &slot, offering).await?;
+        let action = if status == WaitStatus::Removed { AuditAction::Removed } else { AuditAction::Left };
+        let row = AuditRow::of(action).entry(id);
+        match waitlist::withdraw(w.conn(), id).await? {
+            // Its live offer passes on.
+            Some(slot) => {
+                w.audit(offering.now, origin, AuditRow { slot: Some(slot.clone()), ..row });
+                freed(&mut w, &slot, offering).await?;
+            }
+            None => w.audit(offering.now, origin, row),
         }
         Ok(Some(w.commit().await?))
     }
 
-    async fn decline_offer(&self, id: i64, offering: Offering) -> Result<Option<Version>> {
+    async fn decline_offer(&self, id: i64, offering: Offering, origin: &Origin) -> Result<Option<Version>> {
         let mut w = self.writer().await?;
         let Some(slot) = waitlist::withdraw(w.conn(), id).await? else { return Ok(None) };
+        w.audit(offering.now, origin, AuditRow::slot(AuditAction::Declined, &slot).entry(id));
         freed(&mut w, &slot, offering).await?;
         Ok(Some(w.commit().await?))
     }
@@ -505,5 +379,35 @@ impl Store for SqlStore {
 
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<AuditEntry>> {
         audit::history(&mut *self.pool.acquire().await?, query).await
+    }
+
+    async fn no_show(
+        &self,
+        s: &SlotId,
+        no_show: bool,
+        at: DateTime<Utc>,
+        o: &Origin,
+    ) -> Result<Option<Version>> {
+        self.record_no_show(s, no_show, at, o).await
+    }
+
+    async fn erase(
+        &self,
+        code: &str,
+        from: DateTime<Utc>,
+        at: DateTime<Utc>,
+        o: &Origin,
+    ) -> Result<Option<Version>> {
+        self.erase_on_request(code, from, at, o).await
+    }
+
+    async fn erase_past(
+        &self,
+        b: DateTime<Utc>,
+        d: chrono::NaiveDate,
+        f: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<super::Erased> {
+        self.erase_for_retention(b, d, f, at).await
     }
 }

@@ -4,12 +4,14 @@
 //! slot is never freely bookable while somebody waits for it.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
-use protocol::{DoctorId, Patient, SlotId, Version, WaitStatus, WaitWindow};
+use protocol::{AuditAction, DoctorId, Patient, SlotId, Version, WaitStatus, WaitWindow};
 use sqlx::AnyConnection;
 
+use super::audit::AuditRow;
 use super::rows::instant;
 use super::writer::Writer;
 use super::{NewWaiting, OFFER_HOLDER, Offering, Refusal, StoredWaiting, offer_holder};
+use crate::audit::Origin;
 use crate::{Result, secret};
 
 /// Entries of `waitlist w` read with `place` (an expression or a column's
@@ -106,7 +108,8 @@ impl From<EntryRow> for StoredWaiting {
 /// Logs `slot` as free, unless somebody waits for it: then it is held for the
 /// first entry (in the order of joining) whose window has it, that has no live
 /// offer and was never offered this slot, and the hold is logged instead.
-/// Called by every statement that frees a slot, in its transaction.
+/// Called by every statement that frees a slot, in its transaction; the offer
+/// is the server's own doing in the audit trail.
 pub(super) async fn freed(w: &mut Writer, slot: &SlotId, offering: Offering) -> Result<Version> {
     match first_waiting(w.conn(), slot, offering).await? {
         Some((entry, start)) => {
@@ -129,6 +132,7 @@ pub(super) async fn freed(w: &mut Writer, slot: &SlotId, offering: Offering) -> 
             .bind(until.timestamp())
             .execute(w.conn())
             .await?;
+            w.audit(offering.now, &Origin::system(), AuditRow::slot(AuditAction::Offered, slot).entry(entry));
             Ok(w.held(slot, &holder, until))
         }
         None => Ok(w.free(slot)),
@@ -173,31 +177,38 @@ async fn first_waiting(
 const LAPSES: i64 = 2;
 
 /// An offer to entry `id` ran out unanswered; at the second, the entry lapses.
-pub(super) async fn ran_out(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+/// Returns whether it lapsed now.
+pub(super) async fn ran_out(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> Result<bool> {
+    let status: Option<String> = sqlx::query_scalar(
         "UPDATE waitlist SET lapses = lapses + 1,
              status = CASE WHEN lapses + 1 >= $1 THEN 'lapsed' ELSE status END,
              ended_at = CASE WHEN lapses + 1 >= $1 THEN $2 ELSE ended_at END
-         WHERE id = $3 AND status = 'waiting'",
+         WHERE id = $3 AND status = 'waiting' RETURNING status",
     )
     .bind(LAPSES)
     .bind(at.timestamp())
     .bind(id)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(())
+    Ok(status.as_deref() == Some("lapsed"))
 }
 
-/// Ends, as lapsed, the waiting entries whose last day is before `today`.
-pub(super) async fn lapse_past(conn: &mut AnyConnection, today: NaiveDate, at: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query(
-        "UPDATE waitlist SET status = 'lapsed', ended_at = $1 WHERE status = 'waiting' AND to_day < $2",
+/// Ends, as lapsed, the waiting entries whose last day is before `today`,
+/// with a row in the audit trail for each.
+pub(super) async fn lapse_past(w: &mut Writer, today: NaiveDate, at: DateTime<Utc>) -> Result<u64> {
+    let lapsed: Vec<i64> = sqlx::query_scalar(
+        "UPDATE waitlist SET status = 'lapsed', ended_at = $1 WHERE status = 'waiting' AND to_day < $2
+         RETURNING id",
     )
     .bind(at.timestamp())
     .bind(today.to_string())
-    .execute(conn)
+    .fetch_all(w.conn())
     .await?;
-    Ok(done.rows_affected())
+    let system = Origin::system();
+    for &id in &lapsed {
+        w.audit(at, &system, AuditRow::of(AuditAction::Lapsed).entry(id).detail("its days are over"));
+    }
+    Ok(lapsed.len() as u64)
 }
 
 /// Adds an entry, unless its phone waits as often as it may already or its
@@ -241,6 +252,8 @@ pub(super) async fn join(w: &mut Writer, entry: &NewWaiting<'_>) -> Result<Resul
     .bind(entry.proof)
     .fetch_one(w.conn())
     .await?;
+    let row = AuditRow::of(AuditAction::Joined).entry(id).detail(format!("doctor {}", entry.doctor_id.0));
+    w.audit(entry.at, entry.origin, row);
     Ok(Ok(id))
 }
 

@@ -35,12 +35,15 @@ pub(super) struct Writer {
     entries: Vec<Entry>,
     audit: Vec<Pending>,
     notify: bool,
+    /// When it began, for the commit latency.
+    started: std::time::Instant,
 }
 
 impl Writer {
     /// Begins a write: waits for the version row, so that nobody else writes
     /// until this transaction ends.
     pub(super) async fn begin(pool: &sqlx::AnyPool, notify: bool) -> Result<Self> {
+        let started = std::time::Instant::now();
         let mut tx = pool.begin().await?;
         // An update, not a read: it takes the row lock on PostgreSQL and the write
         // lock on SQLite, before anything is checked.
@@ -49,7 +52,7 @@ impl Writer {
         )
         .fetch_one(&mut *tx)
         .await?;
-        Ok(Self { tx, version: version as Version, entries: Vec::new(), audit: Vec::new(), notify })
+        Ok(Self { tx, version: version as Version, entries: Vec::new(), audit: Vec::new(), notify, started })
     }
 
     /// The connection to run this transaction's statements on.
@@ -114,6 +117,7 @@ impl Writer {
         audit::append(&mut self.tx, &self.audit).await?;
         if self.entries.is_empty() {
             self.tx.commit().await?;
+            crate::metrics::committed(self.started);
             return Ok(self.version);
         }
         // Bound parameters per statement are limited; a chunk stays far below.
@@ -147,6 +151,7 @@ impl Writer {
                 .await?;
         }
         self.tx.commit().await?;
+        crate::metrics::committed(self.started);
         Ok(self.version)
     }
 }

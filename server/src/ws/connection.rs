@@ -41,8 +41,11 @@ const CLOSING: Duration = Duration::from_secs(1);
 
 /// Why a connection ends.
 enum End {
-    /// The peer closed or vanished; nothing more to send.
+    /// The peer vanished, or the socket failed; nothing more to send.
     Gone,
+    /// The peer closed with this code (1005 when it gave none); nothing more
+    /// to send.
+    Left(u16),
     /// The server ends it with this close frame.
     Close(u16, &'static str),
 }
@@ -58,6 +61,7 @@ where
     let (mut sink, mut stream) = socket.split();
     let write_timeout = state.limits.write_timeout;
     let mut conn = Conn::new(state.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed), peer);
+    tracing::Span::current().record("id", conn.id());
     let mut bucket = Bucket::new(state.limits.messages_per_sec);
     // Subscribe before taking the snapshot or the replay: a change committed in
     // between is then both there and in the queue, and the version check drops
@@ -65,7 +69,9 @@ where
     let mut updates = state.engine.subscribe();
     let mut shutdown = state.shutdown.clone();
     let idle_timeout = state.limits.idle_timeout;
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + idle_timeout / 3, idle_timeout / 3);
+    // The tick pings, and re-checks a staff console's session.
+    let tick = (idle_timeout / 3).min(state.limits.staff_recheck);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     let mut last_heard = Instant::now();
 
     let end = 'conn: {
@@ -115,7 +121,8 @@ where
                             Reply::Nothing
                         }
                         Some(Ok(Message::Pong(_) | Message::Frame(_))) => Reply::Nothing,
-                        Some(Ok(Message::Close(_))) | None => break 'conn End::Gone,
+                        Some(Ok(Message::Close(frame))) => break 'conn End::Left(frame.map_or(1005, |f| f.code.into())),
+                        None => break 'conn End::Gone,
                         Some(Err(WsError::Capacity(_))) => break 'conn End::Close(TOO_BIG, "message too large"),
                         Some(Err(WsError::Utf8(_))) => break 'conn End::Close(INVALID_DATA, "text is not UTF-8"),
                         Some(Err(_)) => break 'conn End::Gone,
@@ -124,6 +131,11 @@ where
                         Reply::Nothing => {}
                         Reply::Send(reply) => {
                             if !timed(write_timeout, sink.send(message(wire::encode(&reply)))).await {
+                                break 'conn End::Gone;
+                            }
+                        }
+                        Reply::SendAll(replies) => {
+                            if !Box::pin(send_all(&mut sink, replies, write_timeout)).await {
                                 break 'conn End::Gone;
                             }
                         }
@@ -184,6 +196,12 @@ where
                     if !timed(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
                         break 'conn End::Gone;
                     }
+                    if conn.member().is_some() && Box::pin(conn.staff_session_ended(&state)).await {
+                        let ended = message(wire::encode(&ServerMessage::StaffEnded {}));
+                        if !timed(write_timeout, sink.send(ended)).await {
+                            break 'conn End::Gone;
+                        }
+                    }
                 }
                 () = stopping(&mut shutdown) => break 'conn End::Close(GOING_AWAY, "server stopping"),
             }
@@ -191,6 +209,11 @@ where
     };
     // Whatever this connection held is free for others again.
     let _ = Box::pin(state.engine.gone(conn.id())).await;
+    crate::metrics::connection_closed(match end {
+        End::Gone => crate::metrics::Closed::Gone,
+        End::Left(code) => crate::metrics::Closed::Client(code),
+        End::Close(code, _) => crate::metrics::Closed::Server(code),
+    });
     if let End::Close(code, reason) = end {
         // Boxed, like every rarely used step, so that an idle connection does not
         // carry its space.
@@ -239,6 +262,7 @@ where
     if let Some(since) = since
         && let Replay::Updates(missed) = state.engine.replay(since)
     {
+        crate::metrics::resynced(true);
         let version = missed.last().map_or(since, |(v, _)| *v);
         let resumed = wire::encode(&ServerMessage::Resumed { version });
         let mut batched = 0;
@@ -256,8 +280,22 @@ where
         }
         return timed(timeout, sink.flush()).await.then_some(version);
     }
+    crate::metrics::resynced(false);
     let snapshot = state.engine.snapshot();
     send_fragmented(sink, snapshot.frame(), timeout).await.then(|| snapshot.version())
+}
+
+/// Sends several messages in order; `false` when the socket failed.
+async fn send_all<S>(sink: &mut S, replies: Vec<ServerMessage>, timeout: Duration) -> bool
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    for reply in replies {
+        if !timed(timeout, sink.send(message(wire::encode(&reply)))).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// Sends one text message, as fragments of at most `CHUNK` bytes when it is
@@ -340,8 +378,7 @@ mod tests {
     async fn an_idle_connection_carries_little() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/size.db", dir.path().display());
-        let token = crate::secret::admin_token();
-        let server = crate::Server::bind(crate::Settings::local(url, &token)).await.unwrap();
+        let server = crate::Server::bind(crate::Settings::local(url)).await.unwrap();
         let peer = ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
         let connection = serve_connection(Quiet, server.state(), peer, None);
         // Every idle connection keeps this future for its whole life; the rarely

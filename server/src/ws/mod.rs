@@ -24,6 +24,7 @@ use protocol::Version;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tracing::Instrument;
 
 use crate::AppState;
 use crate::address::ClientKey;
@@ -56,10 +57,12 @@ pub async fn handler(
     mut request: Request,
 ) -> Response {
     let Some(accept) = handshake_accept(request.method(), request.headers()) else {
+        crate::metrics::connection_refused(crate::metrics::Refused::Handshake);
         return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (RFC 6455)").into_response();
     };
     if !origin_allowed(request.headers(), &state.allowed_origins) {
         tracing::warn!(origin = ?request.headers().get(header::ORIGIN), "refused a page of another site");
+        crate::metrics::connection_refused(crate::metrics::Refused::Origin);
         return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
     }
     let forwarded_for: Vec<Option<&str>> =
@@ -76,11 +79,13 @@ pub async fn handler(
         Ok(counted) => counted,
         Err(Refusal::PerAddress) => {
             tracing::warn!(%client, "refused a connection: too many from this address");
+            crate::metrics::connection_refused(crate::metrics::Refused::PerAddress);
             let body = "too many connections from your address; close some pages and try again";
             return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "10")], body).into_response();
         }
         Err(Refusal::Total) => {
             tracing::warn!("refused a connection: at the limit");
+            crate::metrics::connection_refused(crate::metrics::Refused::Full);
             return (StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again shortly")
                 .into_response();
         }
@@ -95,18 +100,24 @@ pub async fn handler(
         .write_buffer_size(0)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
-    tokio::spawn(async move {
-        let _counted = counted;
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let socket =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                        .await;
-                serve_connection(socket, state, client, resume).await;
+    // Every line this connection logs carries its id (recorded once it is
+    // known) and its client's address.
+    let span = tracing::info_span!("conn", id = tracing::field::Empty, peer = %client);
+    tokio::spawn(
+        async move {
+            let _counted = counted;
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let socket =
+                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                            .await;
+                    serve_connection(socket, state, client, resume).await;
+                }
+                Err(e) => tracing::debug!(error = %e, "upgrade failed"),
             }
-            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
-    });
+        .instrument(span),
+    );
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();

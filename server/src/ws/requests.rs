@@ -5,8 +5,11 @@ use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, Version}
 
 use crate::address::ClientKey;
 use crate::engine::{Book, BookOutcome, ConnId, StaffAction};
-use crate::{AppState, secret, wire};
+use crate::{AppState, wire};
 
+mod history;
+mod records;
+mod staff;
 mod waitlist;
 
 /// What to do after one message.
@@ -19,6 +22,8 @@ pub(super) enum Reply {
     Nothing,
     /// Send this to the client.
     Send(ServerMessage),
+    /// Send these to the client, in this order.
+    SendAll(Vec<ServerMessage>),
     /// The client says it holds this version: bring it up to date.
     Resync(Version),
 }
@@ -38,15 +43,32 @@ pub(super) struct Conn {
     /// The waitlist entry whose changes this connection is told of, once it
     /// showed the entry's link.
     watching: Option<crate::hub::Watching>,
+    /// What to send after the answer to the message being carried out (the
+    /// staff state after a login, `staffEnded` after a session found ended).
+    after: Vec<ServerMessage>,
 }
 
 impl Conn {
     pub(super) fn new(id: ConnId, peer: ClientKey) -> Self {
-        Self { id, peer, staff_version: None, staff_presence: None, member: None, watching: None }
+        Self {
+            id,
+            peer,
+            staff_version: None,
+            staff_presence: None,
+            member: None,
+            watching: None,
+            after: Vec::new(),
+        }
     }
 
     pub(super) fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// The member of staff logged in on this connection, if any. Handlers call
+    /// `needs` first, which also makes sure the session still holds.
+    pub(super) fn member(&self) -> Option<&crate::staff::Member> {
+        self.member.as_ref()
     }
 
     /// Who this connection acts as, for the audit trail: its member of staff
@@ -57,6 +79,12 @@ impl Conn {
             None => patient,
         };
         crate::audit::Origin::new(actor, self.peer)
+    }
+
+    /// The origin of a staff request that `needs` let through: its member of
+    /// staff, who is logged in by then.
+    pub(super) fn staff_origin(&self) -> crate::audit::Origin {
+        self.origin(protocol::Actor::System)
     }
 
     /// Whether the staff frame of the change with `version` goes to this
@@ -80,10 +108,15 @@ impl Conn {
             Err(rejection) => return Reply::Send(rejection.into_message()),
         };
         let request_id = message.request_id().map(str::to_owned);
-        match self.handle(message, state).await {
-            Ok(Some(reply)) => Reply::Send(reply),
-            Ok(None) => Reply::Nothing,
-            Err(e) => Reply::Send(failed(&e, request_id)),
+        let reply = match self.handle(message, state).await {
+            Ok(Some(reply)) => Some(reply),
+            Ok(None) => None,
+            Err(e) => Some(failed(&e, request_id)),
+        };
+        match reply {
+            Some(reply) if self.after.is_empty() => Reply::Send(reply),
+            None if self.after.is_empty() => Reply::Nothing,
+            reply => Reply::SendAll(reply.into_iter().chain(self.after.drain(..)).collect()),
         }
     }
 
@@ -92,8 +125,8 @@ impl Conn {
         message: ClientMessage,
         state: &AppState,
     ) -> crate::Result<Option<ServerMessage>> {
-        // Which secret the message tries, if it tries one: manage links and the
-        // admin token have budgets of their own.
+        // Which secret the message tries, if it tries one: manage links and
+        // staff logins have budgets of their own.
         let guesses = match &message {
             ClientMessage::Lookup { .. }
             | ClientMessage::Cancel { .. }
@@ -107,7 +140,9 @@ impl Conn {
             ClientMessage::Reschedule { slot_id, .. } => {
                 state.engine.snapshot().has_slot(slot_id).then_some(&state.manage_guesses)
             }
-            ClientMessage::Reset { .. } | ClientMessage::StaffLogin { .. } => Some(&state.staff_guesses),
+            ClientMessage::StaffLogin { .. } | ClientMessage::StaffResume { .. } => {
+                Some(&state.staff_guesses)
+            }
             _ => None,
         };
         if let Some(guesses) = guesses
@@ -116,7 +151,7 @@ impl Conn {
             tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
             return Ok(Some(ServerMessage::Error {
                 code: ErrorCode::RateLimited,
-                message: "Too many wrong links or tokens; try again in a minute.".into(),
+                message: "Too many wrong links, logins or sessions; try again in a minute.".into(),
                 request_id: message.request_id().map(str::to_owned),
             }));
         }
@@ -158,7 +193,7 @@ impl Conn {
                     BookOutcome::Refused(BookingFailure::ChallengeFailed)
                 } else {
                     let book = Book { slot_id, patient, request_id: request_id.clone(), proof };
-                    engine.book(self.id, self.peer, book).await?
+                    engine.book(self.id, self.peer, book, self.origin(protocol::Actor::Patient)).await?
                 };
                 match outcome {
                     BookOutcome::Booked(code, manage_token) => ServerMessage::BookingResult {
@@ -181,53 +216,39 @@ impl Conn {
                 ServerMessage::Challenge { request_id, challenge: state.pow.challenge(chrono::Utc::now()) }
             }
             ClientMessage::Hold { request_id, slot_id } => {
-                hold_result(request_id, engine.hold(self.id, self.peer, slot_id).await?)
+                let origin = self.origin(protocol::Actor::Patient);
+                hold_result(request_id, engine.hold(self.id, self.peer, slot_id, origin).await?)
             }
             ClientMessage::ExtendHold { request_id, slot_id } => {
-                hold_result(request_id, engine.extend_hold(self.id, slot_id).await?)
+                let origin = self.origin(protocol::Actor::Patient);
+                hold_result(request_id, engine.extend_hold(self.id, slot_id, origin).await?)
             }
             ClientMessage::Release { slot_id } => {
-                engine.release(self.id, slot_id).await?;
+                engine.release(self.id, slot_id, self.origin(protocol::Actor::Patient)).await?;
                 return Ok(None);
             }
             ClientMessage::Lookup { request_id, manage_token } => match engine.lookup(manage_token).await? {
                 Ok(booking) => ServerMessage::Booking { request_id, booking },
                 Err(reason) => action(request_id, Err(reason)),
             },
-            ClientMessage::Cancel { request_id, manage_token } => {
-                action(request_id, engine.cancel(manage_token).await?)
-            }
+            ClientMessage::Cancel { request_id, manage_token } => action(
+                request_id,
+                engine.cancel(manage_token, self.origin(protocol::Actor::ManageLink)).await?,
+            ),
             ClientMessage::Reschedule { request_id, manage_token, slot_id } => {
-                match engine.reschedule(self.id, manage_token, slot_id).await? {
+                let origin = self.origin(protocol::Actor::ManageLink);
+                match engine.reschedule(self.id, manage_token, slot_id, origin).await? {
                     Ok(booking) => ServerMessage::Booking { request_id, booking },
                     Err(reason) => action(request_id, Err(reason)),
                 }
             }
             ClientMessage::Reset { request_id } => {
-                if !self.member.as_ref().is_some_and(|m| m.role.is_admin()) {
-                    tracing::warn!("reset refused: not an admin");
-                    return Ok(Some(forbidden(Some(request_id))));
+                if let Some(refusal) = self.needs(state, protocol::StaffRole::Admin, &request_id).await? {
+                    return Ok(Some(refusal));
                 }
                 // Everyone, this client included, receives the new `initialState`.
-                engine.reset().await?;
+                engine.reset(self.staff_origin()).await?;
                 return Ok(None);
-            }
-            ClientMessage::StaffLogin { request_id, name, password } => {
-                if !secret::same(&password, &state.admin_token) {
-                    tracing::warn!("staff login refused: wrong admin token");
-                    return Ok(Some(forbidden(Some(request_id))));
-                }
-                self.member = Some(crate::staff::Member {
-                    name,
-                    role: protocol::StaffRole::Admin,
-                    session_hash: String::new(),
-                });
-                if self.staff_presence.is_none() {
-                    self.staff_presence = Some(engine.staff_present());
-                }
-                let (version, bookings) = engine.staff_state().await?;
-                self.staff_version = Some(version);
-                ServerMessage::StaffState { version, bookings }
             }
             ClientMessage::StaffCancel { request_id, slot_id } => {
                 self.staff_action(state, StaffAction::Cancel, request_id, slot_id).await?
@@ -243,17 +264,20 @@ impl Conn {
             }
             // Answered by the connection itself, which holds the socket.
             ClientMessage::Hello { .. } => return Ok(None),
-            // Staff accounts and sessions.
-            ClientMessage::StaffResume { request_id, .. }
-            | ClientMessage::StaffLogout { request_id }
-            | ClientMessage::StaffAccounts { request_id }
-            | ClientMessage::AddStaff { request_id, .. }
-            | ClientMessage::RemoveStaff { request_id, .. } => forbidden(Some(request_id)),
+            // Staff sessions and accounts.
+            message @ (ClientMessage::StaffLogin { .. }
+            | ClientMessage::StaffResume { .. }
+            | ClientMessage::StaffLogout { .. }
+            | ClientMessage::StaffAccounts { .. }
+            | ClientMessage::AddStaff { .. }
+            | ClientMessage::RemoveStaff { .. }) => self.staff_accounts(message, state).await?,
             // The audit trail.
-            ClientMessage::StaffHistory { request_id, .. } => forbidden(Some(request_id)),
+            ClientMessage::StaffHistory { request_id, query } => {
+                self.history(request_id, query, state).await?
+            }
             // No-shows and erasure.
-            ClientMessage::StaffNoShow { request_id, .. } | ClientMessage::StaffErase { request_id, .. } => {
-                forbidden(Some(request_id))
+            message @ (ClientMessage::StaffNoShow { .. } | ClientMessage::StaffErase { .. }) => {
+                self.records(message, state).await?
             }
             message @ (ClientMessage::JoinWaitlist { .. }
             | ClientMessage::WatchWaitlist { .. }
@@ -267,16 +291,16 @@ impl Conn {
     }
 
     async fn staff_action(
-        &self,
+        &mut self,
         state: &AppState,
         kind: StaffAction,
         request_id: String,
         slot_id: protocol::SlotId,
     ) -> crate::Result<ServerMessage> {
-        if self.staff_version.is_none() {
-            return Ok(forbidden(Some(request_id)));
+        if let Some(refusal) = self.needs(state, protocol::StaffRole::Receptionist, &request_id).await? {
+            return Ok(refusal);
         }
-        let result = state.engine.staff(kind, slot_id).await?;
+        let result = state.engine.staff(kind, slot_id, self.staff_origin()).await?;
         Ok(ServerMessage::ActionResult { request_id, ok: result.is_ok(), reason: result.err() })
     }
 }
@@ -309,7 +333,9 @@ fn failed(e: &crate::Error, request_id: Option<String>) -> ServerMessage {
 fn forbidden(request_id: Option<String>) -> ServerMessage {
     ServerMessage::Error {
         code: ErrorCode::Forbidden,
-        message: "The admin token is not valid, or this connection has not logged in as staff.".into(),
+        message: "Not allowed: log in as staff (with a role that may do this), or the name, password or \
+                  session is wrong or ended."
+            .into(),
         request_id,
     }
 }

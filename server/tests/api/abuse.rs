@@ -148,7 +148,7 @@ async fn flood(app: &TestApp, tally: &Tally) {
     assert_eq!(code, 1008);
 }
 
-/// Guessing manage links and the admin token: wrong, then refused unchecked,
+/// Guessing manage links and staff passwords: wrong, then refused unchecked,
 /// each kind by its own budget.
 async fn guessing(app: &TestApp, tally: &Tally) {
     let mut client = attacker_client(app).await;
@@ -180,8 +180,8 @@ async fn guessing(app: &TestApp, tally: &Tally) {
         }
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
-    // Manage links and admin tokens have budgets of their own: 20 guessed links
-    // of which the budget checks 10, and 10 guessed tokens of which it checks 5.
+    // Manage links and staff logins have budgets of their own: 20 guessed links
+    // of which the budget checks 10, and 10 guessed passwords of which it checks 5.
     let limits = test_limits();
     let expected = (20 - limits.failed_secrets_per_min) + (10 - limits.failed_staff_logins_per_min);
     assert_eq!(limited, expected, "guessing is stopped at each budget: {limited} of 30 refused unchecked");

@@ -147,7 +147,7 @@ async fn booking_a_taken_slot_tells_only_the_sender() {
 }
 
 #[tokio::test]
-async fn reset_needs_the_admin_token_and_then_gives_everyone_a_fresh_schedule() {
+async fn reset_needs_an_admin_and_then_gives_everyone_a_fresh_schedule() {
     let app = spawn_app().await;
     let (mut staff, schedule) = app.connect_with_state().await;
     let (mut patient_page, _) = app.connect_with_state().await;

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use crate::common::{patient, test_now};
 use chrono::{DateTime, Utc};
-use protocol::{DoctorId, Patient, SlotId, SlotStatus, Version, WaitStatus, WaitWindow};
+use protocol::{AuditAction, DoctorId, Patient, SlotId, SlotStatus, Version, WaitStatus, WaitWindow};
 use server::ClientKey;
+use server::audit::Origin;
 use server::clinic::{ClinicConfig, SlotDef};
 use server::engine::{Book, BookOutcome, Budgets, EngineHandle, EngineOptions};
 use server::store::{
-    BookError, Change, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, SqlStore, Store,
+    BookError, Change, Erased, Loaded, NewBooking, NewWaiting, Offering, Refusal, Signal, SqlStore, Store,
     StoredBooking, StoredWaiting,
 };
 use tokio::sync::mpsc;
@@ -56,8 +57,15 @@ impl Store for Flaky {
     async fn book_many(&self, bookings: &[NewBooking<'_>]) -> R<Vec<Result<(Version, i64), BookError>>> {
         self.inner.book_many(bookings).await
     }
-    async fn hold(&self, slot: &SlotId, holder: &str, expires: DateTime<Utc>) -> R<Result<Version, Refusal>> {
-        self.inner.hold(slot, holder, expires).await
+    async fn hold(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+        origin: &Origin,
+    ) -> R<Result<Version, Refusal>> {
+        self.inner.hold(slot, holder, expires, now, origin).await
     }
     async fn extend_hold(
         &self,
@@ -65,17 +73,25 @@ impl Store for Flaky {
         holder: &str,
         expires: DateTime<Utc>,
         now: DateTime<Utc>,
+        origin: &Origin,
     ) -> R<Option<Version>> {
-        self.inner.extend_hold(slot, holder, expires, now).await
+        self.inner.extend_hold(slot, holder, expires, now, origin).await
     }
-    async fn release(&self, slot: &SlotId, holder: &str, offering: Offering) -> R<Option<Version>> {
+    async fn release(
+        &self,
+        slot: &SlotId,
+        holder: &str,
+        offering: Offering,
+        origin: &Origin,
+        action: AuditAction,
+    ) -> R<Option<Version>> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(server::Error::Internal("the store failed on purpose"));
         }
-        self.inner.release(slot, holder, offering).await
+        self.inner.release(slot, holder, offering, origin, action).await
     }
-    async fn end_hold(&self, slot: &SlotId, offering: Offering) -> R<Option<Version>> {
-        self.inner.end_hold(slot, offering).await
+    async fn end_hold(&self, slot: &SlotId, offering: Offering, origin: &Origin) -> R<Option<Version>> {
+        self.inner.end_hold(slot, offering, origin).await
     }
     async fn expire(&self, slot: &SlotId, offering: Offering) -> R<Option<Version>> {
         self.inner.expire(slot, offering).await
@@ -89,8 +105,8 @@ impl Store for Flaky {
         }
         self.inner.booking_by_retry_key(retry_key, slot).await
     }
-    async fn cancel(&self, booking: i64, offering: Offering) -> R<Option<Version>> {
-        self.inner.cancel(booking, offering).await
+    async fn cancel(&self, booking: i64, offering: Offering, origin: &Origin) -> R<Option<Version>> {
+        self.inner.cancel(booking, offering, origin).await
     }
     async fn reschedule(
         &self,
@@ -98,25 +114,26 @@ impl Store for Flaky {
         to: &SlotId,
         holder: &str,
         offering: Offering,
+        origin: &Origin,
     ) -> R<Result<(Version, u32), Refusal>> {
-        self.inner.reschedule(booking, to, holder, offering).await
+        self.inner.reschedule(booking, to, holder, offering, origin).await
     }
-    async fn block(&self, slot: &SlotId, at: DateTime<Utc>) -> R<Result<Version, Refusal>> {
-        self.inner.block(slot, at).await
+    async fn block(&self, slot: &SlotId, at: DateTime<Utc>, origin: &Origin) -> R<Result<Version, Refusal>> {
+        self.inner.block(slot, at, origin).await
     }
-    async fn unblock(&self, slot: &SlotId, offering: Offering) -> R<Option<Version>> {
-        self.inner.unblock(slot, offering).await
+    async fn unblock(&self, slot: &SlotId, offering: Offering, origin: &Origin) -> R<Option<Version>> {
+        self.inner.unblock(slot, offering, origin).await
     }
     async fn secret(&self, name: &str, make: fn() -> String) -> R<String> {
         self.inner.secret(name, make).await
     }
-    async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>) -> R<Version> {
-        self.inner.reset(slots, at).await
+    async fn reset(&self, slots: &[SlotDef], at: DateTime<Utc>, origin: &Origin) -> R<Version> {
+        self.inner.reset(slots, at, origin).await
     }
     async fn append_audit(
         &self,
         at: DateTime<Utc>,
-        origin: &server::audit::Origin,
+        origin: &Origin,
         rows: Vec<server::store::AuditRow>,
     ) -> R<()> {
         self.inner.append_audit(at, origin, rows).await
@@ -142,14 +159,47 @@ impl Store for Flaky {
     async fn change_window(&self, id: i64, window: &WaitWindow) -> R<bool> {
         self.inner.change_window(id, window).await
     }
-    async fn end_waiting(&self, id: i64, status: WaitStatus, offering: Offering) -> R<Option<Version>> {
-        self.inner.end_waiting(id, status, offering).await
+    async fn end_waiting(
+        &self,
+        id: i64,
+        status: WaitStatus,
+        offering: Offering,
+        origin: &Origin,
+    ) -> R<Option<Version>> {
+        self.inner.end_waiting(id, status, offering, origin).await
     }
-    async fn decline_offer(&self, id: i64, offering: Offering) -> R<Option<Version>> {
-        self.inner.decline_offer(id, offering).await
+    async fn decline_offer(&self, id: i64, offering: Offering, origin: &Origin) -> R<Option<Version>> {
+        self.inner.decline_offer(id, offering, origin).await
     }
     async fn accept_offer(&self, id: i64, booking: &NewBooking<'_>) -> R<Result<(Version, i64), BookError>> {
         self.inner.accept_offer(id, booking).await
+    }
+    async fn no_show(
+        &self,
+        slot: &SlotId,
+        no_show: bool,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> R<Option<Version>> {
+        self.inner.no_show(slot, no_show, at, origin).await
+    }
+    async fn erase(
+        &self,
+        code: &str,
+        shown_from: DateTime<Utc>,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> R<Option<Version>> {
+        self.inner.erase(code, shown_from, at, origin).await
+    }
+    async fn erase_past(
+        &self,
+        before: DateTime<Utc>,
+        before_day: chrono::NaiveDate,
+        shown_from: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> R<Erased> {
+        self.inner.erase_past(before, before_day, shown_from, at).await
     }
 }
 
@@ -167,7 +217,7 @@ async fn rig() -> Rig {
     let failing = Arc::new(AtomicBool::new(false));
     let now = Arc::new(Mutex::new(test_now()));
     let clock_now = now.clone();
-    let options = EngineOptions { queue: 1024, replay: 64, budgets: Budgets::UNLIMITED };
+    let options = EngineOptions { queue: 1024, replay: 64, budgets: Budgets::UNLIMITED, retention_days: 0 };
     let flaky = Flaky { inner: store.clone(), failing: failing.clone() };
     let (engine, _task) = server::engine::start(
         flaky,
@@ -182,6 +232,10 @@ async fn rig() -> Rig {
 
 fn client() -> ClientKey {
     ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into())
+}
+
+fn patient_origin() -> Origin {
+    Origin::new(protocol::Actor::Patient, client())
 }
 
 fn book(slot: &SlotId, request_id: &str, patient: Patient) -> Book {
@@ -203,7 +257,7 @@ fn status(engine: &EngineHandle, slot: &SlotId) -> SlotStatus {
 async fn a_booking_batch_that_fails_still_carries_out_the_command_queued_behind_it() {
     let rig = rig().await;
     let slots = free_slots(&rig.engine);
-    rig.engine.hold(2, client(), slots[1].clone()).await.unwrap().expect("held");
+    rig.engine.hold(2, client(), slots[1].clone(), patient_origin()).await.unwrap().expect("held");
 
     // Booking one slot ends the booker's hold of another, and ending it fails,
     // which fails the batch after its booking was answered. Both commands are in
@@ -211,7 +265,7 @@ async fn a_booking_batch_that_fails_still_carries_out_the_command_queued_behind_
     // engine takes the staff request while gathering the batch.
     rig.failing.store(true, Ordering::SeqCst);
     let (booked, staff) = tokio::join!(
-        rig.engine.book(2, client(), book(&slots[0], "r-1", patient())),
+        rig.engine.book(2, client(), book(&slots[0], "r-1", patient()), patient_origin()),
         rig.engine.staff_state()
     );
     assert!(matches!(booked, Ok(BookOutcome::Booked(..))), "{booked:?}");
@@ -223,7 +277,8 @@ async fn a_booking_batch_that_fails_still_carries_out_the_command_queued_behind_
 async fn a_failed_look_up_fails_only_its_own_request_and_not_the_rest_of_its_batch() {
     let rig = rig().await;
     let slots = free_slots(&rig.engine);
-    let first = rig.engine.book(1, client(), book(&slots[0], "r-1", patient())).await.unwrap();
+    let first =
+        rig.engine.book(1, client(), book(&slots[0], "r-1", patient()), patient_origin()).await.unwrap();
     assert!(matches!(first, BookOutcome::Booked(..)));
 
     // A second booking of the booked slot makes the engine look for an earlier
@@ -233,8 +288,8 @@ async fn a_failed_look_up_fails_only_its_own_request_and_not_the_rest_of_its_bat
     let other = Patient { name: "Boris".into(), phone: "+7 900 000-00-01".into() };
     let third = Patient { name: "Vera".into(), phone: "+7 900 000-00-02".into() };
     let (failed, booked) = tokio::join!(
-        rig.engine.book(2, client(), book(&slots[0], "r-2", other)),
-        rig.engine.book(3, client(), book(&slots[1], "r-3", third)),
+        rig.engine.book(2, client(), book(&slots[0], "r-2", other), patient_origin()),
+        rig.engine.book(3, client(), book(&slots[1], "r-3", third), patient_origin()),
     );
     assert!(failed.is_err(), "the failed look-up fails that booking: {failed:?}");
     assert!(matches!(booked, Ok(BookOutcome::Booked(..))), "{booked:?}");
@@ -246,7 +301,7 @@ async fn expired_holds_end_by_slot_even_when_the_schedule_is_read_again_in_betwe
     let slots = free_slots(&rig.engine);
     let (first, second) = (slots[0].clone(), slots[1].clone());
     for (conn, slot) in [(1, &first), (2, &second)] {
-        rig.engine.hold(conn, client(), slot.clone()).await.unwrap().expect("held");
+        rig.engine.hold(conn, client(), slot.clone(), patient_origin()).await.unwrap().expect("held");
     }
 
     // Meanwhile the database gains a booked slot that starts before both (as if
@@ -274,6 +329,7 @@ async fn expired_holds_end_by_slot_even_when_the_schedule_is_read_again_in_betwe
             proof: None,
             holder: "elsewhere",
             at: test_now(),
+            origin: &Origin::system(),
         }])
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::instance::Instance;
 use crate::common::postgres::TestDatabase;
-use crate::common::{ADMIN_TOKEN, follow_to, free_port, http_get, patient};
+use crate::common::{ADMIN, follow_to, free_port, http_get, make_test_staff_at, patient};
 use client::{BookingReply, Client, Followed, Follower};
 use protocol::{
     BookingFailure, BookingStatus, ClientMessage, Schedule, ServerMessage, Slot, SlotId, SlotStatus, Version,
@@ -24,6 +24,7 @@ async fn two_instances(test: &str) -> (TestDatabase, tempfile::TempDir, Instance
     let logs = tempfile::tempdir().unwrap();
     let a = Instance::start(&db.url, free_port(), logs.path());
     a.connect().await;
+    make_test_staff_at(&db.url).await;
     let b = Instance::start(&db.url, free_port(), logs.path());
     b.connect().await;
     (db, logs, a, b)
@@ -124,14 +125,7 @@ async fn holds_cancels_and_staff_actions_propagate_across_instances() {
     let (mut watcher_a, _) = a.connect().await;
     let (mut other, _) = b.connect().await;
     let (mut staff, _) = b.connect().await;
-    staff
-        .send(&ClientMessage::StaffLogin {
-            request_id: "login".into(),
-            name: "admin".into(),
-            password: ADMIN_TOKEN.into(),
-        })
-        .await
-        .unwrap();
+    staff.staff_login(ADMIN.0, ADMIN.1).await.expect("the admin logs in");
     loop {
         match tokio::time::timeout(Duration::from_secs(5), staff.recv()).await.unwrap().unwrap() {
             ServerMessage::StaffState { .. } => break,
@@ -444,14 +438,7 @@ async fn retries_moves_and_staff_cancels_work_through_either_instance() {
 
     // Staff on A cancel it; B's clients see the slot free.
     let mut staff = a.connect().await.0;
-    staff
-        .send(&ClientMessage::StaffLogin {
-            request_id: "login".into(),
-            name: "admin".into(),
-            password: ADMIN_TOKEN.into(),
-        })
-        .await
-        .unwrap();
+    staff.staff_login(ADMIN.0, ADMIN.1).await.expect("the admin logs in");
     let cancelled =
         call(&mut staff, |request_id| ClientMessage::StaffCancel { request_id, slot_id: y.clone() }).await;
     assert!(matches!(cancelled, ServerMessage::ActionResult { ok: true, .. }), "{cancelled:?}");

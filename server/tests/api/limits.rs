@@ -124,7 +124,7 @@ async fn a_flood_gets_rate_limited_and_a_sustained_one_is_closed_with_1008() {
 }
 
 #[tokio::test]
-async fn guessing_manage_links_is_stopped_for_the_address_and_admin_tokens_counted_apart() {
+async fn guessing_manage_links_is_stopped_for_the_address_and_staff_logins_counted_apart() {
     let mut options = Options::default();
     options.limits.failed_secrets_per_min = 5;
     let app = spawn_with(options).await;

@@ -6,6 +6,7 @@
 mod common;
 
 mod abuse;
+mod audit;
 mod bad_input;
 mod booking;
 mod crash;
@@ -15,9 +16,12 @@ mod hold_time;
 mod hostile;
 mod instances;
 mod limits;
+mod metrics;
 mod model;
+mod records;
 mod resync;
 mod scheduling;
 mod shutdown;
+mod staff;
 mod store;
 mod waitlist;

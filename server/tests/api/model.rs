@@ -22,8 +22,9 @@ use crate::common::postgres::TestDatabase;
 use crate::common::test_now;
 use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;
-use protocol::{BookingFailure, Patient, Replica, ServerMessage, Slot, SlotId};
+use protocol::{Actor, BookingFailure, Patient, Replica, ServerMessage, Slot, SlotId};
 use rules::{Booking, CLIENTS, Cell, EXTENSIONS, HOLD, Model, Op, op};
+use server::audit::Origin;
 use server::clinic::ClinicConfig;
 use server::engine::{BookOutcome, Budgets, EngineHandle, EngineOptions, StaffAction};
 use server::store::SqlStore;
@@ -77,7 +78,7 @@ async fn rig(url: &str) -> (Rig, Model) {
     let store = SqlStore::open(url).await.unwrap();
     // No budget but the extensions of a hold: joins need no proof of work.
     let budgets = Budgets { hold_extensions: EXTENSIONS, ..Budgets::UNLIMITED };
-    let options = EngineOptions { queue: 100_000, replay: 64, budgets };
+    let options = EngineOptions { queue: 100_000, replay: 64, budgets, retention_days: 0 };
     let now = Arc::new(move || *clock_now.lock().unwrap());
     let (engine, _task) = server::engine::start(store, config.clone(), now, options).await.unwrap();
     let updates = engine.subscribe();
@@ -163,7 +164,8 @@ impl Rig {
             request_id: request_id.clone(),
             proof: None,
         };
-        let got = self.engine.book(conn, address(client), book).await.unwrap();
+        let got =
+            self.engine.book(conn, address(client), book, origin(Actor::Patient, client)).await.unwrap();
         let expected = match slot.and_then(|s| model.answers.get(&request_id).filter(|(at, _)| *at == s)) {
             Some((_, answer)) => answer.clone(),
             None => {
@@ -215,8 +217,16 @@ impl Rig {
             Op::Hold { client, slot } => {
                 let conn = self.conns[usize::from(client)];
                 let slot = self.slot(slot);
-                let got =
-                    self.engine.hold(conn, address(usize::from(client)), self.slot_id(slot)).await.unwrap();
+                let got = self
+                    .engine
+                    .hold(
+                        conn,
+                        address(usize::from(client)),
+                        self.slot_id(slot),
+                        origin(Actor::Patient, usize::from(client)),
+                    )
+                    .await
+                    .unwrap();
                 let expected = slot.map_or(Err(BookingFailure::NotFound), |s| model.hold(s, conn));
                 assert_eq!(got, expected);
             }
@@ -226,14 +236,21 @@ impl Rig {
                     Some(n) => self.slot(n),
                     None => model.hold_of(conn).or(self.slot(0)),
                 };
-                let got = self.engine.extend_hold(conn, self.slot_id(slot)).await.unwrap();
+                let got = self
+                    .engine
+                    .extend_hold(conn, self.slot_id(slot), origin(Actor::Patient, usize::from(client)))
+                    .await
+                    .unwrap();
                 let expected = slot.map_or(Err(BookingFailure::NotFound), |s| model.extend(s, conn));
                 assert_eq!(got, expected);
             }
             Op::Release { client, slot } => {
                 let conn = self.conns[usize::from(client)];
                 let slot = self.slot(slot);
-                self.engine.release(conn, self.slot_id(slot)).await.unwrap();
+                self.engine
+                    .release(conn, self.slot_id(slot), origin(Actor::Patient, usize::from(client)))
+                    .await
+                    .unwrap();
                 if let Some(s) = slot
                     && matches!(model.cells[s], Cell::Held { conn: c, .. } if c == conn)
                 {
@@ -248,7 +265,7 @@ impl Rig {
             }
             Op::Cancel { booking } => {
                 let (index, token) = Self::token(model, booking);
-                let got = self.engine.cancel(token).await.unwrap();
+                let got = self.engine.cancel(token, origin(Actor::ManageLink, 0)).await.unwrap();
                 let expected = match index.map(|i| model.bookings[i].clone()) {
                     None => Err(BookingFailure::NotFound),
                     Some(b) if !b.active => Err(BookingFailure::Cancelled),
@@ -265,7 +282,11 @@ impl Rig {
                 let conn = self.conns[usize::from(client)];
                 let (index, token) = Self::token(model, booking);
                 let target = self.slot(slot);
-                let got = self.engine.reschedule(conn, token, self.slot_id(target)).await.unwrap();
+                let got = self
+                    .engine
+                    .reschedule(conn, token, self.slot_id(target), origin(Actor::ManageLink, 0))
+                    .await
+                    .unwrap();
                 let expected = match index.map(|i| model.bookings[i].clone()) {
                     None => Err(BookingFailure::NotFound),
                     Some(b) if !b.active => Err(BookingFailure::Cancelled),
@@ -291,7 +312,7 @@ impl Rig {
                 let action =
                     [StaffAction::Cancel, StaffAction::Block, StaffAction::Unblock, StaffAction::EndHold]
                         [usize::from(action)];
-                let got = self.engine.staff(action, self.slot_id(slot)).await.unwrap();
+                let got = self.engine.staff(action, self.slot_id(slot), staff()).await.unwrap();
                 let expected = match slot {
                     None => Err(BookingFailure::NotFound),
                     Some(s) => {
@@ -322,7 +343,7 @@ impl Rig {
             }
             Op::Expire => self.pass(model, HOLD + 1).await,
             Op::Reset => {
-                self.engine.reset().await.unwrap();
+                self.engine.reset(staff()).await.unwrap();
                 model.reset();
             }
             Op::Wait(ref op) => self.wait_step(model, op).await,
@@ -378,6 +399,16 @@ fn the_engine_on_postgres_follows_the_model() {
 }
 
 /// The address of a model client: each its own.
+/// Who a step is made by, from `client`'s address, for the audit trail.
+fn origin(actor: Actor, client: usize) -> Origin {
+    Origin::new(actor, address(client))
+}
+
+/// The member of staff the staff steps are made by.
+fn staff() -> Origin {
+    origin(Actor::Staff { name: "admin".into() }, 0)
+}
+
 fn address(client: usize) -> server::ClientKey {
     server::ClientKey::of(std::net::IpAddr::from([127, 0, 0, client as u8 + 1]))
 }

@@ -310,14 +310,7 @@ async fn staff_see_patients_and_cancel_block_and_unblock_and_others_may_not() {
         recv_skipping_updates(&mut staff).await,
         ServerMessage::Error { code: ErrorCode::Forbidden, .. }
     ));
-    staff
-        .send(&ClientMessage::StaffLogin {
-            request_id: "login".into(),
-            name: "admin".into(),
-            password: ADMIN_TOKEN.into(),
-        })
-        .await
-        .unwrap();
+    staff.staff_login(ADMIN.0, ADMIN.1).await.expect("the admin logs in");
     let ServerMessage::StaffState { bookings, .. } = recv_skipping_updates(&mut staff).await else {
         panic!("expected the staff state")
     };

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::common::offering;
 use crate::common::postgres::TestDatabase;
 use chrono::{DateTime, Utc};
-use protocol::{Patient, SlotId, Version};
+use protocol::{Actor, AuditAction, Patient, SlotId, Version};
+use server::audit::Origin;
 use server::clinic::{ClinicConfig, SlotDef};
 use server::store::{BookError, Change, Changed, NewBooking, Refusal, Signal, SqlStore, Store, StoredState};
 
@@ -50,6 +51,9 @@ on_both!(
     a_proof_of_work_pays_for_one_booking_only,
     every_instance_reads_the_same_secret,
 );
+
+/// Who makes the changes of these tests, for their audit rows.
+static WHO: Origin = Origin { actor: Actor::Patient, address: None };
 
 fn at() -> DateTime<Utc> {
     "2026-11-24T07:00:00Z".parse().unwrap()
@@ -93,6 +97,7 @@ async fn book(
         proof: None,
         holder,
         at: at(),
+        origin: &WHO,
     };
     store.book_many(&[booking]).await.unwrap().remove(0)
 }
@@ -123,6 +128,7 @@ async fn a_batch_commits_each_free_slot_once_with_consecutive_versions(url: Stri
             proof: None,
             holder: "x/1",
             at: at(),
+            origin: &WHO,
         })
         .collect();
 
@@ -149,30 +155,40 @@ async fn holds_keep_everybody_but_their_holder_out(url: String) {
     let (held, other) = (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"));
     let until = at() + chrono::Duration::minutes(2);
 
-    assert_eq!(store.hold(&held, "a/1", until).await.unwrap(), Ok(start + 1));
-    assert_eq!(store.hold(&held, "b/1", until).await.unwrap(), Err(Refusal::Held));
+    assert_eq!(store.hold(&held, "a/1", until, at(), &WHO).await.unwrap(), Ok(start + 1));
+    assert_eq!(store.hold(&held, "b/1", until, at(), &WHO).await.unwrap(), Err(Refusal::Held));
     assert_eq!(book(&store, &held, "B-1", "b/1").await, Err(BookError::Refused(Refusal::Held)));
-    assert_eq!(store.release(&held, "b/1", offering(at())).await.unwrap(), None, "only the holder releases");
+    assert_eq!(
+        store.release(&held, "b/1", offering(at()), &WHO, AuditAction::Released).await.unwrap(),
+        None,
+        "only the holder releases"
+    );
     assert_eq!(store.expire(&held, offering(at())).await.unwrap(), None, "not yet expired");
     assert_eq!(state_of(&store, &held).await, StoredState::Held { holder: "a/1".into(), expires: until });
 
     let (version, _) = book(&store, &held, "A-1", "a/1").await.expect("the holder books");
     assert_eq!(version, start + 2);
     assert_eq!(state_of(&store, &held).await, StoredState::Booked, "the hold ended with the booking");
-    assert_eq!(store.hold(&held, "c/1", until).await.unwrap(), Err(Refusal::Booked));
+    assert_eq!(store.hold(&held, "c/1", until, at(), &WHO).await.unwrap(), Err(Refusal::Booked));
 
-    assert_eq!(store.hold(&other, "a/1", until).await.unwrap(), Ok(start + 3));
-    assert_eq!(store.release(&other, "a/1", offering(at())).await.unwrap(), Some(start + 4));
-    assert_eq!(store.hold(&other, "c/1", until).await.unwrap(), Ok(start + 5));
+    assert_eq!(store.hold(&other, "a/1", until, at(), &WHO).await.unwrap(), Ok(start + 3));
+    assert_eq!(
+        store.release(&other, "a/1", offering(at()), &WHO, AuditAction::Released).await.unwrap(),
+        Some(start + 4)
+    );
+    assert_eq!(store.hold(&other, "c/1", until, at(), &WHO).await.unwrap(), Ok(start + 5));
     assert_eq!(
         store.expire(&other, offering(until)).await.unwrap(),
         Some(start + 6),
         "anyone may end an expired hold"
     );
     assert_eq!(state_of(&store, &other).await, StoredState::Free);
-    assert_eq!(store.hold(&slot("dentist-20261124-0945"), "a/1", until).await.unwrap(), Ok(start + 7));
     assert_eq!(
-        store.hold(&SlotId("no-such-slot".into()), "a/1", until).await.unwrap(),
+        store.hold(&slot("dentist-20261124-0945"), "a/1", until, at(), &WHO).await.unwrap(),
+        Ok(start + 7)
+    );
+    assert_eq!(
+        store.hold(&SlotId("no-such-slot".into()), "a/1", until, at(), &WHO).await.unwrap(),
         Err(Refusal::NoSuchSlot)
     );
 }
@@ -182,11 +198,15 @@ async fn a_hold_is_extended_only_by_its_holder_while_it_lasts(url: String) {
     let held = slot("therapist-20261124-1000");
     let until = at() + chrono::Duration::minutes(2);
     let later = until + chrono::Duration::minutes(2);
-    store.hold(&held, "a/1", until).await.unwrap().unwrap();
+    store.hold(&held, "a/1", until, at(), &WHO).await.unwrap().unwrap();
 
-    assert_eq!(store.extend_hold(&held, "b/1", later, at()).await.unwrap(), None, "only by its holder");
-    assert_eq!(store.extend_hold(&held, "a/1", later, until).await.unwrap(), None, "not once it ran out");
-    assert_eq!(store.extend_hold(&held, "a/1", later, at()).await.unwrap(), Some(start + 2));
+    assert_eq!(store.extend_hold(&held, "b/1", later, at(), &WHO).await.unwrap(), None, "only by its holder");
+    assert_eq!(
+        store.extend_hold(&held, "a/1", later, until, &WHO).await.unwrap(),
+        None,
+        "not once it ran out"
+    );
+    assert_eq!(store.extend_hold(&held, "a/1", later, at(), &WHO).await.unwrap(), Some(start + 2));
 
     let extended = StoredState::Held { holder: "a/1".into(), expires: later };
     assert_eq!(state_of(&store, &held).await, extended);
@@ -195,7 +215,7 @@ async fn a_hold_is_extended_only_by_its_holder_while_it_lasts(url: String) {
     assert_eq!(logged, vec![Change { version: start + 2, what }], "logged as a hold, for other instances");
     assert_eq!(store.expire(&held, offering(until)).await.unwrap(), None, "the old end is no longer its end");
     assert_eq!(store.expire(&held, offering(later)).await.unwrap(), Some(start + 3));
-    assert_eq!(store.extend_hold(&held, "a/1", later, at()).await.unwrap(), None, "an ended hold");
+    assert_eq!(store.extend_hold(&held, "a/1", later, at(), &WHO).await.unwrap(), None, "an ended hold");
 }
 
 async fn blocks_keep_everybody_out_and_end_only_by_unblocking(url: String) {
@@ -203,16 +223,16 @@ async fn blocks_keep_everybody_out_and_end_only_by_unblocking(url: String) {
     let blocked = slot("therapist-20261124-1000");
     let until = at() + chrono::Duration::minutes(2);
 
-    assert_eq!(store.block(&blocked, at()).await.unwrap(), Ok(start + 1));
-    assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(Refusal::Blocked));
-    assert_eq!(store.hold(&blocked, "a/1", until).await.unwrap(), Err(Refusal::Blocked));
+    assert_eq!(store.block(&blocked, at(), &WHO).await.unwrap(), Ok(start + 1));
+    assert_eq!(store.block(&blocked, at(), &WHO).await.unwrap(), Err(Refusal::Blocked));
+    assert_eq!(store.hold(&blocked, "a/1", until, at(), &WHO).await.unwrap(), Err(Refusal::Blocked));
     assert_eq!(book(&store, &blocked, "A-1", "a/1").await, Err(BookError::Refused(Refusal::Blocked)));
-    assert_eq!(store.unblock(&blocked, offering(at())).await.unwrap(), Some(start + 2));
-    assert_eq!(store.unblock(&blocked, offering(at())).await.unwrap(), None);
+    assert_eq!(store.unblock(&blocked, offering(at()), &WHO).await.unwrap(), Some(start + 2));
+    assert_eq!(store.unblock(&blocked, offering(at()), &WHO).await.unwrap(), None);
     let (_, id) = book(&store, &blocked, "A-1", "a/1").await.unwrap();
-    assert_eq!(store.block(&blocked, at()).await.unwrap(), Err(Refusal::Booked));
-    assert_eq!(store.cancel(id, offering(at())).await.unwrap(), Some(start + 4));
-    assert_eq!(store.cancel(id, offering(at())).await.unwrap(), None, "cancelled once only");
+    assert_eq!(store.block(&blocked, at(), &WHO).await.unwrap(), Err(Refusal::Booked));
+    assert_eq!(store.cancel(id, offering(at()), &WHO).await.unwrap(), Some(start + 4));
+    assert_eq!(store.cancel(id, offering(at()), &WHO).await.unwrap(), None, "cancelled once only");
     assert_eq!(store.version().await.unwrap(), start + 4, "refusals change nothing");
 }
 
@@ -230,26 +250,35 @@ async fn a_reschedule_moves_a_booking_or_changes_nothing(url: String) {
     let sequence = async || store.booking_by_hash("hash-A-1").await.unwrap().expect("found").sequence;
     assert_eq!(sequence().await, 0, "a new booking's calendar sequence");
     book(&store, &taken, "B-1", "b/1").await.unwrap();
-    store.block(&blocked, at()).await.unwrap().unwrap();
-    store.hold(&held, "c/1", at() + chrono::Duration::minutes(2)).await.unwrap().unwrap();
+    store.block(&blocked, at(), &WHO).await.unwrap().unwrap();
+    store.hold(&held, "c/1", at() + chrono::Duration::minutes(2), at(), &WHO).await.unwrap().unwrap();
     let before = store.version().await.unwrap();
     assert_eq!(before, start + 4);
 
-    assert_eq!(store.reschedule(id, &taken, "a/1", offering(at())).await.unwrap(), Err(Refusal::Booked));
-    assert_eq!(store.reschedule(id, &blocked, "a/1", offering(at())).await.unwrap(), Err(Refusal::Blocked));
-    assert_eq!(store.reschedule(id, &held, "a/1", offering(at())).await.unwrap(), Err(Refusal::Held));
+    assert_eq!(
+        store.reschedule(id, &taken, "a/1", offering(at()), &WHO).await.unwrap(),
+        Err(Refusal::Booked)
+    );
+    assert_eq!(
+        store.reschedule(id, &blocked, "a/1", offering(at()), &WHO).await.unwrap(),
+        Err(Refusal::Blocked)
+    );
+    assert_eq!(store.reschedule(id, &held, "a/1", offering(at()), &WHO).await.unwrap(), Err(Refusal::Held));
     assert_eq!(store.version().await.unwrap(), before);
 
     assert_eq!(sequence().await, 0, "a refused move is no revision");
 
-    assert_eq!(store.reschedule(id, &free, "a/1", offering(at())).await.unwrap(), Ok((before + 2, 1)));
+    assert_eq!(store.reschedule(id, &free, "a/1", offering(at()), &WHO).await.unwrap(), Ok((before + 2, 1)));
     assert_eq!(state_of(&store, &from).await, StoredState::Free);
     assert_eq!(state_of(&store, &free).await, StoredState::Booked);
     assert_eq!(sequence().await, 1);
-    store.cancel(id, offering(at())).await.unwrap().unwrap();
+    store.cancel(id, offering(at()), &WHO).await.unwrap().unwrap();
     assert_eq!(sequence().await, 2, "the cancel outranks the last move");
-    assert_eq!(store.reschedule(id, &from, "a/1", offering(at())).await.unwrap(), Err(Refusal::NotActive));
-    assert_eq!(store.cancel(id, offering(at())).await.unwrap(), None);
+    assert_eq!(
+        store.reschedule(id, &from, "a/1", offering(at()), &WHO).await.unwrap(),
+        Err(Refusal::NotActive)
+    );
+    assert_eq!(store.cancel(id, offering(at()), &WHO).await.unwrap(), None);
     assert_eq!(sequence().await, 2, "a refused cancel is no revision");
 }
 
@@ -257,10 +286,10 @@ async fn every_change_is_logged_in_order_and_can_be_read_back(url: String) {
     let (store, start) = open(&url).await;
     let (a, b) = (slot("therapist-20261124-1000"), slot("dentist-20261124-0945"));
     let until = at() + chrono::Duration::minutes(2);
-    store.hold(&a, "x/7", until).await.unwrap().unwrap();
+    store.hold(&a, "x/7", until, at(), &WHO).await.unwrap().unwrap();
     let (_, id) = book(&store, &a, "A-1", "x/7").await.unwrap();
-    store.block(&b, at()).await.unwrap().unwrap();
-    store.cancel(id, offering(at())).await.unwrap().unwrap();
+    store.block(&b, at(), &WHO).await.unwrap().unwrap();
+    store.cancel(id, offering(at()), &WHO).await.unwrap().unwrap();
 
     let changes = store.changes_since(start, None).await.unwrap().expect("all logged");
 
@@ -288,7 +317,7 @@ async fn every_change_is_logged_in_order_and_can_be_read_back(url: String) {
 async fn a_pruned_log_sends_readers_to_the_whole_schedule(url: String) {
     let (store, start) = open(&url).await;
     for id in ["therapist-20261124-1000", "therapist-20261124-1030", "therapist-20261124-1100"] {
-        store.block(&slot(id), at()).await.unwrap().unwrap();
+        store.block(&slot(id), at(), &WHO).await.unwrap().unwrap();
     }
 
     store.prune_changes(start + 1).await.unwrap();
@@ -304,11 +333,11 @@ async fn a_reset_cancels_everything_and_is_logged_as_a_whole_new_schedule(url: S
         (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"), slot("dentist-20261124-0945"));
     book(&store, &a, "A-1", "x/1").await.unwrap();
     let (_, cancelled) = book(&store, &slot("surgeon-20261125-0800"), "A-2", "x/1").await.unwrap();
-    store.cancel(cancelled, offering(at())).await.unwrap().unwrap();
-    store.block(&b, at()).await.unwrap().unwrap();
-    store.hold(&c, "x/2", at() + chrono::Duration::minutes(2)).await.unwrap().unwrap();
+    store.cancel(cancelled, offering(at()), &WHO).await.unwrap().unwrap();
+    store.block(&b, at(), &WHO).await.unwrap().unwrap();
+    store.hold(&c, "x/2", at() + chrono::Duration::minutes(2), at(), &WHO).await.unwrap().unwrap();
 
-    let version = store.reset(&slots(), at()).await.unwrap();
+    let version = store.reset(&slots(), at(), &WHO).await.unwrap();
 
     assert_eq!(version, start + 6);
     let sequence = async |hash| store.booking_by_hash(hash).await.unwrap().expect("kept").sequence;
@@ -324,8 +353,8 @@ async fn a_reset_cancels_everything_and_is_logged_as_a_whole_new_schedule(url: S
 async fn orphaned_holds_end_at_start_up(url: String) {
     let (store, _) = open(&url).await;
     let (stale, live) = (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"));
-    store.hold(&stale, "gone/1", at() - chrono::Duration::minutes(1)).await.unwrap().unwrap();
-    store.hold(&live, "other/1", at() + chrono::Duration::minutes(1)).await.unwrap().unwrap();
+    store.hold(&stale, "gone/1", at() - chrono::Duration::minutes(1), at(), &WHO).await.unwrap().unwrap();
+    store.hold(&live, "other/1", at() + chrono::Duration::minutes(1), at(), &WHO).await.unwrap().unwrap();
 
     store.release_orphaned_holds(offering(at())).await.unwrap();
 
@@ -382,7 +411,7 @@ async fn other_writers_commits_are_announced_on_a_shared_database(url: String) {
         return;
     };
 
-    writer.block(&slot("therapist-20261124-1000"), at()).await.unwrap().unwrap();
+    writer.block(&slot("therapist-20261124-1000"), at(), &WHO).await.unwrap().unwrap();
 
     let deadline = Duration::from_secs(5);
     loop {
@@ -398,17 +427,17 @@ async fn staff_end_anybodys_hold_and_block_a_held_slot(url: String) {
     let (store, start) = open(&url).await;
     let (x, y) = (slot("therapist-20261124-1000"), slot("therapist-20261124-1030"));
     let until = at() + chrono::Duration::minutes(2);
-    store.hold(&x, "a/1", until).await.unwrap().unwrap();
-    store.hold(&y, "b/2", until).await.unwrap().unwrap();
+    store.hold(&x, "a/1", until, at(), &WHO).await.unwrap().unwrap();
+    store.hold(&y, "b/2", until, at(), &WHO).await.unwrap().unwrap();
 
-    assert_eq!(store.end_hold(&x, offering(at())).await.unwrap(), Some(start + 3));
+    assert_eq!(store.end_hold(&x, offering(at()), &WHO).await.unwrap(), Some(start + 3));
     assert_eq!(state_of(&store, &x).await, StoredState::Free);
-    assert_eq!(store.end_hold(&x, offering(at())).await.unwrap(), None, "no hold to end");
+    assert_eq!(store.end_hold(&x, offering(at()), &WHO).await.unwrap(), None, "no hold to end");
 
-    assert_eq!(store.block(&y, at()).await.unwrap(), Ok(start + 4));
+    assert_eq!(store.block(&y, at(), &WHO).await.unwrap(), Ok(start + 4));
     assert_eq!(state_of(&store, &y).await, StoredState::Blocked, "one change: held to blocked");
     assert_eq!(
-        store.release(&y, "b/2", offering(at())).await.unwrap(),
+        store.release(&y, "b/2", offering(at()), &WHO, AuditAction::Released).await.unwrap(),
         None,
         "the hold is gone with the block"
     );
@@ -434,6 +463,7 @@ async fn a_proof_of_work_pays_for_one_booking_only(url: String) {
         proof: Some(proof),
         holder: "x/1",
         at: at(),
+        origin: &WHO,
     };
     let first = store.book_many(&[new(&slots[0], "PROO-F001", "nonce-1")]).await.unwrap();
     assert!(first[0].is_ok());

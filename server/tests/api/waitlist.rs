@@ -22,7 +22,7 @@ use protocol::{
     WaitToken, WaitWindow, WaitlistEntry,
 };
 
-use crate::common::{ADMIN_TOKEN, TestApp, recv};
+use crate::common::{ADMIN, TestApp, recv};
 
 /// The doctor most tests wait for.
 fn therapist() -> DoctorId {
@@ -231,14 +231,7 @@ async fn landmark(app: &TestApp) -> Version {
 /// A connection logged in as staff.
 async fn staff(app: &TestApp) -> Client {
     let (mut staff, _) = app.connect_with_state().await;
-    staff
-        .send(&ClientMessage::StaffLogin {
-            request_id: "login".into(),
-            name: "admin".into(),
-            password: ADMIN_TOKEN.into(),
-        })
-        .await
-        .unwrap();
+    staff.staff_login(ADMIN.0, ADMIN.1).await.expect("the admin logs in");
     loop {
         match recv(&mut staff).await {
             ServerMessage::StaffState { .. } => return staff,

@@ -185,7 +185,7 @@ async fn each_waitlist_request_sends_its_message_and_reads_its_answer() {
                 }
                 ClientMessage::StaffRemoveWaiting { request_id, entry_id: 17 } => ServerMessage::Error {
                     code: ErrorCode::Forbidden,
-                    message: "The admin token is not valid.".into(),
+                    message: "Not allowed.".into(),
                     request_id: Some(request_id),
                 },
                 other => panic!("unexpected request {other:?}"),

@@ -2,12 +2,14 @@
 //! each of the page's languages, and finds nothing: the schedule with slots in
 //! every state, the booking dialog (open, with a problem on a field, booked,
 //! its hold ended, the race lost), the manage page through its steps, and the
-//! staff console. Each test audits all its states and then fails listing every
+//! staff console (its login, day agenda, histories, activity, staff accounts,
+//! schedule and reset). Each test audits all its states and then fails listing every
 //! violation of each, so that one broken state does not hide another.
 
 use anyhow::{Result, ensure};
 use e2e::{
-    ADMIN_TOKEN, App, Audit, Driver, Session, eventually, patient, require_axe, require_browser, slot_css,
+    ADMIN, ADMIN_PASSWORD, App, Audit, Driver, Session, eventually, patient, require_axe, require_browser,
+    slot_css,
 };
 use fantoccini::Locator;
 
@@ -151,29 +153,54 @@ async fn the_staff_console_meets_wcag_2_2_aa_in_every_state_and_language() -> Re
 
         page.open_at(&app, "staff").await?;
         page.wait_language(language).await?;
-        page.wait_for("#staff-token").await?;
+        page.wait_for("#staff-name").await?;
         audit.check(&page, &format!("staff login ({language})")).await?;
-        page.wait_for("#staff-token").await?.send_keys("not-the-token").await?;
+        page.wait_for("#staff-name").await?.send_keys(ADMIN).await?;
+        page.wait_for("#staff-password").await?.send_keys("not-the-password").await?;
         page.click("#staff-login").await?;
         page.wait_for("#staff-problem").await?;
-        audit.check(&page, &format!("staff login, wrong token ({language})")).await?;
+        audit.check(&page, &format!("staff login, wrong password ({language})")).await?;
 
-        page.wait_for("#staff-token").await?.send_keys(ADMIN_TOKEN).await?;
+        // The wrong password may still be in its field.
+        let password = page.wait_for("#staff-password").await?;
+        password.clear().await?;
+        password.send_keys(ADMIN_PASSWORD).await?;
         page.click("#staff-login").await?;
         page.wait_for("#staff-count").await?;
+        page.click(&format!("#agenda-day option[value='{day}']")).await?;
+        page.wait_for("#agenda tbody tr[data-code]").await?;
+        audit.check(&page, &format!("staff console, the day agenda ({language})")).await?;
+        page.click("#agenda tbody tr[data-code] button.history").await?;
+        page.wait_for("#history-dialog tbody tr").await?;
+        audit.check(&page, &format!("staff console, a booking's history ({language})")).await?;
+        page.click("#history-close").await?;
+        page.click("#agenda tbody tr[data-code] button.cancel").await?;
+        page.wait_for("#confirm-dialog").await?;
+        audit.check(&page, &format!("staff console, asked to cancel ({language})")).await?;
+        page.click("#confirm-keep").await?;
+
+        page.click("#view-activity").await?;
+        page.wait_for("#activity[data-loaded='true'] tbody tr").await?;
+        audit.check(&page, &format!("staff console, the activity ({language})")).await?;
+
+        page.click("#view-staff").await?;
+        page.wait_for("#staff-accounts tbody tr").await?;
+        page.click("#add-staff").await?;
+        page.wait_for("#new-staff-name[aria-invalid='true']").await?;
+        audit.check(&page, &format!("staff console, the accounts with a problem ({language})")).await?;
+
+        page.click("#view-schedule").await?;
         page.choose_day(&day).await?;
         page.wait_slot_status(&slot, "booked").await?;
-        audit.check(&page, &format!("staff console ({language})")).await?;
+        audit.check(&page, &format!("staff console, the schedule ({language})")).await?;
         page.click(&slot_css(&slot)).await?;
         page.wait_for("#staff-booking").await?;
         audit.check(&page, &format!("staff console, a booking's details ({language})")).await?;
 
         page.click("#open-reset").await?;
-        page.wait_for("#admin-token").await?;
+        page.wait_for("#reset-dialog").await?;
         audit.check(&page, &format!("staff reset dialog ({language})")).await?;
-        page.click("#confirm-reset").await?;
-        page.wait_for("#reset-problem").await?;
-        audit.check(&page, &format!("staff reset dialog, no token ({language})")).await?;
+        page.click("#reset-keep").await?;
         page.close().await?;
     }
     audit.finish()

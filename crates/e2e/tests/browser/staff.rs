@@ -1,8 +1,8 @@
-//! The staff console: patients' details, cancelling, blocking, ending a hold,
-//! and the reset.
+//! The staff console on the schedule: logging in by name and password,
+//! patients' details, cancelling, blocking, ending a hold, and the reset.
 
 use anyhow::{Result, ensure};
-use e2e::{ADMIN_TOKEN, App, Driver, require_browser, slot_css, two_sessions_on_one_slot};
+use e2e::{ADMIN, ADMIN_PASSWORD, App, Driver, require_browser, slot_css, two_sessions_on_one_slot};
 use fantoccini::Locator;
 
 use crate::{DESKTOP, PHONE};
@@ -25,12 +25,17 @@ async fn the_staff_console_shows_patients_and_cancels_blocks_and_resets() -> Res
     patient.screenshot("phone-booked").await?;
     patient.click("#close-dialog").await?;
 
-    staff.staff_login(&app, "not-the-token").await?;
-    ensure!(staff.text("#staff-problem").await?.contains("not valid"), "a wrong token is reported");
-    staff.wait_for("#staff-token").await?.send_keys(ADMIN_TOKEN).await?;
+    staff.staff_login(&app, ADMIN, "not-the-password").await?;
+    let problem = staff.text("#staff-problem").await?;
+    ensure!(problem.contains("do not match"), "a wrong password is reported: {problem}");
+    // The wrong password may still be in its field.
+    let password = staff.wait_for("#staff-password").await?;
+    password.clear().await?;
+    password.send_keys(ADMIN_PASSWORD).await?;
     staff.click("#staff-login").await?;
     staff.wait_for("#staff-count").await?;
     staff.watch_csp().await?;
+    staff.click("#view-schedule").await?;
     staff.choose_day(&day).await?;
     let label = staff.text(&format!("{} .state", slot_css(&slot))).await?;
     ensure!(label == "Anna Petrova", "staff see who booked: {label}");
@@ -45,14 +50,13 @@ async fn the_staff_console_shows_patients_and_cancels_blocks_and_resets() -> Res
     patient.wait_slot_status(&slot, "blocked").await?;
     patient.screenshot("phone-blocked-slot").await?;
 
+    // The reset asks first; going back changes nothing.
     staff.click("#open-reset").await?;
-    staff.wait_for("#admin-token").await?.send_keys("not-the-token").await?;
-    staff.click("#confirm-reset").await?;
-    ensure!(staff.text("#reset-problem").await?.contains("not valid"), "the wrong reset token is reported");
-    staff.screenshot("desktop-reset-wrong-token").await?;
-    let token = staff.browser.find(Locator::Css("#admin-token")).await?;
-    token.clear().await?;
-    token.send_keys(ADMIN_TOKEN).await?;
+    staff.wait_for("#reset-keep").await?.click().await?;
+    ensure!(staff.browser.find(Locator::Css("#reset-dialog")).await.is_err(), "going back closes the dialog");
+    staff.click("#open-reset").await?;
+    staff.wait_for("#confirm-reset").await?;
+    staff.screenshot("desktop-reset-dialog").await?;
     staff.click("#confirm-reset").await?;
     ensure!(staff.text("#notice").await?.contains("reset"), "the reset is reported");
     patient.wait_slot_status(&slot, "free").await?;
@@ -61,9 +65,10 @@ async fn the_staff_console_shows_patients_and_cancels_blocks_and_resets() -> Res
 
     // The console at a phone's width, reached by the footer's link.
     patient.click(".footer a").await?;
-    patient.wait_for("#staff-token").await?.send_keys(ADMIN_TOKEN).await?;
+    patient.wait_for("#staff-name").await?.send_keys(ADMIN).await?;
+    patient.wait_for("#staff-password").await?.send_keys(ADMIN_PASSWORD).await?;
     patient.click("#staff-login").await?;
-    patient.wait_for("#staff-count").await?;
+    patient.wait_for("#agenda").await?;
     patient.screenshot("phone-staff-console").await?;
     staff.close().await?;
     patient.close().await?;
@@ -83,8 +88,9 @@ async fn the_staff_console_ends_a_patients_hold_and_other_browsers_see_the_slot_
     watcher.wait_slot_status(&slot, "held").await?;
 
     let staff = driver.session(DESKTOP.0, DESKTOP.1).await?;
-    staff.staff_login(&app, ADMIN_TOKEN).await?;
+    staff.staff_login(&app, ADMIN, ADMIN_PASSWORD).await?;
     staff.wait_for("#staff-count").await?;
+    staff.click("#view-schedule").await?;
     staff.choose_day(&day).await?;
     staff.wait_slot_status(&slot, "held").await?;
     staff.click(&slot_css(&slot)).await?;

@@ -4,7 +4,7 @@
 //! of waiting patients with a live offer.
 
 use anyhow::{Context, Result};
-use e2e::{ADMIN_TOKEN, App, Audit, Driver, Session, patient, require_axe, require_browser};
+use e2e::{ADMIN, ADMIN_PASSWORD, App, Audit, Driver, Session, patient, require_axe, require_browser};
 use fantoccini::Locator;
 
 use crate::DESKTOP;
@@ -49,6 +49,8 @@ async fn the_waitlist_meets_wcag_2_2_aa_in_every_state_and_language() -> Result<
         audit.check(&page, &format!("waitlist page, an offer ({language})")).await?;
         staff_console(&page, &app, &day, language, &mut audit).await?;
         page.browser.back().await?;
+        page.wait_live().await?;
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         page.click("#accept-offer").await?;
         page.wait_for("#booking-code").await?;
         audit.check(&page, &format!("waitlist page, the offer taken ({language})")).await?;
@@ -67,10 +69,12 @@ async fn staff_console(
 ) -> Result<()> {
     page.open_at(app, "staff").await?;
     page.wait_language(language).await?;
-    page.wait_for("#staff-token").await?.send_keys(ADMIN_TOKEN).await?;
+    page.wait_for("#staff-name").await?.send_keys(ADMIN).await?;
+    page.wait_for("#staff-password").await?.send_keys(ADMIN_PASSWORD).await?;
     page.click("#staff-login").await?;
     page.wait_for("#staff-count").await?;
-    page.choose_day(day).await?;
+    // The console opens on the day agenda, with the waitlist under it.
+    page.click(&format!("#agenda-day option[value='{day}']")).await?;
     page.wait_for("#staff-waitlist[data-loaded='true'] tr[data-offered='true']").await?;
     page.screenshot(&format!("staff-waitlist-{language}")).await?;
     audit.check(page, &format!("staff console, the waitlist with an offer ({language})")).await

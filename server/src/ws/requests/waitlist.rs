@@ -3,9 +3,9 @@
 //! connection is told of every offer to it), its window, leaving, the offers,
 //! and the staff's view.
 
-use protocol::{BookingFailure, ClientMessage, ServerMessage};
+use protocol::{Actor, BookingFailure, ClientMessage, ServerMessage};
 
-use super::{Conn, forbidden};
+use super::Conn;
 use crate::AppState;
 use crate::engine::Join;
 
@@ -31,7 +31,8 @@ impl Conn {
                 let joined = if state.pow.required() && proof.is_none() {
                     Err(BookingFailure::ChallengeFailed)
                 } else {
-                    engine.join_waitlist(self.peer, Join { doctor_id, window, patient, proof }).await?
+                    let join = Join { doctor_id, window, patient, proof };
+                    engine.join_waitlist(self.peer, join, self.origin(Actor::Patient)).await?
                 };
                 ServerMessage::JoinResult {
                     request_id,
@@ -60,13 +61,13 @@ impl Conn {
                 }
             }
             ClientMessage::LeaveWaitlist { request_id, wait_token } => {
-                action(request_id, engine.leave_waitlist(wait_token).await?)
+                action(request_id, engine.leave_waitlist(wait_token, self.origin(Actor::WaitlistLink)).await?)
             }
             ClientMessage::DeclineOffer { request_id, wait_token } => {
-                action(request_id, engine.decline_offer(wait_token).await?)
+                action(request_id, engine.decline_offer(wait_token, self.origin(Actor::WaitlistLink)).await?)
             }
             ClientMessage::AcceptOffer { request_id, wait_token } => {
-                let accepted = engine.accept_offer(wait_token).await?;
+                let accepted = engine.accept_offer(wait_token, self.origin(Actor::WaitlistLink)).await?;
                 ServerMessage::BookingResult {
                     request_id,
                     ok: accepted.is_ok(),
@@ -76,16 +77,20 @@ impl Conn {
                 }
             }
             ClientMessage::StaffWaitlist { request_id } => {
-                if self.staff_version.is_none() {
-                    return Ok(forbidden(Some(request_id)));
+                if let Some(refusal) =
+                    self.needs(state, protocol::StaffRole::Receptionist, &request_id).await?
+                {
+                    return Ok(refusal);
                 }
                 ServerMessage::StaffWaitlist { request_id, entries: engine.staff_waitlist().await? }
             }
             ClientMessage::StaffRemoveWaiting { request_id, entry_id } => {
-                if self.staff_version.is_none() {
-                    return Ok(forbidden(Some(request_id)));
+                if let Some(refusal) =
+                    self.needs(state, protocol::StaffRole::Receptionist, &request_id).await?
+                {
+                    return Ok(refusal);
                 }
-                action(request_id, engine.staff_remove_waiting(entry_id).await?)
+                action(request_id, engine.staff_remove_waiting(entry_id, self.staff_origin()).await?)
             }
             other => unreachable!("not a waitlist message: {:?}", other.request_id()),
         })

@@ -25,7 +25,6 @@ impl Instance {
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .env("BOOKING_LISTEN", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
-            .env("BOOKING_ADMIN_TOKEN", super::ADMIN_TOKEN)
             .envs(super::lenient_env())
             .env("BOOKING_STATIC_DIR", log_dir)
             .env("RUST_LOG", "info,tower_http=warn")

@@ -13,13 +13,40 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use client::Client;
-use protocol::{Patient, Schedule, ServerMessage, Slot, SlotStatus};
+use protocol::{Patient, Schedule, ServerMessage, Slot, SlotStatus, StaffRole};
 use server::clinic::ClinicConfig;
 use server::{Limits, Server, Settings};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token-4f9c2a7e1b";
+/// The test staff, made on every test server's database: an admin and two
+/// receptionists, each with a password.
+pub const ADMIN: (&str, &str) = ("admin", "admin-password-4f9c2a7e1b");
+pub const RITA: (&str, &str) = ("rita", "rita-password-8d3b6e0f2a");
+pub const REMY: (&str, &str) = ("remy", "remy-password-1c7a9f4e5d");
+
+/// Makes the test staff's accounts (those that exist already, as on a
+/// restarted server or a database that another instance shares, stay).
+pub async fn make_test_staff(staff: &server::staff::Staff) {
+    let origin = server::audit::Origin::system();
+    let accounts =
+        [(ADMIN, StaffRole::Admin), (RITA, StaffRole::Receptionist), (REMY, StaffRole::Receptionist)];
+    for ((name, password), role) in accounts {
+        match staff.add(name, role, password, test_now(), &origin).await.expect("the staff table is writable")
+        {
+            Ok(()) | Err(server::staff::Refusal::Exists) => {}
+            Err(refusal) => panic!("test account {name}: {refusal}"),
+        }
+    }
+}
+
+/// Makes the test staff's accounts on the database at `database_url`, for
+/// servers that run as processes of their own.
+pub async fn make_test_staff_at(database_url: &str) {
+    let store = server::store::SqlStore::open(database_url).await.expect("the database opens");
+    make_test_staff(&server::staff::Staff::new(&store)).await;
+    store.close().await;
+}
 
 /// The instant the tests' clock shows: 10:10 in Moscow on a Tuesday, so the
 /// morning's first slots have already started.
@@ -47,6 +74,8 @@ pub struct Options {
     pub trusted_proxies: server::TrustedProxies,
     /// The port to listen on; any free one when `None`.
     pub port: Option<u16>,
+    /// Where to serve `/metrics`, and the token it asks for.
+    pub metrics: Option<(SocketAddr, Option<String>)>,
 }
 
 /// The limits of most tests: the defaults, except that the budgets per address
@@ -92,6 +121,7 @@ impl Default for Options {
             allowed_origins: Vec::new(),
             trusted_proxies: server::TrustedProxies::none(),
             port: None,
+            metrics: None,
         }
     }
 }
@@ -132,9 +162,12 @@ async fn start_at(
         trusted_proxies: options.trusted_proxies,
         clock: Arc::new(move || *clock_now.lock().unwrap()),
         listen: SocketAddr::from(([127, 0, 0, 1], options.port.unwrap_or(0))),
-        ..Settings::local(url, ADMIN_TOKEN)
+        metrics_listen: options.metrics.as_ref().map(|(addr, _)| *addr),
+        metrics_token: options.metrics.and_then(|(_, token)| token),
+        ..Settings::local(url)
     };
     let server = Server::bind(settings).await.expect("server starts");
+    make_test_staff(server.state().staff()).await;
     let addr = server.local_addr();
     let state = Some(server.state());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -345,18 +378,23 @@ pub async fn spawn_on(database_url: &str, now: Arc<Mutex<DateTime<Utc>>>, option
 }
 
 /// Logs `client` in as the test admin and reads its staff state.
-pub async fn log_in_admin(client: &mut Client) {
-    client
-        .send(&protocol::ClientMessage::StaffLogin {
-            request_id: "login".into(),
-            name: "admin".into(),
-            password: ADMIN_TOKEN.into(),
-        })
-        .await
-        .unwrap();
+pub async fn log_in_admin(client: &mut Client) -> client::StaffSession {
+    log_in(client, ADMIN).await
+}
+
+/// Logs `client` in as the member of staff `(name, password)` and reads its
+/// staff state; the session it got.
+pub async fn log_in(client: &mut Client, (name, password): (&str, &str)) -> client::StaffSession {
+    let session = client.staff_login(name, password).await.expect("the test staff can log in");
+    staff_state(client).await;
+    session
+}
+
+/// Reads until the staff state, skipping schedule updates.
+pub async fn staff_state(client: &mut Client) -> (protocol::Version, Vec<protocol::StaffBooking>) {
     loop {
         match recv(client).await {
-            ServerMessage::StaffState { .. } => return,
+            ServerMessage::StaffState { version, bookings } => return (version, bookings),
             ServerMessage::Update { .. } | ServerMessage::StaffUpdate { .. } => {}
             other => panic!("expected the staff state, got {other:?}"),
         }

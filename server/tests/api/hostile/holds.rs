@@ -93,15 +93,7 @@ async fn staff_end_any_hold_and_block_a_held_slot() {
     assert_eq!(hold(&mut second, &y).await, Ok(()));
 
     let mut staff = connect_from(&app, 30).await;
-    staff
-        .send(&ClientMessage::StaffLogin {
-            request_id: "login".into(),
-            name: "admin".into(),
-            password: ADMIN_TOKEN.into(),
-        })
-        .await
-        .unwrap();
-    assert!(matches!(recv(&mut staff).await, ServerMessage::StaffState { .. }));
+    log_in_admin(&mut staff).await;
     let mut watcher = connect_from(&app, 20).await;
 
     let request_id = staff.request_id();

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use protocol::{
-    BookingFailure, DoctorId, Offer, Patient, Slot, SlotStatus, StaffWaiting, WaitStatus, WaitWindow,
+    Actor, BookingFailure, DoctorId, Offer, Patient, Slot, SlotStatus, StaffWaiting, WaitStatus, WaitWindow,
     WaitlistEntry,
 };
 use server::engine::{Join, normalized_patient};
@@ -56,13 +56,21 @@ impl Rig {
             }
             WaitOp::Decline { entry } => {
                 let e = model.entry_or_offered(entry);
-                let got = self.engine.decline_offer(Self::wait_token(model, e)).await.unwrap();
+                let got = self
+                    .engine
+                    .decline_offer(Self::wait_token(model, e), super::origin(Actor::WaitlistLink, 0))
+                    .await
+                    .unwrap();
                 assert_eq!(got, e.map_or(Err(BookingFailure::NotFound), |e| model.decline(e)));
                 e
             }
             WaitOp::Leave { entry } => {
                 let e = model.entry_at(entry);
-                let got = self.engine.leave_waitlist(Self::wait_token(model, e)).await.unwrap();
+                let got = self
+                    .engine
+                    .leave_waitlist(Self::wait_token(model, e), super::origin(Actor::WaitlistLink, 0))
+                    .await
+                    .unwrap();
                 let expected =
                     e.map_or(Err(BookingFailure::NotFound), |e| model.end_waiting(e, WaitStatus::Left));
                 assert_eq!(got, expected);
@@ -71,7 +79,7 @@ impl Rig {
             WaitOp::Remove { entry } => {
                 let e = model.entry_at(entry);
                 let id = e.map_or(NO_SUCH_ENTRY, |e| u64::try_from(model.entries[e].id).unwrap());
-                let got = self.engine.staff_remove_waiting(id).await.unwrap();
+                let got = self.engine.staff_remove_waiting(id, super::staff()).await.unwrap();
                 let expected =
                     e.map_or(Err(BookingFailure::NotFound), |e| model.end_waiting(e, WaitStatus::Removed));
                 assert_eq!(got, expected);
@@ -102,7 +110,8 @@ impl Rig {
         let name = if valid { format!(" Vera {WAITING_NAME}{n} ") } else { " ".into() };
         let patient = Patient { name, phone: format!("+7 900 000-00-{n:02}") };
         let join = Join { doctor_id: DoctorId(doctor.into()), window, patient: patient.clone(), proof: None };
-        let got = self.engine.join_waitlist(address(0), join).await.unwrap();
+        let got =
+            self.engine.join_waitlist(address(0), join, super::origin(Actor::Patient, 0)).await.unwrap();
         let token = match (model.join_refusal(doctor, &window, valid), got) {
             (Some(reason), got) => {
                 assert_eq!(got, Err(reason), "joining {doctor}'s waitlist for {window:?}");
@@ -131,7 +140,11 @@ impl Rig {
 
     /// Takes the offer to entry `entry` (a made-up link when `None`).
     async fn accept(&mut self, model: &mut Model, entry: Option<usize>) {
-        let got = self.engine.accept_offer(Self::wait_token(model, entry)).await.unwrap();
+        let got = self
+            .engine
+            .accept_offer(Self::wait_token(model, entry), super::origin(Actor::WaitlistLink, 0))
+            .await
+            .unwrap();
         let Some(e) = entry else {
             assert_eq!(got, Err(BookingFailure::NotFound));
             return;
