@@ -55,6 +55,8 @@ pub struct Cell {
     pub time: String,
     /// Start in milliseconds since the epoch, to tell past slots.
     pub start_ms: i64,
+    /// End in milliseconds since the epoch, to tell the appointments going on.
+    pub end_ms: i64,
 }
 
 impl Layout {
@@ -85,6 +87,7 @@ impl Layout {
                 id: slot.id.clone(),
                 time: time::time_label(ms, tz),
                 start_ms: ms,
+                end_ms: slot.end.timestamp_millis(),
             });
         }
         days.sort_by(|a, b| a.key.cmp(&b.key));
@@ -191,7 +194,12 @@ mod tests {
     }
 
     fn cell(id: &str, day: u32, hh_mm: &str) -> Cell {
-        Cell { id: SlotId(id.into()), time: hh_mm.into(), start_ms: at(day, hh_mm) }
+        Cell {
+            id: SlotId(id.into()),
+            time: hh_mm.into(),
+            start_ms: at(day, hh_mm),
+            end_ms: at(day, hh_mm) + 1_800_000,
+        }
     }
 
     /// Day `day` of November, with a column of cells per doctor.

@@ -59,6 +59,8 @@ use pow::Pow;
 use say::Say;
 use session::{Outcome, Session};
 use staff::StaffDesk;
+use staff::admin::Admin;
+use staff::audit::Audit;
 use staff::waitlist::StaffWaitlist;
 use state::{Board, Reset};
 use waitlist::{WaitLink, Waiting};
@@ -79,6 +81,10 @@ pub(crate) struct Ctx {
     /// The staff console's waitlist, apart from the console so that its
     /// reloads redraw only the list.
     pub staff_waitlist: RwSignal<StaffWaitlist>,
+    /// The staff console's history dialog and activity.
+    pub audit: RwSignal<Audit>,
+    /// What only admins do at the staff console.
+    pub admin: RwSignal<Admin>,
     pub board: RwSignal<Board>,
     pub layout: RwSignal<Layout>,
     pub day: RwSignal<Option<String>>,
@@ -135,11 +141,25 @@ impl Ctx {
             wait: take(self.wait),
             staff: take(self.staff),
             staff_waitlist: take(self.staff_waitlist),
+            audit: take(self.audit),
+            admin: take(self.admin),
             fresh: self.fresh.get_value(),
         };
         let outcome = f(&mut session);
-        let Session { board, booking, join, pow, reset, manage, wait, staff, staff_waitlist, fresh } =
-            session;
+        let Session {
+            board,
+            booking,
+            join,
+            pow,
+            reset,
+            manage,
+            wait,
+            staff,
+            staff_waitlist,
+            audit,
+            admin,
+            fresh,
+        } = session;
         let changed = outcome.changed;
         give_back(self.board, board, changed.board);
         give_back(self.booking, booking, changed.booking);
@@ -150,6 +170,8 @@ impl Ctx {
         give_back(self.wait, wait, changed.wait);
         give_back(self.staff, staff, changed.staff);
         give_back(self.staff_waitlist, staff_waitlist, changed.staff_waitlist);
+        give_back(self.audit, audit, changed.audit);
+        give_back(self.admin, admin, changed.admin);
         self.fresh.set_value(fresh);
         outcome
     }
@@ -232,6 +254,11 @@ impl Ctx {
                 FLASH,
             );
         }
+        if outcome.changed.staff {
+            // The tab keeps the session (never the password), so that a reload
+            // logs in again; a session that ended is forgotten here too.
+            self.staff.with_untracked(|s| remembered::save_staff_session(s.session()));
+        }
         if outcome.save_mine {
             self.board.with_untracked(|b| remembered::save(&b.mine));
         }
@@ -293,6 +320,8 @@ pub fn App() -> impl IntoView {
         waits: RwSignal::new(remembered::load_waits()),
         staff: RwSignal::new(StaffDesk::default()),
         staff_waitlist: RwSignal::new(StaffWaitlist::default()),
+        audit: RwSignal::new(Audit::default()),
+        admin: RwSignal::new(Admin::default()),
         board,
         layout: RwSignal::new(Layout::default()),
         day: RwSignal::new(None),

@@ -1,6 +1,7 @@
 //! Where this browser remembers the bookings made from it (slot → code and
 //! manage secret), so that they show as "Yours" on the next visit too, and the
-//! waitlists joined from it, so that the schedule links back to them.
+//! waitlists joined from it, so that the schedule links back to them; and, for
+//! the tab only, the staff console's session.
 
 use std::collections::BTreeMap;
 
@@ -50,4 +51,27 @@ pub(crate) fn save_waits(waits: &[Waiting]) {
     if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(waits)) {
         let _ = storage.set_item(WAITS_KEY, &text);
     }
+}
+
+/// The key of the staff console's session, in the tab's session storage: it
+/// lasts while the tab is open, survives a reload, and is gone when the tab
+/// closes.
+const STAFF_KEY: &str = "booking.staff.v1";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The staff session this tab keeps, if any.
+pub(crate) fn load_staff_session() -> Option<String> {
+    session_storage()?.get_item(STAFF_KEY).ok().flatten().filter(|s| !s.is_empty())
+}
+
+/// Keeps `session` for this tab, or forgets the one kept when `None`.
+pub(crate) fn save_staff_session(session: Option<&str>) {
+    let Some(storage) = session_storage() else { return };
+    let _ = match session {
+        Some(session) => storage.set_item(STAFF_KEY, session),
+        None => storage.remove_item(STAFF_KEY),
+    };
 }

@@ -4,8 +4,11 @@
 
 use protocol::{BookingFailure, ErrorCode, PatientProblem, WaitStatus};
 
+pub(crate) mod staff;
+
 use crate::booking::{Hold, HoldNote};
 use crate::i18n::{Locale, td_string};
+use crate::staff::admin::AdminAct;
 use crate::waitlist::Left;
 use crate::waitlist::window::WindowProblem;
 
@@ -32,10 +35,25 @@ pub enum Say {
     Cancelled,
     /// The slot a manage link tried to move to was taken meanwhile.
     MoveTaken,
-    /// The admin token was refused.
-    BadAdminToken,
-    /// The admin token field was empty.
-    EnterAdminToken,
+    /// The name and password match no staff account.
+    BadLogin,
+    /// The session kept by this tab could not be resumed.
+    SessionOver,
+    /// The session ended while the console was open.
+    SessionEnded,
+    /// The connection dropped while a login waited for its answer.
+    LoginDropped,
+    /// The staff member logged out.
+    LoggedOut,
+    /// The account logged in may not do this.
+    Forbidden,
+    /// An admin's change was done.
+    AdminDone(AdminAct),
+    /// An admin's change was refused, for this reason.
+    AdminRefused(AdminAct, BookingFailure),
+    /// An admin's change was refused as one the server will not make: a name
+    /// taken, or the last admin's removal.
+    AdminRejected(AdminAct),
     /// The reset was not sent: no connection.
     ResetNotConnected,
     /// The connection dropped while a reset waited for its answer.
@@ -77,8 +95,15 @@ impl Say {
             Self::Moved => td_string!(l, say_moved).to_string(),
             Self::Cancelled => td_string!(l, say_cancelled).to_string(),
             Self::MoveTaken => td_string!(l, say_move_taken).to_string(),
-            Self::BadAdminToken => td_string!(l, say_bad_admin_token).to_string(),
-            Self::EnterAdminToken => td_string!(l, say_enter_admin_token).to_string(),
+            Self::BadLogin => td_string!(l, say_bad_login).to_string(),
+            Self::SessionOver => td_string!(l, say_session_over).to_string(),
+            Self::SessionEnded => td_string!(l, say_session_ended).to_string(),
+            Self::LoginDropped => td_string!(l, say_login_dropped).to_string(),
+            Self::LoggedOut => td_string!(l, say_logged_out).to_string(),
+            Self::Forbidden => td_string!(l, say_forbidden).to_string(),
+            Self::AdminDone(act) => staff::admin_done(act, l).to_owned(),
+            Self::AdminRefused(act, reason) => staff::admin_refused(act, reason, l),
+            Self::AdminRejected(act) => staff::admin_rejected(act, l).to_owned(),
             Self::ResetNotConnected => td_string!(l, say_reset_not_connected).to_string(),
             Self::ResetDropped => td_string!(l, say_reset_dropped).to_string(),
             Self::ScheduleReset => td_string!(l, say_schedule_reset).to_string(),

@@ -14,6 +14,8 @@ use crate::manage::ManageLink;
 use crate::pow::{Answered, Pow};
 use crate::say::Say;
 use crate::staff::StaffDesk;
+use crate::staff::admin::Admin;
+use crate::staff::audit::Audit;
 use crate::staff::waitlist::{Reload, StaffWaitlist};
 use crate::state::{Applied, Board, Reset};
 use crate::waitlist::{Reply, WaitLink, Waiting};
@@ -39,6 +41,10 @@ pub struct Session {
     pub staff: StaffDesk,
     /// The staff console's waitlist.
     pub staff_waitlist: StaffWaitlist,
+    /// The staff console's audit trail: a history dialog and the activity.
+    pub audit: Audit,
+    /// What only admins do at the staff console.
+    pub admin: Admin,
     /// Set while the connection has not yet said what it starts from: the first
     /// `initialState` or `resumed` of a connection asks again for what the page
     /// shows beyond the schedule.
@@ -57,6 +63,8 @@ impl Default for Session {
             wait: None,
             staff: StaffDesk::default(),
             staff_waitlist: StaffWaitlist::default(),
+            audit: Audit::default(),
+            admin: Admin::default(),
             fresh: true,
         }
     }
@@ -84,6 +92,10 @@ pub struct Changed {
     pub staff: bool,
     /// The staff console's waitlist.
     pub staff_waitlist: bool,
+    /// The staff console's audit trail.
+    pub audit: bool,
+    /// The admin part of the staff console.
+    pub admin: bool,
 }
 
 /// What the page must do after a message, beyond the state the session changed.
@@ -123,6 +135,8 @@ struct Before {
     wait: Option<WaitLink>,
     staff: StaffDesk,
     staff_waitlist: StaffWaitlist,
+    audit: Audit,
+    admin: Admin,
 }
 
 impl Before {
@@ -136,6 +150,8 @@ impl Before {
             wait: session.wait.clone(),
             staff: session.staff.clone(),
             staff_waitlist: session.staff_waitlist.clone(),
+            audit: session.audit.clone(),
+            admin: session.admin.clone(),
         }
     }
 
@@ -150,6 +166,8 @@ impl Before {
             wait: self.wait != now.wait,
             staff: self.staff != now.staff,
             staff_waitlist: self.staff_waitlist != now.staff_waitlist,
+            audit: self.audit != now.audit,
+            admin: self.admin != now.admin,
         }
     }
 }
@@ -198,6 +216,8 @@ impl Session {
         }
         self.staff.on_disconnect();
         self.staff_waitlist.on_disconnect();
+        self.audit.on_disconnect();
+        self.admin.on_disconnect();
         before.changed(self, false)
     }
 
@@ -220,7 +240,7 @@ impl Session {
             if let Some(link) = &mut self.wait {
                 out.send.push(link.watch(request_id()));
             }
-            out.send.extend(self.staff.login_message());
+            out.send.extend(self.staff.resume(request_id()));
         } else if matches!(message, ServerMessage::Resumed { .. })
             && let Some(link) = &mut self.wait
         {
@@ -344,7 +364,20 @@ impl Session {
             }
             return;
         }
+        if self.audit.on_message(message) {
+            return;
+        }
+        if let Some(reload) = self.admin.on_message(message) {
+            if reload {
+                out.send.push(self.admin.load(request_id()));
+            }
+            return;
+        }
         if self.staff.on_message(message) {
+            if self.staff.desk == crate::staff::Desk::LoggedOut {
+                // The session is over: nothing of it stays on the page.
+                self.forget_staff();
+            }
             match message {
                 // The console opened, or opened again after a reconnect.
                 ServerMessage::StaffState { .. } => {
@@ -361,6 +394,14 @@ impl Session {
         if let ServerMessage::Error { code, request_id: None, .. } = message {
             out.notice = Some(Say::Error(*code));
         }
+    }
+
+    /// Forgets what the staff console loaded besides its bookings: the
+    /// waitlist, the audit trail and the accounts.
+    pub fn forget_staff(&mut self) {
+        self.staff_waitlist = StaffWaitlist::default();
+        self.audit = Audit::default();
+        self.admin = Admin::default();
     }
 
     /// The schedule changed: a staff console reloads its waitlist soon, since

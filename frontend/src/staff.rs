@@ -1,22 +1,31 @@
-//! The staff console's logic as plain data: logging in, the bookings with their
-//! patients, and staff actions (cancel, block, unblock, end a hold). The
-//! waitlist's part is in `waitlist`.
+//! The staff console's logic as plain data: logging in by name and password,
+//! the session kept for a reload or a reconnect, the bookings with their
+//! patients, and staff actions (cancel, block, unblock, end a hold, mark a
+//! no-show). The waitlist's part is in `waitlist`, the day agenda in `agenda`,
+//! the audit trail in `audit`, and what only admins do in `admin`.
 
+pub mod admin;
+pub mod agenda;
+pub mod audit;
 pub mod waitlist;
 
 use std::collections::HashMap;
 
 use crate::say::Say;
-use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, SlotId, StaffBooking, Version};
+use protocol::{
+    BookingFailure, ClientMessage, ErrorCode, ServerMessage, SlotId, StaffBooking, StaffRole, Version,
+};
 
 /// Whether this page is a staff console.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Desk {
-    /// Asking for the admin token.
+    /// Asking for a name and a password.
     #[default]
     LoggedOut,
-    /// Sent the token; waiting.
+    /// Sent the name and password; waiting.
     LoggingIn,
+    /// Logging in again with the session kept (after a reload or a reconnect).
+    Resuming,
     /// Logged in.
     In,
 }
@@ -33,13 +42,29 @@ pub enum Action {
     Unblock,
     /// End whoever's hold of the slot, so that it turns free for everyone.
     EndHold,
+    /// Mark the booking's patient as not having come.
+    NoShow,
+    /// Take the no-show mark back.
+    UndoNoShow,
+}
+
+/// Who is logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    /// The account's login name.
+    pub name: String,
+    /// What it may do.
+    pub role: StaffRole,
 }
 
 /// The staff console.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StaffDesk {
-    /// Kept in memory only, to log in again after a reconnect.
-    token: Option<String>,
+    /// The session's secret, to log in again after a reconnect or a reload;
+    /// the password itself is never kept.
+    session: Option<String>,
+    /// Who is logged in, once the server said.
+    pub me: Option<Me>,
     /// Logged in or not.
     pub desk: Desk,
     /// Every active booking, by slot.
@@ -47,24 +72,53 @@ pub struct StaffDesk {
     version: Version,
     /// The slot whose details are open.
     pub selected: Option<SlotId>,
-    /// The request id of the action in flight.
-    waiting_for: Option<String>,
+    /// The request id of the `staffLogin` or `staffResume` in flight.
+    logging_in: Option<String>,
+    /// The request id of the action in flight, and its slot.
+    waiting_for: Option<(String, SlotId)>,
     /// What the last login or action said, for people.
     pub said: Option<Say>,
 }
 
 impl StaffDesk {
-    /// The `staffLogin` for a token typed in.
-    pub fn login(&mut self, token: String) -> ClientMessage {
-        self.token = Some(token.clone());
+    /// The `staffLogin` for a name and a password typed in.
+    pub fn login(&mut self, name: String, password: String, request_id: String) -> ClientMessage {
         self.desk = Desk::LoggingIn;
         self.said = None;
-        ClientMessage::StaffLogin { admin_token: token }
+        self.logging_in = Some(request_id.clone());
+        ClientMessage::StaffLogin { request_id, name, password }
     }
 
-    /// The `staffLogin` to send again on a fresh connection, when logged in.
-    pub fn login_message(&self) -> Option<ClientMessage> {
-        self.token.clone().map(|admin_token| ClientMessage::StaffLogin { admin_token })
+    /// Starts from a session kept by this browser tab: the console logs in
+    /// with it as soon as it can (see `resume`).
+    pub fn resume_from(&mut self, session: String) {
+        if self.desk == Desk::LoggedOut {
+            self.session = Some(session);
+            self.desk = Desk::Resuming;
+        }
+    }
+
+    /// The `staffResume` to send on a fresh connection, while resuming.
+    pub fn resume(&mut self, request_id: String) -> Option<ClientMessage> {
+        if self.desk != Desk::Resuming {
+            return None;
+        }
+        let session = self.session.clone()?;
+        self.logging_in = Some(request_id.clone());
+        Some(ClientMessage::StaffResume { request_id, session })
+    }
+
+    /// The session this browser tab should keep, if any.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// Logs out: everything is forgotten at once, and the `staffLogout` to send
+    /// ends the session on the server too.
+    pub fn logout(&mut self, request_id: String) -> Option<ClientMessage> {
+        let had = self.session.is_some();
+        *self = Self { said: Some(Say::LoggedOut), ..Self::default() };
+        had.then_some(ClientMessage::StaffLogout { request_id })
     }
 
     /// Whether the console shows the schedule.
@@ -72,15 +126,23 @@ impl StaffDesk {
         self.desk == Desk::In
     }
 
+    /// Whether the one logged in may do what admins may.
+    pub fn admin(&self) -> bool {
+        self.me.as_ref().is_some_and(|me| me.role.is_admin())
+    }
+
     /// A staff action to send.
     pub fn act(&mut self, action: Action, slot: SlotId, request_id: String) -> ClientMessage {
-        self.waiting_for = Some(request_id.clone());
+        self.waiting_for = Some((request_id.clone(), slot.clone()));
         self.said = None;
+        let slot_id = slot;
         match action {
-            Action::Cancel => ClientMessage::StaffCancel { request_id, slot_id: slot },
-            Action::Block => ClientMessage::Block { request_id, slot_id: slot },
-            Action::Unblock => ClientMessage::Unblock { request_id, slot_id: slot },
-            Action::EndHold => ClientMessage::EndHold { request_id, slot_id: slot },
+            Action::Cancel => ClientMessage::StaffCancel { request_id, slot_id },
+            Action::Block => ClientMessage::Block { request_id, slot_id },
+            Action::Unblock => ClientMessage::Unblock { request_id, slot_id },
+            Action::EndHold => ClientMessage::EndHold { request_id, slot_id },
+            Action::NoShow => ClientMessage::StaffNoShow { request_id, slot_id, no_show: true },
+            Action::UndoNoShow => ClientMessage::StaffNoShow { request_id, slot_id, no_show: false },
         }
     }
 
@@ -89,9 +151,22 @@ impl StaffDesk {
         self.waiting_for.is_some()
     }
 
+    /// The slot of the action on its way.
+    pub fn busy_with(&self) -> Option<&SlotId> {
+        self.waiting_for.as_ref().map(|(_, slot)| slot)
+    }
+
     /// Takes a server message; `true` when it was for the console.
     pub fn on_message(&mut self, message: &ServerMessage) -> bool {
         match message {
+            ServerMessage::StaffSession { request_id, session, name, role, .. }
+                if self.logging_in.as_ref() == Some(request_id) =>
+            {
+                self.logging_in = None;
+                self.session = Some(session.clone());
+                self.me = Some(Me { name: name.clone(), role: *role });
+                true
+            }
             ServerMessage::StaffState { version, bookings } => {
                 self.desk = Desk::In;
                 self.version = *version;
@@ -108,17 +183,22 @@ impl StaffDesk {
                 }
                 true
             }
-            ServerMessage::Error { code: ErrorCode::Forbidden, request_id: None, .. }
-                if self.desk == Desk::LoggingIn =>
-            {
-                self.desk = Desk::LoggedOut;
-                self.token = None;
-                self.said = Some(Say::BadAdminToken);
+            ServerMessage::StaffEnded {} => {
+                *self = Self { said: Some(Say::SessionEnded), ..Self::default() };
                 true
             }
-            ServerMessage::ActionResult { request_id, ok, reason }
-                if self.waiting_for.as_ref() == Some(request_id) =>
+            ServerMessage::Error { code, request_id: Some(id), .. }
+                if self.logging_in.as_ref() == Some(id) =>
             {
+                let said = match (code, self.desk == Desk::Resuming) {
+                    (ErrorCode::Forbidden, false) => Say::BadLogin,
+                    (ErrorCode::Forbidden, true) => Say::SessionOver,
+                    (other, _) => Say::Error(*other),
+                };
+                *self = Self { said: Some(said), ..Self::default() };
+                true
+            }
+            ServerMessage::ActionResult { request_id, ok, reason } if self.waits_for(request_id) => {
                 self.waiting_for = None;
                 self.said = (!ok).then(|| Say::Refused(reason.unwrap_or(BookingFailure::WrongState)));
                 if *ok {
@@ -126,89 +206,36 @@ impl StaffDesk {
                 }
                 true
             }
+            ServerMessage::Error { code, request_id: Some(id), .. } if self.waits_for(id) => {
+                self.waiting_for = None;
+                self.said =
+                    Some(if *code == ErrorCode::Forbidden { Say::Forbidden } else { Say::Error(*code) });
+                true
+            }
             _ => false,
         }
     }
 
-    /// The connection dropped: log in again on the next one.
+    fn waits_for(&self, id: &str) -> bool {
+        self.waiting_for.as_ref().is_some_and(|(waiting, _)| waiting == id)
+    }
+
+    /// The connection dropped: log in again with the session on the next one.
+    /// A login sent with a password and not answered must be typed again, as
+    /// the password is not kept.
     pub fn on_disconnect(&mut self) {
         self.waiting_for = None;
-        if self.desk == Desk::In {
-            self.desk = Desk::LoggingIn;
+        self.logging_in = None;
+        match (&self.desk, self.session.is_some()) {
+            (Desk::In | Desk::LoggingIn, true) => self.desk = Desk::Resuming,
+            (Desk::LoggingIn, false) => {
+                self.desk = Desk::LoggedOut;
+                self.said = Some(Say::LoginDropped);
+            }
+            _ => {}
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use protocol::Patient;
-
-    fn booking(slot: &str) -> StaffBooking {
-        StaffBooking {
-            slot_id: SlotId(slot.into()),
-            code: "K7M2-QX4P".into(),
-            patient: Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() },
-            booked_at: "2026-11-24T07:00:00Z".parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn a_wrong_token_logs_out_with_a_message_and_is_forgotten() {
-        let mut desk = StaffDesk::default();
-        desk.login("nope".into());
-        let forbidden =
-            ServerMessage::Error { code: ErrorCode::Forbidden, message: "no".into(), request_id: None };
-        assert!(desk.on_message(&forbidden));
-        assert_eq!(desk.desk, Desk::LoggedOut);
-        assert_eq!(desk.said, Some(Say::BadAdminToken));
-        assert!(desk.login_message().is_none());
-    }
-
-    #[test]
-    fn staff_updates_newer_than_the_state_change_the_bookings() {
-        let mut desk = StaffDesk::default();
-        desk.login("t".into());
-        desk.on_message(&ServerMessage::StaffState { version: 10, bookings: vec![booking("a")] });
-        assert!(desk.logged_in());
-        desk.on_message(&ServerMessage::StaffUpdate {
-            version: 9,
-            slot_id: SlotId("a".into()),
-            booking: None,
-        });
-        assert!(desk.bookings.contains_key(&SlotId("a".into())), "an older update is ignored");
-        desk.on_message(&ServerMessage::StaffUpdate {
-            version: 11,
-            slot_id: SlotId("b".into()),
-            booking: Some(booking("b")),
-        });
-        desk.on_message(&ServerMessage::StaffUpdate {
-            version: 12,
-            slot_id: SlotId("a".into()),
-            booking: None,
-        });
-        assert_eq!(desk.bookings.keys().map(|k| k.0.as_str()).collect::<Vec<_>>(), ["b"]);
-        desk.on_disconnect();
-        assert!(matches!(desk.login_message(), Some(ClientMessage::StaffLogin { .. })), "logs in again");
-    }
-
-    #[test]
-    fn ending_a_hold_sends_end_hold_and_a_refusal_is_said_in_words() {
-        let mut desk = StaffDesk::default();
-        let sent = desk.act(Action::EndHold, SlotId("a".into()), "e1".into());
-        assert_eq!(sent, ClientMessage::EndHold { request_id: "e1".into(), slot_id: SlotId("a".into()) });
-        assert!(desk.busy());
-        let refused = ServerMessage::ActionResult {
-            request_id: "e1".into(),
-            ok: false,
-            reason: Some(BookingFailure::WrongState),
-        };
-        assert!(desk.on_message(&refused));
-        assert!(!desk.busy());
-        assert_eq!(desk.said, Some(Say::Refused(BookingFailure::WrongState)));
-        desk.selected = Some(SlotId("a".into()));
-        desk.act(Action::EndHold, SlotId("a".into()), "e2".into());
-        desk.on_message(&ServerMessage::ActionResult { request_id: "e2".into(), ok: true, reason: None });
-        assert_eq!((desk.said, desk.selected.as_ref()), (None, None), "done: the details close");
-    }
-}
+mod tests;

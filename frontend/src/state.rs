@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 pub use protocol::Applied;
 use protocol::{
-    BookingCode, ErrorCode, ManageToken, Replica, Schedule, ServerMessage, SlotId, SlotStatus, Version,
+    BookingCode, ClientMessage, ErrorCode, ManageToken, Replica, Schedule, ServerMessage, SlotId, SlotStatus,
+    Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,32 +76,45 @@ impl Board {
     }
 }
 
-/// The staff reset flow.
+/// The staff reset flow (admins only).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Reset {
     /// Nothing going on.
     #[default]
     Idle,
-    /// Asking for the admin token.
+    /// Asking whether to reset.
     Asking {
         /// What went wrong last time.
         problem: Option<Say>,
     },
     /// Sent; waiting for the new schedule or a refusal.
-    Sending,
+    Sending {
+        /// The `reset`'s request id, which a refusal echoes.
+        request_id: String,
+    },
     /// The schedule was reset.
     Done,
 }
 
 impl Reset {
+    /// The `reset` to send.
+    pub fn send(&mut self, request_id: String) -> ClientMessage {
+        *self = Self::Sending { request_id: request_id.clone() };
+        ClientMessage::Reset { request_id }
+    }
+
+    /// Whether a reset waits for its answer.
+    pub fn sending(&self) -> bool {
+        matches!(self, Self::Sending { .. })
+    }
+
     /// Takes a server message; `true` when it answered the reset.
     pub fn on_message(&mut self, message: &ServerMessage) -> bool {
-        if *self != Self::Sending {
-            return false;
-        }
+        let Self::Sending { request_id } = self else { return false };
         match message {
-            ServerMessage::Error { code: ErrorCode::Forbidden, .. } => {
-                *self = Self::Asking { problem: Some(Say::BadAdminToken) };
+            ServerMessage::Error { code, request_id: Some(id), .. } if id == request_id => {
+                let problem = if *code == ErrorCode::Forbidden { Say::Forbidden } else { Say::Error(*code) };
+                *self = Self::Asking { problem: Some(problem) };
                 true
             }
             ServerMessage::InitialState(_) => {
@@ -113,7 +127,7 @@ impl Reset {
 
     /// The connection dropped while waiting.
     pub fn on_disconnect(&mut self) {
-        if *self == Self::Sending {
+        if self.sending() {
             *self = Self::Asking { problem: Some(Say::ResetDropped) };
         }
     }
@@ -194,20 +208,25 @@ mod tests {
 
     #[test]
     fn a_reset_is_answered_by_a_refusal_or_the_new_schedule() {
-        let mut reset = Reset::Sending;
-        let forbidden =
-            ServerMessage::Error { code: ErrorCode::Forbidden, message: "no".into(), request_id: None };
-        assert!(reset.on_message(&forbidden));
-        assert_eq!(reset, Reset::Asking { problem: Some(Say::BadAdminToken) });
-        reset = Reset::Sending;
+        let mut reset = Reset::Idle;
+        assert_eq!(reset.send("r1".into()), ClientMessage::Reset { request_id: "r1".into() });
+        let forbidden = |id: &str| ServerMessage::Error {
+            code: ErrorCode::Forbidden,
+            message: "no".into(),
+            request_id: Some(id.into()),
+        };
+        assert!(!reset.on_message(&forbidden("other")), "another request's refusal");
+        assert!(reset.on_message(&forbidden("r1")));
+        assert_eq!(reset, Reset::Asking { problem: Some(Say::Forbidden) });
+        reset.send("r2".into());
         assert!(reset.on_message(&schedule(30, vec![])));
         assert_eq!(reset, Reset::Done);
-        assert!(!Reset::Idle.on_message(&forbidden));
+        assert!(!Reset::Idle.on_message(&forbidden("r2")));
     }
 
     #[test]
     fn a_drop_while_a_reset_waits_asks_again_and_says_why() {
-        let mut reset = Reset::Sending;
+        let mut reset = Reset::Sending { request_id: "r1".into() };
         reset.on_disconnect();
         assert_eq!(reset, Reset::Asking { problem: Some(Say::ResetDropped) });
         let mut done = Reset::Done;

@@ -2,30 +2,40 @@
 
 use leptos::prelude::*;
 
+mod agenda;
 mod booking_dialog;
+mod confirm_dialog;
+mod console;
 mod days;
 mod grid;
 mod header;
+mod history;
 mod join_dialog;
 mod manage_panel;
 mod notices;
 mod offer;
 mod receipt;
 mod reset_dialog;
+mod staff_accounts;
 mod staff_panel;
 mod staff_waitlist;
 mod wait_panel;
 mod window_fields;
 
+pub(crate) use agenda::Agenda;
 pub(crate) use booking_dialog::BookingDialog;
+pub(crate) use confirm_dialog::ConfirmDialog;
+pub(crate) use console::{Console, View};
 pub(crate) use days::DayTabs;
 pub(crate) use grid::{Legend, ScheduleGrid};
 pub(crate) use header::Header;
+pub(crate) use history::{Activity, HistoryDialog};
 pub(crate) use join_dialog::JoinDialog;
 pub(crate) use manage_panel::ManagePanel;
 pub(crate) use notices::{Notice, StaleBanner};
 pub(crate) use reset_dialog::ResetDialog;
-pub(crate) use staff_panel::StaffPanel;
+pub(crate) use staff_accounts::StaffAccounts;
+pub(crate) use staff_panel::{SlotDetails, StaffPanel};
 pub(crate) use staff_waitlist::StaffWaitlistPanel;
 pub(crate) use wait_panel::WaitPanel;
 

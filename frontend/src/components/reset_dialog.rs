@@ -1,23 +1,22 @@
-//! The staff dialog that resets the schedule with the admin token.
+//! The admins' dialog that resets the schedule, after asking.
 
 use leptos::html;
 use leptos::prelude::*;
-use protocol::ClientMessage;
 
-use crate::Ctx;
+use super::trap_tab;
 use crate::i18n::{t, use_i18n};
 use crate::say::Say;
 use crate::state::Reset;
+use crate::{Ctx, request_id};
 
-/// Asks for the admin token and sends `reset`; a wrong token is reported.
+/// Asks whether to reset and sends `reset`; a refusal is reported.
 #[component]
 pub(crate) fn ResetDialog() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let i18n = use_i18n();
-    let token = RwSignal::new(String::new());
-    let input = NodeRef::<html::Input>::new();
-    let open = move || ctx.reset.with(|r| matches!(r, Reset::Asking { .. } | Reset::Sending));
-    let sending = move || ctx.reset.with(|r| *r == Reset::Sending);
+    let dialog = NodeRef::<html::Div>::new();
+    let open = move || ctx.reset.with(|r| matches!(r, Reset::Asking { .. } | Reset::Sending { .. }));
+    let sending = move || ctx.reset.with(Reset::sending);
     let problem = move || {
         ctx.reset.with(|r| match r {
             Reset::Asking { problem } => problem.map(|say| say.text(i18n.get_locale())),
@@ -27,45 +26,48 @@ pub(crate) fn ResetDialog() -> impl IntoView {
     let close = move || {
         if !sending() {
             ctx.reset.set(Reset::Idle);
+            super::focus("#open-reset");
         }
     };
-    Effect::new(move |_| {
-        if open()
-            && let Some(el) = input.get()
-        {
-            let _ = el.focus();
+    // The safe choice has the focus when the dialog opens.
+    Effect::new(move |was: Option<bool>| {
+        let now = open();
+        if now && was != Some(true) {
+            super::focus("#reset-keep");
         }
+        now
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let admin_token = token.get_untracked();
-        if admin_token.is_empty() {
-            ctx.reset.set(Reset::Asking { problem: Some(Say::EnterAdminToken) });
-            return;
-        }
-        ctx.reset.set(Reset::Sending);
-        if !ctx.connection.send(ClientMessage::Reset { admin_token }) {
+        let reset = ctx.reset.try_update(|r| r.send(request_id()));
+        if let Some(reset) = reset
+            && !ctx.connection.send(reset)
+        {
             ctx.reset.set(Reset::Asking { problem: Some(Say::ResetNotConnected) });
-        } else {
-            token.set(String::new());
         }
     };
     view! {
         <Show when=open>
             <div class="backdrop">
                 <div class="dialog" id="reset-dialog" role="dialog" aria-modal="true" aria-labelledby="reset-title"
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+                    aria-describedby="reset-text" node_ref=dialog
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+                        "Escape" => close(),
+                        "Tab" => {
+                            if let Some(dialog) = dialog.get() {
+                                trap_tab(&ev, &dialog);
+                            }
+                        }
+                        _ => {}
+                    }>
                     <h2 id="reset-title">{t!(i18n, reset_title)}</h2>
-                    <p class="what">{t!(i18n, reset_text)}</p>
+                    <p class="what" id="reset-text">{t!(i18n, reset_text)}</p>
                     <form class="form" on:submit=submit novalidate>
-                        <label for="admin-token">{t!(i18n, admin_token)}</label>
-                        <input id="admin-token" type="password" autocomplete="off" node_ref=input disabled=sending
-                            prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev))/>
                         <Show when=move || problem().is_some()>
                             <p class="problem" role="alert" id="reset-problem">{problem}</p>
                         </Show>
                         <div class="actions">
-                            <button type="button" class="secondary" on:click=move |_| close() disabled=sending>{t!(i18n, cancel)}</button>
+                            <button type="button" class="secondary" id="reset-keep" on:click=move |_| close() disabled=sending>{t!(i18n, cancel)}</button>
                             <button type="submit" class="danger" id="confirm-reset" disabled=sending>
                                 {move || if sending() { t!(i18n, resetting).into_any() } else { t!(i18n, reset_button).into_any() }}
                             </button>

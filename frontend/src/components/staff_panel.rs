@@ -1,74 +1,106 @@
-//! The staff console: log in with the admin token, see who booked each slot, and
-//! cancel, block, unblock, end a patient's hold, or reset.
+//! The staff console's login by name and password, and, on the schedule, the
+//! chosen slot's details with its patient, the actions on it and its history.
 
 use leptos::prelude::*;
 use protocol::SlotStatus;
 
 use super::booking_dialog::describe;
+use super::console::ConsoleHead;
 use crate::i18n::{t, use_i18n};
+use crate::say::Say;
+use crate::staff::audit::Subject;
 use crate::staff::{Action, Desk};
-use crate::state::Reset;
 use crate::{Ctx, request_id, time};
 
-/// The console above the schedule.
+/// The login form, or the console's head once logged in.
 #[component]
 pub(crate) fn StaffPanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let i18n = use_i18n();
-    let token = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
     let desk = move || ctx.staff.with(|s| s.desk.clone());
-    let said = move || ctx.staff.with(|s| s.said).map(|say| say.text(i18n.get_locale()));
+    let said = move || ctx.staff.with(|s| s.said);
+    let problem = move || said().filter(|s| *s != Say::LoggedOut).map(|say| say.text(i18n.get_locale()));
+    let logged_out = move || said() == Some(Say::LoggedOut);
     let login = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let typed = token.get_untracked();
-        if typed.is_empty() {
+        let (typed_name, typed_password) = (name.get_untracked(), password.get_untracked());
+        if typed_name.trim().is_empty() || typed_password.is_empty() {
+            super::focus(if typed_name.trim().is_empty() { "#staff-name" } else { "#staff-password" });
             return;
         }
-        let message = ctx.staff.try_update(|s| s.login(typed));
-        if let Some(message) = message {
-            ctx.connection.send(message);
+        let message =
+            ctx.staff.try_update(|s| s.login(typed_name.trim().to_owned(), typed_password, request_id()));
+        if let Some(message) = message
+            && !ctx.connection.send(message)
+        {
+            ctx.staff.update(|s| {
+                s.desk = Desk::LoggedOut;
+                s.said = Some(Say::NotConnected);
+            });
         }
-        token.set(String::new());
+        password.set(String::new());
     };
     view! {
         <section class="staff" id="staff">
             {move || match desk() {
-                Desk::In => view! { <Console/> }.into_any(),
-                state => view! {
-                    <form class="card form narrow" on:submit=login>
-                        <h2>{t!(i18n, staff_console)}</h2>
-                        <p class="hint">{t!(i18n, staff_hint)}</p>
-                        <label for="staff-token">{t!(i18n, admin_token)}</label>
-                        <input id="staff-token" type="password" autocomplete="off"
-                            prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev))/>
-                        <Show when=move || said().is_some()>
-                            <p class="problem" role="alert" id="staff-problem">{said}</p>
-                        </Show>
-                        <div class="actions">
-                            <button type="submit" class="primary" id="staff-login" disabled=state == Desk::LoggingIn>
-                                {if state == Desk::LoggingIn { t!(i18n, logging_in).into_any() } else { t!(i18n, log_in).into_any() }}
-                            </button>
-                        </div>
-                    </form>
+                Desk::In => view! { <ConsoleHead/> }.into_any(),
+                state => {
+                    let waiting = state != Desk::LoggedOut;
+                    view! {
+                        <form class="card form narrow" on:submit=login aria-labelledby="staff-login-title" novalidate>
+                            <h2 id="staff-login-title">{t!(i18n, staff_console)}</h2>
+                            <p class="hint">{t!(i18n, staff_hint)}</p>
+                            <Show when=logged_out>
+                                <p class="done" role="status" id="staff-logged-out">{t!(i18n, say_logged_out)}</p>
+                            </Show>
+                            <label for="staff-name">{t!(i18n, staff_name_label)}</label>
+                            <input id="staff-name" type="text" autocomplete="username" autocapitalize="none"
+                                spellcheck="false" required disabled=waiting
+                                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                            <label for="staff-password">{t!(i18n, staff_password_label)}</label>
+                            <input id="staff-password" type="password" autocomplete="current-password" required
+                                disabled=waiting aria-describedby=move || problem().map(|_| "staff-problem")
+                                prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+                            <Show when=move || problem().is_some()>
+                                <p class="problem" role="alert" id="staff-problem">{problem}</p>
+                            </Show>
+                            <div class="actions">
+                                <button type="submit" class="primary" id="staff-login" disabled=waiting>
+                                    {match state {
+                                        Desk::Resuming => t!(i18n, staff_resuming).into_any(),
+                                        Desk::LoggingIn => t!(i18n, logging_in).into_any(),
+                                        _ => t!(i18n, log_in).into_any(),
+                                    }}
+                                </button>
+                            </div>
+                        </form>
+                    }
+                    .into_any()
                 }
-                .into_any(),
             }}
         </section>
     }
 }
 
-/// The logged-in console: the chosen slot's details and actions.
+/// The chosen slot's details and actions, on the schedule.
 #[component]
-fn Console() -> impl IntoView {
+pub(crate) fn SlotDetails() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let i18n = use_i18n();
-    let count = move || ctx.staff.with(|s| s.bookings.len());
-    let said = move || ctx.staff.with(|s| s.said).map(|say| say.text(i18n.get_locale()));
     let act = move |action: Action| {
         let Some(slot) = ctx.staff.with_untracked(|s| s.selected.clone()) else { return };
         let message = ctx.staff.try_update(|s| s.act(action, slot, request_id()));
         if let Some(message) = message {
             ctx.connection.send(message);
+        }
+    };
+    let history = move |_| {
+        let Some(slot) = ctx.staff.with_untracked(|s| s.selected.clone()) else { return };
+        let ask = ctx.audit.try_update(|a| a.open(Subject::Slot(slot), request_id()));
+        if let Some(ask) = ask {
+            ctx.connection.send(ask);
         }
     };
     let details = move || {
@@ -114,22 +146,16 @@ fn Console() -> impl IntoView {
             <div class="card selected" id="staff-selected">
                 <h3>{what}</h3>
                 {body}
-                <button type="button" class="link-button" on:click=move |_| ctx.staff.update(|s| s.selected = None)>{t!(i18n, close)}</button>
+                <div class="actions start">
+                    <button type="button" class="secondary" id="staff-slot-history" disabled=!ctx.live()
+                        on:click=history>{t!(i18n, slot_history)}</button>
+                    <button type="button" class="link-button" on:click=move |_| ctx.staff.update(|s| s.selected = None)>{t!(i18n, close)}</button>
+                </div>
             </div>
         })
     };
     view! {
-        <div class="card console-head">
-            <div>
-                <h2>{t!(i18n, staff_console)}</h2>
-                <p class="hint" id="staff-count">{move || t!(i18n, active_bookings, count = count)}</p>
-            </div>
-            <button type="button" class="secondary" id="open-reset"
-                on:click=move |_| ctx.reset.set(Reset::Asking { problem: None })>{t!(i18n, open_reset)}</button>
-        </div>
-        <Show when=move || said().is_some()>
-            <p class="problem" role="alert" id="staff-said">{said}</p>
-        </Show>
+        <p class="hint">{t!(i18n, schedule_hint)}</p>
         {details}
     }
 }

@@ -49,6 +49,15 @@ fn code_after(last: ErrorCode) -> Option<ErrorCode> {
     }
 }
 
+/// The admin's change after `last`, as `failure_after` does for refusals.
+fn act_after(last: AdminAct) -> Option<AdminAct> {
+    match last {
+        AdminAct::Add => Some(AdminAct::Remove),
+        AdminAct::Remove => Some(AdminAct::Erase),
+        AdminAct::Erase => None,
+    }
+}
+
 /// What the page says after `last`, as `failure_after` does for refusals,
 /// with every refusal and every kind of error. A new `Say` fails to compile
 /// here until it is given a successor; it must also be made one's successor.
@@ -69,9 +78,26 @@ fn say_after(last: Say) -> Option<Say> {
         Say::RobotCheckUnavailable => Say::Moved,
         Say::Moved => Say::Cancelled,
         Say::Cancelled => Say::MoveTaken,
-        Say::MoveTaken => Say::BadAdminToken,
-        Say::BadAdminToken => Say::EnterAdminToken,
-        Say::EnterAdminToken => Say::ResetNotConnected,
+        Say::MoveTaken => Say::BadLogin,
+        Say::BadLogin => Say::SessionOver,
+        Say::SessionOver => Say::SessionEnded,
+        Say::SessionEnded => Say::LoginDropped,
+        Say::LoginDropped => Say::LoggedOut,
+        Say::LoggedOut => Say::Forbidden,
+        Say::Forbidden => Say::AdminDone(AdminAct::Add),
+        Say::AdminDone(act) => match act_after(act) {
+            Some(next) => Say::AdminDone(next),
+            None => Say::AdminRefused(AdminAct::Add, BookingFailure::AlreadyBooked),
+        },
+        Say::AdminRefused(act, reason) => match (failure_after(reason), act_after(act)) {
+            (Some(next), _) => Say::AdminRefused(act, next),
+            (None, Some(next)) => Say::AdminRefused(next, BookingFailure::AlreadyBooked),
+            (None, None) => Say::AdminRejected(AdminAct::Add),
+        },
+        Say::AdminRejected(act) => match act_after(act) {
+            Some(next) => Say::AdminRejected(next),
+            None => Say::ResetNotConnected,
+        },
         Say::ResetNotConnected => Say::ResetDropped,
         Say::ResetDropped => Say::ScheduleReset,
         Say::ScheduleReset => Say::CalendarFailed,
@@ -399,4 +425,5 @@ fn both_languages_fill_in_the_same_variables() {
     assert_eq!(used(&en["slot_name"]), slot_name);
 }
 
+mod staff;
 mod waitlist;

@@ -192,33 +192,19 @@ fn a_reply_to_the_manage_link_reaches_it_and_a_moved_booking_of_mine_moves_with_
 }
 
 #[test]
-fn staff_messages_reach_the_console_and_nothing_else() {
-    let mut session = live();
-    session.staff.login("token".into());
-    let booking = StaffBooking {
-        slot_id: id("a"),
-        code: "K7M2-QX4P".into(),
-        patient: patient(),
-        booked_at: "2026-11-24T07:00:00Z".parse().unwrap(),
-    };
-    let out = session.receive(ServerMessage::StaffState { version: 10, bookings: vec![booking] }, 0.0, ids());
-    assert!(session.staff.logged_in());
-    assert!(session.staff.bookings.contains_key(&id("a")));
-    // The console's waitlist is asked for as it opens.
-    assert_eq!(out.changed, Changed { staff: true, staff_waitlist: true, ..Changed::default() });
-}
-
-#[test]
 fn a_refused_reset_goes_back_to_asking_and_a_new_schedule_answers_it() {
     let mut session = live();
-    session.reset = Reset::Sending;
-    let forbidden =
-        ServerMessage::Error { code: ErrorCode::Forbidden, message: "No.".into(), request_id: None };
+    session.reset = Reset::Sending { request_id: "r1".into() };
+    let forbidden = ServerMessage::Error {
+        code: ErrorCode::Forbidden,
+        message: "No.".into(),
+        request_id: Some("r1".into()),
+    };
     let out = session.receive(forbidden, 0.0, ids());
     assert!(matches!(session.reset, Reset::Asking { problem: Some(_) }));
     assert_eq!((out.notice, out.changed.staff), (None, false), "the refusal is the reset's alone");
 
-    session.reset = Reset::Sending;
+    session.reset = Reset::Sending { request_id: "r2".into() };
     let out = session.receive(schedule(20, vec![slot("a", SlotStatus::Free)]), 0.0, ids());
     assert_eq!(session.reset, Reset::Done);
     assert!(out.replaced);
@@ -239,12 +225,12 @@ fn an_error_for_no_request_becomes_a_notice() {
 #[test]
 fn each_fresh_connection_asks_again_for_the_manage_link_and_the_staff_console() {
     let mut session = Session { manage: Some(ManageLink::new("t".into())), ..Session::default() };
-    session.staff.login("token".into());
-    let login = ClientMessage::StaffLogin { admin_token: "token".into() };
+    session.staff.resume_from("kept".into());
+    let resume = |id: &str| ClientMessage::StaffResume { request_id: id.into(), session: "kept".into() };
     let lookup = |id: &str| ClientMessage::Lookup { request_id: id.into(), manage_token: "t".into() };
 
     let out = session.receive(schedule(10, vec![slot("a", SlotStatus::Free)]), 0.0, ids());
-    assert_eq!(out.send, [lookup("id-1"), login.clone()]);
+    assert_eq!(out.send, [lookup("id-1"), resume("id-2")]);
     assert!(out.replaced && !session.fresh);
 
     let out = session.receive(ServerMessage::Resumed { version: 10 }, 0.0, ids());
@@ -252,18 +238,19 @@ fn each_fresh_connection_asks_again_for_the_manage_link_and_the_staff_console() 
 
     session.on_disconnect();
     let out = session.receive(ServerMessage::Resumed { version: 10 }, 0.0, ids());
-    assert_eq!(out.send, [lookup("id-1"), login], "the first resume of a new connection does");
+    assert_eq!(out.send, [lookup("id-1"), resume("id-2")], "the first resume of a new connection does");
 }
 
 #[test]
 fn a_disconnect_resets_what_was_in_flight_and_keeps_the_schedule() {
     let mut session = sending();
     session.board.mine.insert(id("b"), Mine { code: "K7M2-QX4P".into(), token: None });
-    session.reset = Reset::Sending;
+    session.reset = Reset::Sending { request_id: "r1".into() };
     let mut link = ManageLink::new("t".into());
     link.lookup("l1".into());
     session.manage = Some(link);
-    session.staff.login("token".into());
+    session.staff.resume_from("kept".into());
+    session.staff.resume("s1".into());
     session.staff.on_message(&ServerMessage::StaffState { version: 10, bookings: vec![] });
     session.fresh = false;
 
@@ -272,7 +259,7 @@ fn a_disconnect_resets_what_was_in_flight_and_keeps_the_schedule() {
     assert_eq!(session.pow.work, Work::Idle, "its solution may have been spent");
     assert!(matches!(session.reset, Reset::Asking { problem: Some(_) }));
     assert_eq!(session.manage.as_ref().and_then(|m| m.waiting_for.clone()), None);
-    assert_eq!(session.staff.desk, Desk::LoggingIn, "the console logs in again");
+    assert_eq!(session.staff.desk, Desk::Resuming, "the console logs in again");
     assert!(session.fresh);
     assert!(session.board.is_mine(&id("b")) && session.board.version() == Some(10));
     assert_eq!(
@@ -287,6 +274,8 @@ fn a_disconnect_resets_what_was_in_flight_and_keeps_the_schedule() {
             wait: false,
             staff: true,
             staff_waitlist: false,
+            audit: false,
+            admin: false,
         }
     );
 }
@@ -442,7 +431,7 @@ fn a_resync_on_a_live_connection_watches_the_waitlist_entry_again() {
 #[test]
 fn the_staff_console_loads_the_waitlist_when_it_opens_and_reloads_it_after_changes() {
     let mut session = live();
-    session.staff.login("token".into());
+    session.staff.login("rita".into(), "correct horse".into(), "l1".into());
     let out = session.receive(ServerMessage::StaffState { version: 10, bookings: vec![] }, 5_000.0, ids());
     assert_eq!(out.send, [ClientMessage::StaffWaitlist { request_id: "id-1".into() }]);
     let entries = ServerMessage::StaffWaitlist { request_id: "id-1".into(), entries: vec![] };
@@ -482,3 +471,5 @@ fn a_disconnect_makes_the_join_in_flight_unknown() {
     assert_eq!(session.pow.work, Work::Idle, "its solution may have been spent");
     assert!(changed.join && changed.pow);
 }
+
+mod staff;

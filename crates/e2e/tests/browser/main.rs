@@ -5,6 +5,7 @@
 //! and phone widths.
 
 mod accessibility;
+mod agenda;
 mod calendar;
 mod checks;
 mod keyboard;

@@ -50,7 +50,6 @@ async fn the_waitlist_meets_wcag_2_2_aa_in_every_state_and_language() -> Result<
         staff_console(&page, &app, &day, language, &mut audit).await?;
         page.browser.back().await?;
         page.wait_live().await?;
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         page.click("#accept-offer").await?;
         page.wait_for("#booking-code").await?;
         audit.check(&page, &format!("waitlist page, the offer taken ({language})")).await?;

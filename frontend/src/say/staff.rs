@@ -1,0 +1,108 @@
+//! The staff console's words: roles, where an appointment stands, who made a
+//! change in the audit trail and what it was, problems with a new account,
+//! and what became of an admin's change.
+
+use protocol::{Actor, AuditAction, BookingFailure, StaffRole};
+
+use super::failure;
+use crate::i18n::{Locale, td_string};
+use crate::staff::admin::{AccountProblem, AdminAct};
+use crate::staff::agenda::RowState;
+
+/// A role, in a word or two.
+pub fn role(role: StaffRole, l: Locale) -> &'static str {
+    match role {
+        StaffRole::Receptionist => td_string!(l, role_receptionist),
+        StaffRole::Admin => td_string!(l, role_admin),
+    }
+}
+
+/// Where an appointment of the agenda stands.
+pub fn row_state(state: RowState, l: Locale) -> &'static str {
+    match state {
+        RowState::Upcoming => td_string!(l, row_upcoming),
+        RowState::Now => td_string!(l, row_now),
+        RowState::Past => td_string!(l, row_past),
+        RowState::NoShow => td_string!(l, row_no_show),
+    }
+}
+
+/// Who made a change.
+pub fn actor(actor: &Actor, l: Locale) -> String {
+    match actor {
+        Actor::Patient => td_string!(l, actor_patient).to_string(),
+        Actor::ManageLink => td_string!(l, actor_manage_link).to_string(),
+        Actor::WaitlistLink => td_string!(l, actor_waitlist_link).to_string(),
+        Actor::Staff { name } => td_string!(l, actor_staff, name = name).to_string(),
+        Actor::System => td_string!(l, actor_system).to_string(),
+    }
+}
+
+/// What a change was.
+pub fn action(action: AuditAction, l: Locale) -> &'static str {
+    match action {
+        AuditAction::Booked => td_string!(l, audit_booked),
+        AuditAction::Cancelled => td_string!(l, audit_cancelled),
+        AuditAction::Rescheduled => td_string!(l, audit_rescheduled),
+        AuditAction::Held => td_string!(l, audit_held),
+        AuditAction::HoldExtended => td_string!(l, audit_hold_extended),
+        AuditAction::Released => td_string!(l, audit_released),
+        AuditAction::Expired => td_string!(l, audit_expired),
+        AuditAction::HoldEnded => td_string!(l, audit_hold_ended),
+        AuditAction::Blocked => td_string!(l, audit_blocked),
+        AuditAction::Unblocked => td_string!(l, audit_unblocked),
+        AuditAction::Reset => td_string!(l, audit_reset),
+        AuditAction::Joined => td_string!(l, audit_joined),
+        AuditAction::Offered => td_string!(l, audit_offered),
+        AuditAction::Declined => td_string!(l, audit_declined),
+        AuditAction::Left => td_string!(l, audit_left),
+        AuditAction::Removed => td_string!(l, audit_removed),
+        AuditAction::Lapsed => td_string!(l, audit_lapsed),
+        AuditAction::NoShow => td_string!(l, audit_no_show),
+        AuditAction::NoShowUndone => td_string!(l, audit_no_show_undone),
+        AuditAction::Erased => td_string!(l, audit_erased),
+        AuditAction::LoggedIn => td_string!(l, audit_logged_in),
+        AuditAction::LoginFailed => td_string!(l, audit_login_failed),
+        AuditAction::LoggedOut => td_string!(l, audit_logged_out),
+        AuditAction::StaffAdded => td_string!(l, audit_staff_added),
+        AuditAction::StaffRemoved => td_string!(l, audit_staff_removed),
+    }
+}
+
+/// What is wrong with a new account's details.
+pub fn account_problem(problem: AccountProblem, l: Locale) -> &'static str {
+    match problem {
+        AccountProblem::Name => td_string!(l, account_bad_name),
+        AccountProblem::Password => td_string!(l, account_short_password),
+    }
+}
+
+/// An admin's change that was done.
+pub fn admin_done(act: AdminAct, l: Locale) -> &'static str {
+    match act {
+        AdminAct::Add => td_string!(l, staff_added),
+        AdminAct::Remove => td_string!(l, staff_removed),
+        AdminAct::Erase => td_string!(l, erased),
+    }
+}
+
+/// Why an admin's change was refused: the server refuses an account or a
+/// booking it does not know with `notFound`.
+pub fn admin_refused(act: AdminAct, reason: BookingFailure, l: Locale) -> String {
+    match (act, reason) {
+        (AdminAct::Remove, BookingFailure::NotFound) => td_string!(l, staff_unknown).to_string(),
+        (AdminAct::Erase, BookingFailure::NotFound) => td_string!(l, erase_not_found).to_string(),
+        (_, other) => failure(other, l),
+    }
+}
+
+/// Why the server would not make an admin's change. The page checks a new
+/// account's name and password first, so an account refused has a name
+/// taken; a removal refused is of the last admin.
+pub fn admin_rejected(act: AdminAct, l: Locale) -> &'static str {
+    match act {
+        AdminAct::Add => td_string!(l, staff_exists),
+        AdminAct::Remove => td_string!(l, staff_last_admin),
+        AdminAct::Erase => td_string!(l, erase_rejected),
+    }
+}
