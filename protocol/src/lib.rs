@@ -1,10 +1,49 @@
 //! The wire contract between the booking server and its clients.
 //!
-//! Every frame is a JSON text message shaped `{"type": "<name>", "payload": {...}}`
-//! with camelCase names. The server, the WASM frontend and any Rust client all use
-//! these types, so a change to the schema is a compile error on every side at once.
-//! `README.md` beside this crate documents each message with an example, and the
-//! golden tests in `tests/golden.rs` pin those examples.
+//! Every frame on the server's `/ws` WebSocket is one JSON text message shaped
+//! `{"type": "<name>", "payload": {...}}` with camelCase names. A client decodes
+//! what the server sends as a [`ServerMessage`] and encodes its requests as a
+//! [`ClientMessage`], with any serde format crate (serde_json here):
+//!
+//! ```
+//! use booking_protocol::{ClientMessage, Patient, ServerMessage, SlotId, SlotStatus};
+//!
+//! // Somebody booked a slot: every connected client gets this `update`.
+//! let frame = r#"{"type": "update", "payload": {"version": 43, "slot": {
+//!     "id": "therapist-20261125-0900", "doctorId": "therapist",
+//!     "start": "2026-11-25T06:00:00Z", "end": "2026-11-25T06:30:00Z",
+//!     "status": "booked"}}}"#;
+//! let ServerMessage::Update { version, slot } = serde_json::from_str(frame)? else {
+//!     panic!("not an update");
+//! };
+//! assert_eq!((version, slot.status), (43, SlotStatus::Booked));
+//!
+//! // Asking to book another slot (`proof` is the solved proof-of-work challenge
+//! // the server asks for first; the `booking-client` crate does all of this).
+//! let book = ClientMessage::Book {
+//!     request_id: "5f0c2a9e41d87b36-1".into(),
+//!     slot_id: SlotId("therapist-20261125-0930".into()),
+//!     patient: Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() },
+//!     proof: None,
+//! };
+//! let text = serde_json::to_string(&book)?;
+//! assert!(text.starts_with(r#"{"type":"book","payload":{"requestId":"5f0c2a9e41d87b36-1""#));
+//! assert_eq!(serde_json::from_str::<ClientMessage>(&text)?, book);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
+//! To follow the schedule, feed every server message to a [`Replica`]: it keeps
+//! a copy of the schedule, applies updates in version order and says when
+//! updates were missed. The feature `solver` adds the solver of the server's
+//! proof-of-work challenge (`PowChallenge::solve`).
+//!
+//! The server, the WASM frontend and the Rust client all use these types, so a
+//! change to the schema is a compile error on every side at once. `README.md`
+//! beside this crate documents each message with an example (the golden tests in
+//! `tests/golden.rs` pin those examples), and says which changes the wire format
+//! may see without breaking clients.
+
+#![deny(missing_docs)]
 
 mod domain;
 mod failure;

@@ -187,6 +187,30 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
+    /// The `type` names the server may send. A client that meets a type not
+    /// listed here talks to a newer server, and can skip the message instead of
+    /// failing (see the compatibility promise in `README.md`).
+    pub const TYPES: &'static [&'static str] = &[
+        "initialState",
+        "resumed",
+        "update",
+        "bookingResult",
+        "holdResult",
+        "booking",
+        "actionResult",
+        "staffSession",
+        "staffEnded",
+        "staffHistory",
+        "staffAccounts",
+        "staffState",
+        "staffUpdate",
+        "challenge",
+        "joinResult",
+        "waitlist",
+        "staffWaitlist",
+        "error",
+    ];
+
     /// The request this message answers, for replies that name one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -208,5 +232,24 @@ impl ServerMessage {
             | Self::StaffUpdate { .. }
             | Self::StaffEnded {} => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerMessage;
+
+    #[test]
+    fn every_type_the_server_may_send_is_listed_and_nothing_else() {
+        // serde names every variant it knows when it meets a type it does not.
+        let error = serde_json::from_str::<ServerMessage>(r#"{"type": "noSuchType", "payload": {}}"#)
+            .expect_err("an unknown type does not decode")
+            .to_string();
+        let (_, expected) = error.split_once("expected one of ").expect("serde lists the known types");
+        let mut known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let mut listed = ServerMessage::TYPES.to_vec();
+        known.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, known);
     }
 }

@@ -16,12 +16,12 @@ mod waitlist;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use protocol::{
+use booking_protocol::{
     BookingDetails, BookingFailure, BookingStatus, ClientMessage, Clinic, Doctor, DoctorId, DoctorText,
     ErrorCode, Patient, PowChallenge, PowParameters, PowSolution, Proof, Schedule, ServerMessage, Slot,
     SlotId, SlotStatus, StaffBooking, WaitWindow,
 };
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -401,7 +401,7 @@ fn every_client_type_name_is_listed() {
         ClientMessage::AddStaff {
             request_id: s(),
             name: s(),
-            role: protocol::StaffRole::Admin,
+            role: booking_protocol::StaffRole::Admin,
             password: s(),
         },
         ClientMessage::RemoveStaff { request_id: s(), name: s() },

@@ -1,18 +1,45 @@
-//! An async client of the booking protocol.
+//! An async client of the booking protocol (see the `booking-protocol` crate,
+//! re-exported here as [`protocol`]), on tokio and tungstenite.
+//!
+//! Connect, follow the live schedule, and book a free slot:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), client::Error> {
-//! use protocol::{Patient, ServerMessage};
-//! let mut client = client::Client::connect("ws://127.0.0.1:8080/ws").await?;
-//! let ServerMessage::InitialState(schedule) = client.recv().await? else { panic!() };
-//! let slot = schedule.slots[0].id.clone();
-//! let patient = Patient { name: "Anna".into(), phone: "+7 912 345-67-89".into() };
-//! let reply = client.book(slot, patient).await?;
-//! println!("{reply:?}");
-//! # Ok(()) }
+//! use booking_client::protocol::{Patient, SlotStatus};
+//! use booking_client::{BookingReply, Followed, Follower};
+//!
+//! # async fn demo() -> Result<(), booking_client::Error> {
+//! let mut follower = Follower::connect(&["ws://127.0.0.1:8080/ws"]).await?;
+//! let schedule = follower.schedule();
+//! println!("{}: {} slots", schedule.clinic.name, schedule.slots.len());
+//!
+//! let free = schedule.slots.iter().find(|slot| slot.status == SlotStatus::Free);
+//! if let Some(slot_id) = free.map(|slot| slot.id.clone()) {
+//!     // The proof of work the server asks for is solved on the way.
+//!     let patient = Patient { name: "Anna Petrova".into(), phone: "+7 912 345-67-89".into() };
+//!     match follower.client().book(slot_id, patient).await? {
+//!         BookingReply::Booked { code, .. } => println!("booked: {code}"),
+//!         BookingReply::Refused(why) => println!("refused: {why:?}"),
+//!     }
+//! }
+//!
+//! loop {
+//!     match follower.next().await? {
+//!         Followed::Changed(slot) => println!("{} is {:?} now", slot.id.0, slot.status),
+//!         Followed::Replaced => println!("a new schedule: {} slots", follower.schedule().slots.len()),
+//!         Followed::Resumed | Followed::Other(_) => {}
+//!     }
+//! }
+//! # }
 //! ```
 //!
-//! `Follower` keeps a live copy of the schedule: it applies updates in version
+//! `examples/follow_and_book.rs` is the same as a program to run.
+//!
+//! A [`Client`] is one connection: it sends requests and waits for the answer
+//! that names each one, keeping whatever else arrives meanwhile for
+//! [`Client::recv`]. Messages of a type this client does not know (from a newer
+//! server) are skipped.
+//!
+//! [`Follower`] keeps a live copy of the schedule: it applies updates in version
 //! order, asks for what it missed when it sees a gap, and when its connection
 //! drops it reconnects (to the next server, when given several) and resumes from
 //! the version it holds.
@@ -24,6 +51,8 @@
 //! Staff log in with `staff_login` (or `staff_resume` after a reconnect), and
 //! admins manage the staff accounts (`staff_accounts`, `add_staff`,
 //! `remove_staff`).
+
+#![deny(missing_docs)]
 
 mod follower;
 mod staff;
@@ -48,6 +77,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// The protocol's types, for programs that depend on this crate alone.
+pub use protocol;
 pub use tokio_tungstenite::tungstenite;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -301,13 +332,36 @@ impl Client {
     async fn read(&mut self) -> Result<ServerMessage, Error> {
         loop {
             match self.next_frame().await? {
-                Message::Text(text) => return Ok(serde_json::from_str(&text)?),
+                Message::Text(text) => {
+                    if let Some(message) = decode(&text)? {
+                        return Ok(message);
+                    }
+                }
                 Message::Close(frame) => return Err(closed(frame)),
                 // Pings are answered by tungstenite itself.
                 Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => {}
             }
         }
     }
+}
+
+/// Decodes a server frame, or gives `None` for a message of a type this client
+/// does not know: a newer server may send types an older client has never heard
+/// of (the wire format's compatibility promise allows it), and skipping them
+/// keeps such a client working. A known type with a malformed payload, or a
+/// frame that is not a message at all, is still an error.
+fn decode(text: &str) -> Result<Option<ServerMessage>, serde_json::Error> {
+    let error = match serde_json::from_str(text) {
+        Ok(message) => return Ok(Some(message)),
+        Err(error) => error,
+    };
+    let unknown = serde_json::from_str::<serde_json::Value>(text).ok().is_some_and(|value| {
+        value
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|name| !ServerMessage::TYPES.contains(&name))
+    });
+    if unknown { Ok(None) } else { Err(error) }
 }
 
 /// What a `bookingResult` says, for the request named `request`.
@@ -361,6 +415,21 @@ fn closed(frame: Option<CloseFrame>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_of_a_type_this_client_does_not_know_is_skipped() {
+        let newer = r#"{"type": "clinicNews", "payload": {"text": "Closed on Monday"}}"#;
+        assert!(decode(newer).expect("an unknown type is no error").is_none());
+        let known = r#"{"type": "resumed", "payload": {"version": 7, "addedLater": true}}"#;
+        assert_eq!(decode(known).unwrap(), Some(ServerMessage::Resumed { version: 7 }));
+    }
+
+    #[test]
+    fn a_known_type_with_a_malformed_payload_is_still_an_error() {
+        assert!(decode(r#"{"type": "resumed", "payload": {"version": "seven"}}"#).is_err());
+        assert!(decode(r#"{"type": 7, "payload": {}}"#).is_err());
+        assert!(decode("not json").is_err());
+    }
 
     #[test]
     fn a_resuming_url_carries_the_version() {

@@ -1,7 +1,7 @@
 //! Golden tests of the audit trail's messages: the staff console's
 //! `staffHistory` request and its answer.
 
-use protocol::{Actor, AuditAction, AuditEntry, ClientMessage, HistoryQuery, ServerMessage};
+use booking_protocol::{Actor, AuditAction, AuditEntry, ClientMessage, HistoryQuery, ServerMessage};
 
 use super::{assert_golden, at, id};
 

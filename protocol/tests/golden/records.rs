@@ -1,7 +1,7 @@
 //! Golden tests of the messages about a booking's records: marking a no-show,
 //! erasing a patient's details, and the staff update of a marked booking.
 
-use protocol::{ClientMessage, Patient, ServerMessage, StaffBooking};
+use booking_protocol::{ClientMessage, Patient, ServerMessage, StaffBooking};
 
 use super::{assert_golden, at, id};
 

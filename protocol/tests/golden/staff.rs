@@ -2,7 +2,7 @@
 //! password or resuming a session, logging out, the admins' management of
 //! accounts, and the answers to them.
 
-use protocol::{ClientMessage, ErrorCode, ServerMessage, StaffAccount, StaffRole};
+use booking_protocol::{ClientMessage, ErrorCode, ServerMessage, StaffAccount, StaffRole};
 
 use super::{assert_golden, at};
 

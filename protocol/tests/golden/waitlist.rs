@@ -1,11 +1,11 @@
 //! Golden tests of the waitlist messages: each README example decodes to a known
 //! value and encodes back to the same JSON.
 
-use chrono::{NaiveDate, NaiveTime};
-use protocol::{
+use booking_protocol::{
     BookingFailure, ClientMessage, DoctorId, Offer, Patient, PowSolution, Proof, ServerMessage, Slot,
     SlotStatus, StaffWaiting, WaitStatus, WaitWindow, WaitlistEntry,
 };
+use chrono::{NaiveDate, NaiveTime};
 
 use super::{assert_golden, at, challenge, id, slot};
 
