@@ -94,6 +94,8 @@ pub enum AuditAction {
     Removed,
     /// A waitlist entry ended unanswered or out of days.
     Lapsed,
+    /// A waitlist entry's window of days and hours changed (`entryId`).
+    WindowChanged,
     /// Staff marked the booking's patient as not having come.
     NoShow,
     /// Staff took a no-show mark back.
@@ -111,6 +113,9 @@ pub enum AuditAction {
     StaffAdded,
     /// A staff account was removed (`detail`: its name).
     StaffRemoved,
+    /// A staff account's password was changed, and its sessions ended
+    /// (`detail`: its name).
+    PasswordChanged,
 }
 
 /// One row of the audit trail. Rows are never changed or removed.

@@ -30,7 +30,9 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
 
     /// Token that scrapes of `/metrics` must send as `Authorization: Bearer
-    /// TOKEN` (at least 16 characters); none is asked when absent.
+    /// TOKEN` (at least 16 characters); none is asked when absent. Prefer
+    /// setting BOOKING_METRICS_TOKEN: a flag's value is shown to every user of
+    /// the machine by `ps`.
     #[arg(long, env = "BOOKING_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 

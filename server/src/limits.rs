@@ -62,7 +62,9 @@ pub struct Limits {
     /// How long a staff session lasts after its login.
     pub staff_session: Duration,
     /// How often a staff console's connection checks that its session still
-    /// holds (it also checks before every staff request).
+    /// holds (it also checks before every staff request, and a session ended
+    /// on the same server ends its consoles at once): the longest a console
+    /// on another instance keeps receiving patients' details after a logout.
     pub staff_recheck: Duration,
 }
 
@@ -90,7 +92,7 @@ impl Limits {
         replay_log: 4096,
         retention_days: 90,
         staff_session: Duration::from_secs(12 * 3600),
-        staff_recheck: Duration::from_secs(30),
+        staff_recheck: Duration::from_secs(5),
     };
 }
 
@@ -175,20 +177,71 @@ impl Guesses {
     /// try per address a minute, and never locks out somebody who has not
     /// guessed wrong (a receptionist with the right token, a patient with their
     /// link).
-    pub(crate) fn allowed(&self, client: ClientKey) -> bool {
+    #[cfg(test)]
+    fn allowed(&self, client: ClientKey) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        self.may_try(&seen, client)
+    }
+
+    fn may_try(&self, seen: &Seen, client: ClientKey) -> bool {
         let own = seen.by_address.get(&client).copied().map_or(0, current);
         let total = seen.total.map_or(0, current);
-        let allowed = own < self.per_minute && (own == 0 || total < self.total_per_minute);
-        if !allowed {
+        own < self.per_minute && (own == 0 || total < self.total_per_minute)
+    }
+
+    /// Takes one try of `client`'s budget before its secret is checked: the
+    /// try counts as wrong from now on, so that many tries at once (on many
+    /// connections) cannot all be checked before the first is counted. `None`
+    /// when `client` may not try now (see `allowed`). A right secret gives
+    /// the try back with `give_back`; a wrong one keeps it, with `wrong`.
+    pub(crate) fn reserve(&self, client: ClientKey) -> Option<Reserved> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.may_try(&seen, client) {
             crate::metrics::secret_refused(self.what);
+            return None;
         }
-        allowed
+        Some(Self::count(&mut seen, client))
+    }
+
+    /// Gives back the try that `reserved` took from `client`: its secret was
+    /// right, or it was not checked at all. A minute that began since then is
+    /// left alone.
+    pub(crate) fn give_back(&self, client: ClientKey, reserved: Reserved) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = seen.by_address.get_mut(&client)
+            && entry.0 == reserved.own_since
+        {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+        if let Some(entry) = seen.total.as_mut()
+            && entry.0 == reserved.total_since
+        {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+    }
+
+    /// Says that the try `client` reserved was a wrong secret; it stays
+    /// counted.
+    pub(crate) fn wrong(&self, client: ClientKey) {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let failures = seen.by_address.get(&client).copied().map_or(0, current);
+        let total = seen.total.map_or(0, current);
+        drop(seen);
+        tracing::warn!(%client, failures, total, what = self.what, "wrong secret");
+        crate::metrics::wrong_secret(self.what);
     }
 
     /// Records a wrong secret from `client`.
+    #[cfg(test)]
     pub(crate) fn failed(&self, client: ClientKey) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = Self::count(&mut seen, client);
+        drop(seen);
+        self.wrong(client);
+    }
+
+    /// Counts one try of `client`, in its own count and in the total.
+    fn count(seen: &mut Seen, client: ClientKey) -> Reserved {
         if seen.by_address.len() >= ADDRESSES_KEPT {
             seen.by_address.retain(|_, (since, _)| since.elapsed() <= WINDOW);
             // Still full, under an attack from that many addresses: start the
@@ -203,13 +256,24 @@ impl Guesses {
                 *entry = (Instant::now(), 0);
             }
             entry.1 += 1;
-            entry.1
         };
-        let failures = bump(seen.by_address.entry(client).or_insert((Instant::now(), 0)));
-        let total = bump(seen.total.get_or_insert((Instant::now(), 0)));
-        tracing::warn!(%client, failures, total, what = self.what, "wrong secret");
-        crate::metrics::wrong_secret(self.what);
+        let own = seen.by_address.entry(client).or_insert((Instant::now(), 0));
+        bump(own);
+        let own_since = own.0;
+        let total = seen.total.get_or_insert((Instant::now(), 0));
+        bump(total);
+        Reserved { own_since, total_since: total.0 }
     }
+}
+
+/// One try taken from an address's budget of secrets, before its check.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a try is given back or kept as wrong"]
+pub(crate) struct Reserved {
+    /// When the address's minute that counted it began.
+    own_since: Instant,
+    /// When the total's minute that counted it began.
+    total_since: Instant,
 }
 
 /// Open connections per address.
@@ -319,6 +383,23 @@ mod tests {
         assert!(guesses.allowed(fresh), "one that has not failed may still try");
         guesses.failed(fresh);
         assert!(!guesses.allowed(fresh), "once");
+    }
+
+    #[test]
+    fn a_try_is_counted_before_its_check_and_a_right_one_is_given_back() {
+        let guesses = Guesses::new("test", 3, 100);
+        let a = key("10.0.0.1");
+        // Three checks at once take the whole budget; a fourth is refused
+        // before any of them has finished.
+        let tries: Vec<Reserved> = (0..3).map(|_| guesses.reserve(a).unwrap()).collect();
+        assert!(guesses.reserve(a).is_none());
+        // Two were right: their tries come back; the wrong one stays.
+        guesses.give_back(a, tries[0]);
+        guesses.give_back(a, tries[1]);
+        guesses.wrong(a);
+        let more: Vec<Reserved> = (0..2).map(|_| guesses.reserve(a).unwrap()).collect();
+        assert_eq!(more.len(), 2);
+        assert!(guesses.reserve(a).is_none(), "one wrong and two checking fill the budget");
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub(super) enum Command {
     ChangeWaitlist {
         token: WaitToken,
         window: WaitWindow,
+        origin: Origin,
         reply: Reply<WaitlistEntry>,
     },
     LeaveWaitlist {
@@ -317,13 +318,15 @@ impl EngineHandle {
         self.ask(|reply| Command::WatchWaitlist { token, reply }).await
     }
 
-    /// Changes the window of the entry behind a waitlist link.
+    /// Changes the window of the entry behind a waitlist link, as `origin`
+    /// asks.
     pub async fn change_waitlist(
         &self,
         token: WaitToken,
         window: WaitWindow,
+        origin: Origin,
     ) -> Result<Result<WaitlistEntry, BookingFailure>> {
-        self.ask(|reply| Command::ChangeWaitlist { token, window, reply }).await
+        self.ask(|reply| Command::ChangeWaitlist { token, window, origin, reply }).await
     }
 
     /// Takes the entry behind a waitlist link off the waitlist.

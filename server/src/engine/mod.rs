@@ -262,8 +262,8 @@ impl<S: Store> Engine<S> {
             Command::WatchWaitlist { token, reply } => {
                 let _ = reply.send(self.watch_waitlist(&token).await);
             }
-            Command::ChangeWaitlist { token, window, reply } => {
-                let _ = reply.send(self.change_waitlist(&token, window).await);
+            Command::ChangeWaitlist { token, window, origin, reply } => {
+                let _ = reply.send(self.change_waitlist(&token, window, &origin).await);
             }
             Command::LeaveWaitlist { token, origin, reply } => {
                 let _ = reply.send(self.leave_waitlist(&token, &origin).await);

@@ -120,7 +120,12 @@ impl<S: Store> Engine<S> {
         Ok(self.entry(token).await?.map(|stored| (stored.id, self.entry_view(stored))))
     }
 
-    pub(super) async fn change_waitlist(&self, token: &str, window: WaitWindow) -> Outcome<WaitlistEntry> {
+    pub(super) async fn change_waitlist(
+        &self,
+        token: &str,
+        window: WaitWindow,
+        origin: &Origin,
+    ) -> Outcome<WaitlistEntry> {
         let stored = match self.entry(token).await? {
             Ok(stored) => stored,
             Err(reason) => return Ok(Err(reason)),
@@ -128,7 +133,7 @@ impl<S: Store> Engine<S> {
         if let Some(reason) = self.window_refusal(&window) {
             return Ok(Err(reason));
         }
-        if !self.store.change_window(stored.id, &window).await? {
+        if !self.store.change_window(stored.id, &window, self.offering().now, origin).await? {
             return Ok(Err(BookingFailure::WrongState));
         }
         let changed = self.store.waiting_by_id(stored.id).await?.ok_or(BookingFailure::NotFound);

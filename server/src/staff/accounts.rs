@@ -1,6 +1,8 @@
 //! Making, listing and removing staff accounts, and setting their passwords.
-//! A removed account keeps its row, so its name stays in the audit trail; its
-//! sessions end with it.
+//! A removed account keeps its row, so its name stays in the audit trail and
+//! is never given to another account; its sessions end with it. Names are
+//! compared without regard to case. Each change writes its audit row in its
+//! own transaction.
 
 use chrono::{DateTime, Utc};
 use protocol::{AuditAction, StaffAccount, StaffRole};
@@ -8,7 +10,7 @@ use protocol::{AuditAction, StaffAccount, StaffRole};
 use super::{Refusal, Staff, instant, password, role_name, role_of, strong_enough, valid_name};
 use crate::Result;
 use crate::audit::Origin;
-use crate::store::{AuditRow, Store};
+use crate::store::{AuditRow, append_audit_rows, lock_writers};
 
 impl Staff {
     /// Makes an account, as `origin` asks.
@@ -26,26 +28,35 @@ impl Staff {
         if !strong_enough(password) {
             return Ok(Err(Refusal::WeakPassword));
         }
-        if self.id_of(name).await?.is_some() {
-            return Ok(Err(Refusal::Exists));
+        // Said before the costly hash; checked again under the lock below.
+        if let Some(refusal) = self.name_taken(&mut *self.pool().acquire().await?, name).await? {
+            return Ok(Err(refusal));
         }
-        let hash = password::hash(password).await?;
+        let hash = password::hash(password, self.checks.room().await?).await?;
+        let mut tx = self.pool().begin().await?;
+        // Two adds of one name (in any case) at once are ordered here, so
+        // that the second finds the first's account.
+        lock_writers(&mut tx).await?;
+        if let Some(refusal) = self.name_taken(&mut tx, name).await? {
+            return Ok(Err(refusal));
+        }
         let inserted =
             sqlx::query("INSERT INTO staff (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(name)
                 .bind(role_name(role))
                 .bind(hash)
                 .bind(at.timestamp())
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await;
         match inserted {
             Ok(_) => {}
-            // Made by somebody else since the check above.
+            // The index has the last word.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(Err(Refusal::Exists)),
             Err(e) => return Err(e.into()),
         }
         let row = AuditRow::of(AuditAction::StaffAdded).detail(format!("{name} as {}", role_name(role)));
-        self.store.append_audit(at, origin, vec![row]).await?;
+        append_audit_rows(&mut tx, at, origin, vec![row]).await?;
+        tx.commit().await?;
         tracing::info!(name, role = role_name(role), "staff account added");
         Ok(Ok(()))
     }
@@ -87,76 +98,109 @@ impl Staff {
             return Ok(Err(Refusal::Unknown));
         }
         let mut tx = self.pool().begin().await?;
-        // One statement checks and removes, so that two admins removing each
-        // other at once cannot both go: the write comes first in the
-        // transaction, which takes the database's write lock on SQLite.
-        let removed: Option<(i64, String)> = sqlx::query_as(
+        // Two admins removing each other at once are ordered here, on
+        // PostgreSQL as on SQLite: the second counts the admins only once the
+        // first has committed, and is refused as the last.
+        lock_writers(&mut tx).await?;
+        let removed: Option<(i64, String, String)> = sqlx::query_as(
             "UPDATE staff SET removed_at = $1
-             WHERE name = $2 AND removed_at IS NULL
+             WHERE lower(name) = lower($2) AND removed_at IS NULL
                AND (role <> 'admin' OR $3 = 1
                     OR (SELECT COUNT(*) FROM staff WHERE role = 'admin' AND removed_at IS NULL) > 1)
-             RETURNING id, role",
+             RETURNING id, name, role",
         )
         .bind(at.timestamp())
         .bind(name)
         .bind(i32::from(force))
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((id, role)) = removed else {
-            drop(tx);
-            let refusal =
-                if self.id_of(name).await?.is_some() { Refusal::LastAdmin } else { Refusal::Unknown };
+        let Some((id, name, role)) = removed else {
+            let refusal = match self.name_taken(&mut tx, name).await? {
+                Some(Refusal::Exists) => Refusal::LastAdmin,
+                _ => Refusal::Unknown,
+            };
             return Ok(Err(refusal));
         };
-        sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE staff_id = $2 AND ended_at IS NULL")
-            .bind(at.timestamp())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let ended = end_sessions(&mut tx, id, at).await?;
         let row = AuditRow::of(AuditAction::StaffRemoved).detail(format!("{name} ({role})"));
-        self.store.append_audit(at, origin, vec![row]).await?;
+        append_audit_rows(&mut tx, at, origin, vec![row]).await?;
+        tx.commit().await?;
+        self.announce_ended(ended);
         tracing::info!(name, "staff account removed");
         Ok(Ok(role_of(&role)))
     }
 
-    /// Gives an account a new password and ends its sessions, so that whoever
-    /// knew the old one is logged out everywhere.
+    /// Gives an account a new password, as `origin` asks, and ends its
+    /// sessions, so that whoever knew the old one is logged out everywhere.
     pub async fn set_password(
         &self,
         name: &str,
         password: &str,
         at: DateTime<Utc>,
+        origin: &Origin,
     ) -> Result<Result<(), Refusal>> {
         if !strong_enough(password) {
             return Ok(Err(Refusal::WeakPassword));
         }
-        let Some(id) = self.id_of(name).await? else { return Ok(Err(Refusal::Unknown)) };
-        let hash = password::hash(password).await?;
+        let Some((id, name)) = self.account(name).await? else { return Ok(Err(Refusal::Unknown)) };
+        let hash = password::hash(password, self.checks.room().await?).await?;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
+        let changed = sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2 AND removed_at IS NULL")
             .bind(hash)
             .bind(id)
             .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE staff_sessions SET ended_at = $1 WHERE staff_id = $2 AND ended_at IS NULL")
-            .bind(at.timestamp())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            // Removed since it was looked up.
+            return Ok(Err(Refusal::Unknown));
+        }
+        let ended = end_sessions(&mut tx, id, at).await?;
+        let row = AuditRow::of(AuditAction::PasswordChanged).detail(name.clone());
+        append_audit_rows(&mut tx, at, origin, vec![row]).await?;
         tx.commit().await?;
+        self.announce_ended(ended);
         tracing::info!(name, "staff password changed");
         Ok(Ok(()))
     }
 
-    /// The row id of the account called `name`, unless removed.
-    async fn id_of(&self, name: &str) -> Result<Option<i64>> {
+    /// The row id and the name as written of the account called `name` (in
+    /// any case), unless removed.
+    async fn account(&self, name: &str) -> Result<Option<(i64, String)>> {
         if !valid_name(name) {
             return Ok(None);
         }
-        Ok(sqlx::query_scalar("SELECT id FROM staff WHERE name = $1 AND removed_at IS NULL")
+        Ok(sqlx::query_as("SELECT id, name FROM staff WHERE lower(name) = lower($1) AND removed_at IS NULL")
             .bind(name)
             .fetch_optional(self.pool())
             .await?)
     }
+
+    /// Why `name` cannot be given to a new account, if it cannot: an account
+    /// has it (in any case), or had it and was removed.
+    async fn name_taken(&self, conn: &mut sqlx::AnyConnection, name: &str) -> Result<Option<Refusal>> {
+        let removed: Vec<(Option<i64>,)> =
+            sqlx::query_as("SELECT removed_at FROM staff WHERE lower(name) = lower($1)")
+                .bind(name)
+                .fetch_all(conn)
+                .await?;
+        Ok(if removed.iter().any(|(at,)| at.is_none()) {
+            Some(Refusal::Exists)
+        } else if removed.is_empty() {
+            None
+        } else {
+            Some(Refusal::NameUsed)
+        })
+    }
+}
+
+/// Ends every session of account `id` at `at`; returns their hashes.
+async fn end_sessions(conn: &mut sqlx::AnyConnection, id: i64, at: DateTime<Utc>) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE staff_sessions SET ended_at = $1 WHERE staff_id = $2 AND ended_at IS NULL RETURNING token_hash",
+    )
+    .bind(at.timestamp())
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
 }

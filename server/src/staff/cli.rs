@@ -57,7 +57,7 @@ async fn carry_out(staff: &Staff, command: &StaffCommand, out: &mut impl Write) 
         }
         StaffCommand::Password { name, password_stdin } => {
             let password = read_password(*password_stdin)?;
-            staff.set_password(name, &password, now).await?.map_err(|r| refused(r, name))?;
+            staff.set_password(name, &password, now, &origin).await?.map_err(|r| refused(r, name))?;
             writeln!(out, "Changed the password of {name}; its sessions have ended.")?;
         }
     }

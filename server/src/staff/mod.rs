@@ -9,12 +9,22 @@ pub mod cli;
 mod password;
 mod sessions;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use protocol::StaffRole;
+use tokio::sync::broadcast;
 
 use crate::store::SqlStore;
 
-pub use sessions::Session;
+pub use sessions::{Login, Session};
+
+/// The SHA-256 hashes (hex) of sessions that have just ended on this server.
+pub type EndedSessions = Arc<[String]>;
+
+/// How many notices of ended sessions a console may fall behind; one that
+/// falls further reads its session from the database instead.
+const ENDED_NOTICES: usize = 64;
 
 /// A member of staff logged in on a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +53,17 @@ pub enum Refusal {
     /// The password is too short.
     #[error("a password needs at least 12 characters")]
     WeakPassword,
-    /// An account of that name exists already.
+    /// An account of that name exists already (names are compared without
+    /// regard to case).
     #[error("an account of that name exists already")]
     Exists,
+    /// A removed account had that name (compared without regard to case): the
+    /// audit trail keeps that account's history under it, so it is never
+    /// given to another.
+    #[error(
+        "a removed account had that name, and the audit trail keeps its history under it; choose another name"
+    )]
+    NameUsed,
     /// No account has that name.
     #[error("no account has that name")]
     Unknown,
@@ -84,16 +102,37 @@ fn instant(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
-/// The staff accounts and sessions in the server's database.
+/// The staff accounts and sessions in the server's database. Its clones
+/// share the room for password checks and the notices of ended sessions.
 #[derive(Debug, Clone)]
 pub struct Staff {
     store: SqlStore,
+    /// Room for the password checks running at once.
+    checks: password::Checks,
+    /// Tells this server's consoles at once of the sessions that a logout, a
+    /// removal or a password change here ended; consoles on other instances
+    /// find out at their next check.
+    ended: broadcast::Sender<EndedSessions>,
 }
 
 impl Staff {
     /// The accounts in `store`'s database.
     pub fn new(store: &SqlStore) -> Self {
-        Self { store: store.clone() }
+        let (ended, _) = broadcast::channel(ENDED_NOTICES);
+        Self { store: store.clone(), checks: password::Checks::per_core(), ended }
+    }
+
+    /// The notices of sessions ended on this server from now on.
+    pub fn ended_sessions(&self) -> broadcast::Receiver<EndedSessions> {
+        self.ended.subscribe()
+    }
+
+    /// Tells this server's consoles that the sessions hashing to `hashes`
+    /// have ended (nobody may be listening, as in the command line).
+    fn announce_ended(&self, hashes: Vec<String>) {
+        if !hashes.is_empty() {
+            let _ = self.ended.send(hashes.into());
+        }
     }
 
     fn pool(&self) -> &sqlx::AnyPool {

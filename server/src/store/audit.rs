@@ -102,6 +102,29 @@ pub(super) async fn append(conn: &mut AnyConnection, rows: &[Pending]) -> Result
     Ok(())
 }
 
+/// Appends `rows`, done by `origin` at `at`, through `conn`: inside the
+/// caller's transaction, so that they commit with the change they record or
+/// not at all.
+pub(crate) async fn append_rows(
+    conn: &mut AnyConnection,
+    at: DateTime<Utc>,
+    origin: &Origin,
+    rows: Vec<AuditRow>,
+) -> Result<()> {
+    let rows: Vec<_> = rows.into_iter().map(|row| pending(at, origin, row)).collect();
+    append(conn, &rows).await
+}
+
+/// Waits for the row of the schedule's version and locks it until `conn`'s
+/// transaction ends, as every write of the schedule does first: changes to
+/// the staff accounts that must not be overtaken (the last admin kept, a name
+/// never given twice) are then ordered among themselves on both databases,
+/// and on every server instance.
+pub(crate) async fn lock_writers(conn: &mut AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE schedule_version SET version = version WHERE id = 1").execute(conn).await?;
+    Ok(())
+}
+
 /// A row as read back, with its booking's code.
 #[derive(sqlx::FromRow)]
 struct EntryRow {

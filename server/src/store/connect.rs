@@ -65,6 +65,10 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
                         // An acknowledged booking must survive a power cut, not
                         // only a crash.
                         conn.execute("PRAGMA synchronous = FULL").await?;
+                        // What is deleted or overwritten (an erased patient's
+                        // name and phone) is overwritten with zeros in the
+                        // file, not left in free space.
+                        conn.execute("PRAGMA secure_delete = ON").await?;
                         Ok(())
                     })
                 })

@@ -215,8 +215,15 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
 
-    /// Changes the window of a waiting entry; `false` when it is not waiting.
-    fn change_window(&self, id: i64, window: &WaitWindow) -> impl Future<Output = Result<bool>> + Send;
+    /// Changes the window of a waiting entry at `at` for `origin`, with its
+    /// row in the audit trail; `false` when it is not waiting.
+    fn change_window(
+        &self,
+        id: i64,
+        window: &WaitWindow,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Takes a waiting entry off the waitlist as `status` (left or removed);
     /// its live offer, if any, passes on. `None` when it was not waiting;

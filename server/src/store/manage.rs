@@ -84,20 +84,28 @@ pub(super) async fn reschedule(
 }
 
 /// Cancels every active booking, ends holds and blocks, takes every waiting
-/// entry off the waitlist and adds missing slots: one row says how many.
+/// entry off the waitlist and adds missing slots: a `cancelled` row for each
+/// booking (so that its own history says who cancelled it), then one row that
+/// says how many.
 pub(super) async fn reset(
     mut w: Writer,
     slots: &[SlotDef],
     at: DateTime<Utc>,
     origin: &Origin,
 ) -> Result<Version> {
-    let cancelled = sqlx::query(
-        "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1 WHERE cancelled_at IS NULL",
+    let mut bookings: Vec<(i64, String)> = sqlx::query_as(
+        "UPDATE bookings SET cancelled_at = $1, sequence = sequence + 1 WHERE cancelled_at IS NULL
+         RETURNING id, slot_id",
     )
     .bind(at.timestamp())
-    .execute(w.conn())
-    .await?
-    .rows_affected();
+    .fetch_all(w.conn())
+    .await?;
+    bookings.sort_unstable();
+    let cancelled = bookings.len();
+    for (id, slot) in bookings {
+        let row = AuditRow::slot(AuditAction::Cancelled, &SlotId(slot)).booking(id).detail("reset");
+        w.audit(at, origin, row);
+    }
     sqlx::query("DELETE FROM holds").execute(w.conn()).await?;
     sqlx::query("DELETE FROM blocks").execute(w.conn()).await?;
     let removed =

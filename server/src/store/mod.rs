@@ -24,6 +24,7 @@ mod waitlist;
 mod writer;
 
 pub use audit::AuditRow;
+pub(crate) use audit::{append_rows as append_audit_rows, lock_writers};
 pub use connect::Backend;
 pub use contract::Store;
 pub use records::Erased;

@@ -101,6 +101,9 @@ impl SqlStore {
                     .fetch_all(w.conn())
                     .await?;
             erase_entries(&mut w, &entries, at, origin, "on request").await?;
+            let version = w.commit().await?;
+            self.forget_old_pages().await;
+            return Ok(Some(version));
         }
         Ok(Some(w.commit().await?))
     }
@@ -141,8 +144,27 @@ impl SqlStore {
             erase_entries(&mut w, &entries, at, &system, "retention").await?;
             erased.version = w.commit().await?;
             if !more {
+                if erased.bookings + erased.entries > 0 {
+                    self.forget_old_pages().await;
+                }
                 return Ok(erased);
             }
+        }
+    }
+
+    /// After an erasure, on SQLite: copies what the write-ahead log holds
+    /// into the database file and empties the log, so that the erased name
+    /// and phone are not left in it (the file itself overwrites what is
+    /// deleted: see `secure_delete` in `connect.rs`). The erasure has
+    /// committed whatever becomes of this; a failure is logged, and the log
+    /// is emptied at the next erasure or when the server stops. PostgreSQL
+    /// keeps old row versions until it vacuums them (see `SECURITY.md`).
+    async fn forget_old_pages(&self) {
+        if self.backend() != super::Backend::Sqlite {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(self.pool()).await {
+            tracing::warn!(error = %e, "could not empty the write-ahead log after an erasure");
         }
     }
 }

@@ -320,8 +320,21 @@ impl Store for SqlStore {
         Ok(lapsed)
     }
 
-    async fn change_window(&self, id: i64, window: &WaitWindow) -> Result<bool> {
-        waitlist::change_window(&mut *self.pool.acquire().await?, id, window).await
+    async fn change_window(
+        &self,
+        id: i64,
+        window: &WaitWindow,
+        at: DateTime<Utc>,
+        origin: &Origin,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if !waitlist::change_window(&mut tx, id, window).await? {
+            return Ok(false);
+        }
+        let row = AuditRow::of(AuditAction::WindowChanged).entry(id);
+        audit::append_rows(&mut tx, at, origin, vec![row]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn end_waiting(
@@ -373,8 +386,7 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, at: DateTime<Utc>, origin: &Origin, rows: Vec<AuditRow>) -> Result<()> {
-        let rows: Vec<_> = rows.into_iter().map(|row| audit::pending(at, origin, row)).collect();
-        audit::append(&mut *self.pool.acquire().await?, &rows).await
+        audit::append_rows(&mut *self.pool.acquire().await?, at, origin, rows).await
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<AuditEntry>> {

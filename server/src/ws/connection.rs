@@ -69,10 +69,13 @@ where
     let mut updates = state.engine.subscribe();
     let mut shutdown = state.shutdown.clone();
     let idle_timeout = state.limits.idle_timeout;
-    // The tick pings, and re-checks a staff console's session.
-    let tick = (idle_timeout / 3).min(state.limits.staff_recheck);
+    // The tick re-checks a staff console's session, and pings (no more often
+    // than a third of the idle timeout, however often it re-checks).
+    let ping_every = idle_timeout / 3;
+    let tick = ping_every.min(state.limits.staff_recheck);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     let mut last_heard = Instant::now();
+    let mut last_ping = Instant::now();
 
     let end = 'conn: {
         let Some(mut version) = Box::pin(resync(&mut sink, &state, resume)).await else {
@@ -145,7 +148,20 @@ where
                         },
                     }
                 }
+                notice = conn.ended_notice() => {
+                    if Box::pin(conn.session_ends(notice, &state)).await && !Box::pin(staff_ended(&mut sink, write_timeout)).await {
+                        break 'conn End::Gone;
+                    }
+                }
                 update = updates.recv() => {
+                    // A session ended on this server before this change gets no
+                    // staff frame of it.
+                    if let Some(notice) = conn.waiting_notice()
+                        && Box::pin(conn.session_ends(notice, &state)).await
+                        && !Box::pin(staff_ended(&mut sink, write_timeout)).await
+                    {
+                        break 'conn End::Gone;
+                    }
                     let mut next = update;
                     let mut batched = 0;
                     // Gather what is already queued into one write.
@@ -193,14 +209,17 @@ where
                         tracing::debug!(conn = conn.id(), "dropping a silent connection");
                         break 'conn End::Close(GOING_AWAY, "idle timeout");
                     }
-                    if !timed(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
-                        break 'conn End::Gone;
-                    }
-                    if conn.member().is_some() && Box::pin(conn.staff_session_ended(&state)).await {
-                        let ended = message(wire::encode(&ServerMessage::StaffEnded {}));
-                        if !timed(write_timeout, sink.send(ended)).await {
+                    if last_ping.elapsed() + tick / 2 >= ping_every {
+                        last_ping = Instant::now();
+                        if !timed(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
                             break 'conn End::Gone;
                         }
+                    }
+                    if conn.member().is_some()
+                        && Box::pin(conn.staff_session_ended(&state)).await
+                        && !Box::pin(staff_ended(&mut sink, write_timeout)).await
+                    {
+                        break 'conn End::Gone;
                     }
                 }
                 () = stopping(&mut shutdown) => break 'conn End::Close(GOING_AWAY, "server stopping"),
@@ -283,6 +302,15 @@ where
     crate::metrics::resynced(false);
     let snapshot = state.engine.snapshot();
     send_fragmented(sink, snapshot.frame(), timeout).await.then(|| snapshot.version())
+}
+
+/// Tells a console that its staff session has ended; `false` when the socket
+/// failed.
+async fn staff_ended<S>(sink: &mut S, timeout: Duration) -> bool
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    timed(timeout, sink.send(message(wire::encode(&ServerMessage::StaffEnded {})))).await
 }
 
 /// Sends several messages in order; `false` when the socket failed.

@@ -40,6 +40,9 @@ pub(super) struct Conn {
     staff_presence: Option<crate::hub::StaffPresence>,
     /// The member of staff logged in on this connection.
     member: Option<crate::staff::Member>,
+    /// While a member is logged in: the notices of sessions ended on this
+    /// server, so that a logout elsewhere ends this console at once.
+    ended: Option<tokio::sync::broadcast::Receiver<crate::staff::EndedSessions>>,
     /// The waitlist entry whose changes this connection is told of, once it
     /// showed the entry's link.
     watching: Option<crate::hub::Watching>,
@@ -56,6 +59,7 @@ impl Conn {
             staff_version: None,
             staff_presence: None,
             member: None,
+            ended: None,
             watching: None,
             after: Vec::new(),
         }
@@ -145,16 +149,20 @@ impl Conn {
             }
             _ => None,
         };
-        if let Some(guesses) = guesses
-            && !guesses.allowed(self.peer)
-        {
-            tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
-            return Ok(Some(ServerMessage::Error {
-                code: ErrorCode::RateLimited,
-                message: "Too many wrong links, logins or sessions; try again in a minute.".into(),
-                request_id: message.request_id().map(str::to_owned),
-            }));
-        }
+        // The try is counted before the secret is checked, so that tries sent
+        // at once on many connections cannot all be checked before the first
+        // is counted; a right one is given back.
+        let reserved = match guesses.map(|guesses| (guesses, guesses.reserve(self.peer))) {
+            Some((_, None)) => {
+                tracing::warn!(peer = %self.peer, "refused a secret unchecked: too many wrong ones");
+                return Ok(Some(rate_limited(
+                    "Too many wrong links, logins or sessions; try again in a minute.",
+                    message.request_id().map(str::to_owned),
+                )));
+            }
+            Some((guesses, Some(reserved))) => Some((guesses, reserved)),
+            None => None,
+        };
         let reply = self.carry_out(message, state).await?;
         let wrong_secret = matches!(
             &reply,
@@ -164,8 +172,12 @@ impl Conn {
                     | ServerMessage::Error { code: ErrorCode::Forbidden, .. }
             )
         );
-        if let Some(guesses) = guesses.filter(|_| wrong_secret) {
-            guesses.failed(self.peer);
+        // A request that failed inside the server keeps its try: whether its
+        // secret was right is not known.
+        match reserved {
+            Some((guesses, _)) if wrong_secret => guesses.wrong(self.peer),
+            Some((guesses, reserved)) => guesses.give_back(self.peer, reserved),
+            None => {}
         }
         Ok(reply)
     }
@@ -328,6 +340,11 @@ fn failed(e: &crate::Error, request_id: Option<String>) -> ServerMessage {
         message: "The server could not process this request; please try again.".into(),
         request_id,
     }
+}
+
+/// The `rateLimited` error, saying `why`.
+fn rate_limited(why: &str, request_id: Option<String>) -> ServerMessage {
+    ServerMessage::Error { code: ErrorCode::RateLimited, message: why.into(), request_id }
 }
 
 fn forbidden(request_id: Option<String>) -> ServerMessage {

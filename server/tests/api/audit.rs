@@ -99,6 +99,7 @@ fn about_accounts(entry: &AuditEntry) -> bool {
             | AuditAction::LoggedOut
             | AuditAction::StaffAdded
             | AuditAction::StaffRemoved
+            | AuditAction::PasswordChanged
     )
 }
 

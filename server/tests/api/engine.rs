@@ -156,8 +156,8 @@ impl Store for Flaky {
     async fn lapse_past_waiting(&self, today: chrono::NaiveDate, at: DateTime<Utc>) -> R<u64> {
         self.inner.lapse_past_waiting(today, at).await
     }
-    async fn change_window(&self, id: i64, window: &WaitWindow) -> R<bool> {
-        self.inner.change_window(id, window).await
+    async fn change_window(&self, id: i64, window: &WaitWindow, at: DateTime<Utc>, o: &Origin) -> R<bool> {
+        self.inner.change_window(id, window, at, o).await
     }
     async fn end_waiting(
         &self,

@@ -1,8 +1,8 @@
 //! The built page's files over real HTTP: each sent as its brotli or gzip copy
 //! as the client accepts, decoding to the very file; `Vary: Accept-Encoding`
 //! on all of them; trunk's hashed assets kept for a year, everything else
-//! revalidated, an unchanged file then answered `304`; and the security headers
-//! on all of it.
+//! revalidated, an unchanged file then answered `304`; the staff console's
+//! page and its assets under `/staff`; and the security headers on all of it.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -21,6 +21,10 @@ const SCRIPT: &str = "/frontend-0123456789abcdef.js";
 const STYLE: &str = "/style-fedcba987654321.css";
 /// The page's one inline script, which its policy allows by hash.
 const LOADER: &str = "import init from '/frontend-0123456789abcdef.js'; init();";
+/// The staff console's script, built apart from the patient page's.
+const STAFF_SCRIPT: &str = "/staff/frontend-fedcba9876543210.js";
+/// The staff console's page's inline script.
+const STAFF_LOADER: &str = "import init from '/staff/frontend-fedcba9876543210.js'; init();";
 
 /// A built page in a temporary directory, as `cargo xtask frontend` leaves it.
 fn dist() -> tempfile::TempDir {
@@ -41,6 +45,15 @@ fn dist() -> tempfile::TempDir {
     }
     write(dir.path(), &STYLE[1..], "body { margin: 0; }\n".repeat(100).as_bytes());
     write(dir.path(), "robots.txt", b"User-agent: *\nDisallow: /manage\n");
+    std::fs::create_dir(dir.path().join("staff")).unwrap();
+    let staff_index =
+        format!("<!doctype html><title>Staff console</title><script type=\"module\">{STAFF_LOADER}</script>");
+    let staff_script = "export function agenda(day) { return day.bookings.length; }\n".repeat(300);
+    for (name, body) in [("staff/index.html", staff_index), (&STAFF_SCRIPT[1..], staff_script)] {
+        write(dir.path(), name, body.as_bytes());
+        write(dir.path(), &format!("{name}.br"), &brotli(body.as_bytes()));
+        write(dir.path(), &format!("{name}.gz"), &gzip(body.as_bytes()));
+    }
     dir
 }
 
@@ -254,4 +267,54 @@ async fn the_compressed_page_keeps_its_security_headers() {
         Some(file(&dist, &format!("{WASM}.br")).len().to_string().as_str())
     );
     assert!(head.body.is_empty());
+}
+
+#[tokio::test]
+async fn the_staff_console_has_its_own_page_under_staff_with_its_assets_and_its_script_allowed() {
+    let dist = dist();
+    let app = spawn_with(Options { static_dir: dist.path().into(), ..Options::default() }).await;
+    let loader = |script: &str| {
+        format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script)))
+    };
+
+    for path in ["/staff", "/staff/", "/staff/index.html", "/staff/agenda?day=2"] {
+        let reply = get(app.addr, path, &[("Accept-Encoding", "br")]).await;
+
+        assert_eq!((reply.status, reply.header("content-encoding")), (200, Some("br")), "{path}");
+        assert_eq!(reply.decoded(), file(&dist, "staff/index.html"), "{path}: the console's page");
+        assert_eq!(reply.header("cache-control"), Some("no-cache"), "{path}");
+        let policy = reply.header("content-security-policy").expect("a policy");
+        assert!(policy.contains(&loader(STAFF_LOADER)), "{path}: its loader is allowed: {policy}");
+    }
+    let script = get(app.addr, STAFF_SCRIPT, &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!((script.status, script.header("content-encoding")), (200, Some("gzip")));
+    assert_eq!(script.decoded(), file(&dist, STAFF_SCRIPT));
+    assert_eq!(script.header("cache-control"), Some(IMMUTABLE), "a hashed asset of the console");
+    // The patient page is not the console's, though the policy is the same.
+    for path in ["/", "/staffroom", "/manage/staff"] {
+        let reply = get(app.addr, path, &[]).await;
+        assert_eq!(reply.body, file(&dist, "index.html"), "{path}: the patient page");
+        let policy = reply.header("content-security-policy").expect("a policy");
+        assert!(policy.contains(&loader(LOADER)) && policy.contains(&loader(STAFF_LOADER)), "{policy}");
+    }
+}
+
+#[tokio::test]
+async fn a_staff_console_not_built_says_so_and_the_patient_page_is_served_still() {
+    let dist = dist();
+    std::fs::remove_dir_all(dist.path().join("staff")).unwrap();
+    let app = spawn_with(Options { static_dir: dist.path().into(), ..Options::default() }).await;
+
+    for path in ["/staff", "/staff/agenda", STAFF_SCRIPT] {
+        let reply = get(app.addr, path, &[("Accept-Encoding", "br")]).await;
+
+        let body = String::from_utf8_lossy(&reply.body);
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(body.contains("staff console") && body.contains("cargo xtask frontend"), "{path}: {body}");
+        assert_eq!(reply.header("cache-control"), Some("no-cache"), "{path}: fetched once it is built");
+    }
+    let patient = get(app.addr, "/", &[]).await;
+    assert_eq!(patient.body, file(&dist, "index.html"));
+    let policy = patient.header("content-security-policy").expect("a policy");
+    assert_eq!(policy.matches("'sha256-").count(), 1, "the patient page's loader only: {policy}");
 }

@@ -2,9 +2,11 @@
 //! no-show marks (only once the slot has started, seen by every staff
 //! console, and in the audit trail), the erasure of one patient's details on
 //! request by an admin (with the waitlist entry the booking came from), both
-//! across two instances on PostgreSQL too, and the retention job (in
-//! `records/retention.rs`).
+//! across two instances on PostgreSQL too, the retention job (in
+//! `records/retention.rs`), and what an erasure leaves in the SQLite files
+//! (in `records/forgotten.rs`).
 
+mod forgotten;
 mod retention;
 
 use std::sync::{Arc, Mutex};

@@ -1,16 +1,29 @@
 //! Staff on one connection: logging in with a name and password or resuming a
 //! session, logging out, the admins' management of accounts, and the one
 //! check of a member's role that every staff request goes through. A session
-//! is read again from the database before every staff request and on the
-//! connection's periodic tick, so one that ended elsewhere (a logout, its
-//! account removed, run out) ends here too: the console is told `staffEnded`
-//! and is an ordinary page again.
+//! ended on this server (a logout, its account removed, its password changed)
+//! ends every console using it at once, by a notice; a session is also read
+//! again from the database before every staff request and on the
+//! connection's periodic tick, so one that ended elsewhere (on another
+//! instance, or run out) ends here too: the console is told `staffEnded` and
+//! is an ordinary page again.
 
 use protocol::{BookingFailure, ClientMessage, ErrorCode, ServerMessage, StaffRole};
 
-use super::{Conn, forbidden};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+use super::{Conn, forbidden, rate_limited};
 use crate::AppState;
-use crate::staff::{Refusal, Session};
+use crate::staff::{Login, Refusal, Session};
+
+/// What a notice of ended sessions says about a console's own session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::ws) enum Notice {
+    /// It has ended.
+    Ended,
+    /// Notices were missed: it may have.
+    Unsure,
+}
 
 impl Conn {
     /// Checks, with a read of the database, that a member of staff whose role
@@ -59,6 +72,53 @@ impl Conn {
         }
     }
 
+    /// Resolves once a notice says that this console's session has ended on
+    /// this server (`Notice::Unsure` when too many notices went by unread);
+    /// never on a connection with no member logged in.
+    pub(in crate::ws) async fn ended_notice(&mut self) -> Notice {
+        let (Some(ended), Some(member)) = (&mut self.ended, &self.member) else {
+            return std::future::pending().await;
+        };
+        loop {
+            match ended.recv().await {
+                Ok(hashes) if hashes.contains(&member.session_hash) => return Notice::Ended,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return Notice::Unsure,
+                Err(RecvError::Closed) => return std::future::pending().await,
+            }
+        }
+    }
+
+    /// A notice already waiting that concerns this console's session, if
+    /// any, without waiting for one: read before staff frames go out, so that
+    /// none follows a logout.
+    pub(in crate::ws) fn waiting_notice(&mut self) -> Option<Notice> {
+        let (Some(ended), Some(member)) = (&mut self.ended, &self.member) else { return None };
+        loop {
+            match ended.try_recv() {
+                Ok(hashes) if hashes.contains(&member.session_hash) => return Some(Notice::Ended),
+                Ok(_) => {}
+                Err(TryRecvError::Lagged(_)) => return Some(Notice::Unsure),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Acts on `notice`: whether this console's session has ended (the caller
+    /// then sends `staffEnded`). Unsure, it reads the session again.
+    pub(in crate::ws) async fn session_ends(&mut self, notice: Notice, state: &AppState) -> bool {
+        match notice {
+            Notice::Ended => {
+                if let Some(member) = &self.member {
+                    tracing::info!(name = %member.name, conn = self.id, "staff session ended here");
+                }
+                self.end_staff();
+                true
+            }
+            Notice::Unsure => self.staff_session_ended(state).await,
+        }
+    }
+
     /// Carries out one message about staff sessions or accounts.
     pub(super) async fn staff_accounts(
         &mut self,
@@ -71,10 +131,17 @@ impl Conn {
             ClientMessage::StaffLogin { request_id, name, password } => {
                 let lasts = state.limits.staff_session;
                 match staff.log_in(&name, &password, now, lasts, self.peer).await? {
-                    Some(session) => self.begin_staff(request_id, session, state).await?,
-                    None => {
+                    Login::Session(session) => self.begin_staff(request_id, session, state).await?,
+                    Login::Refused => {
                         tracing::warn!(peer = %self.peer, "staff login refused: wrong name or password");
                         forbidden(Some(request_id))
+                    }
+                    Login::Busy => {
+                        tracing::warn!(peer = %self.peer, "staff login refused unchecked: too many at once");
+                        rate_limited(
+                            "The server is checking as many logins as it can; try again in a moment.",
+                            Some(request_id),
+                        )
                     }
                 }
             }
@@ -86,9 +153,10 @@ impl Conn {
                 }
             },
             ClientMessage::StaffLogout { request_id } => {
-                let Some(member) = self.member.take() else { return Ok(forbidden(Some(request_id))) };
-                staff.log_out(&member, now, self.peer).await?;
+                let Some(member) = self.member.clone() else { return Ok(forbidden(Some(request_id))) };
+                // This console ends first, whatever becomes of the write.
                 self.end_staff();
+                staff.log_out(&member, now, self.peer).await?;
                 ServerMessage::ActionResult { request_id, ok: true, reason: None }
             }
             ClientMessage::StaffAccounts { request_id } => {
@@ -135,6 +203,9 @@ impl Conn {
         };
         tracing::info!(name = %member.name, conn = self.id, "staff logged in");
         self.member = Some(member);
+        if self.ended.is_none() {
+            self.ended = Some(state.staff().ended_sessions());
+        }
         if self.staff_presence.is_none() {
             self.staff_presence = Some(state.engine.staff_present());
         }
@@ -147,6 +218,7 @@ impl Conn {
     /// Makes this connection an ordinary page again: no member, no staff frames.
     fn end_staff(&mut self) {
         self.member = None;
+        self.ended = None;
         self.staff_version = None;
         self.staff_presence = None;
     }

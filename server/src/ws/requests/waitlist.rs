@@ -55,7 +55,7 @@ impl Conn {
                 }
             }
             ClientMessage::ChangeWaitlist { request_id, wait_token, window } => {
-                match engine.change_waitlist(wait_token, window).await? {
+                match engine.change_waitlist(wait_token, window, self.origin(Actor::WaitlistLink)).await? {
                     Ok(entry) => ServerMessage::Waitlist { request_id: Some(request_id), entry },
                     Err(reason) => action(request_id, Err(reason)),
                 }

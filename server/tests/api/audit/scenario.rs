@@ -193,10 +193,14 @@ pub(super) async fn run(first: &TestApp, second: &TestApp) -> Trail {
     rows.push(Row::new(Actor::System, A::Offered).slot("1400").entry(carl_entry));
     rows.push(Row::new(Actor::WaitlistLink, A::Booked).slot("1400").code(&taken_code).entry(carl_entry));
 
-    // One patient leaves the waitlist; staff take another off it.
+    // One patient widens her days, then leaves the waitlist; staff take
+    // another off it.
     let leaving = join(&mut waiting, &dora).await;
     secrets.push(leaving.clone());
     let dora_entry = entry_of(&mut desk, &dora).await;
+    let (from_day, to_day) = ("2026-11-25".parse().unwrap(), "2026-11-26".parse().unwrap());
+    let wider = WaitWindow { from_day, to_day, from_time: None, to_time: None };
+    assert!(waiting.change_waitlist(&leaving, wider).await.unwrap().is_ok(), "the window changes");
     assert_eq!(waiting.leave_waitlist(&leaving).await.unwrap(), Ok(()));
     let (mut other, _) = second.connect_with_state().await;
     let removed = join(&mut other, &boris).await;
@@ -204,6 +208,7 @@ pub(super) async fn run(first: &TestApp, second: &TestApp) -> Trail {
     let boris_entry = entry_of(&mut desk, &boris).await;
     assert_eq!(desk.staff_remove_waiting(boris_entry).await.unwrap(), Ok(()));
     rows.push(Row::new(patient(), A::Joined).entry(dora_entry));
+    rows.push(Row::new(Actor::WaitlistLink, A::WindowChanged).entry(dora_entry));
     rows.push(Row::new(Actor::WaitlistLink, A::Left).entry(dora_entry));
     rows.push(Row::new(patient(), A::Joined).entry(boris_entry));
     rows.push(Row::new(rita(), A::Removed).entry(boris_entry));
@@ -212,6 +217,8 @@ pub(super) async fn run(first: &TestApp, second: &TestApp) -> Trail {
     admin.reset().await.unwrap();
     while !matches!(recv(&mut admin).await, ServerMessage::InitialState(_)) {}
     let admin_actor = Actor::Staff { name: crate::common::ADMIN.0.into() };
+    // The booking's own history says who cancelled it.
+    rows.push(Row::new(admin_actor.clone(), A::Cancelled).slot("1400").code(&taken_code).detail("reset"));
     rows.push(Row::new(admin_actor, A::Reset).detail("bookings cancelled: 1; waitlist entries removed: 0"));
 
     Trail { rows, admin, waitlist_since, moved_code, secrets }

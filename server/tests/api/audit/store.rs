@@ -149,7 +149,10 @@ async fn the_servers_own_doings_are_rows_of_the_system(url: String) {
     ));
     expected.push((olga.actor.clone(), A::Blocked, h, None, None, a.clone(), Some("its hold ended".into())));
     let booked = Some(slot("1230").0);
-    expected.push((Actor::Patient, A::Booked, booked, Some("AUDT-0003".into()), None, a.clone(), None));
+    let code = Some("AUDT-0003".to_owned());
+    expected.push((Actor::Patient, A::Booked, booked.clone(), code.clone(), None, a.clone(), None));
+    // The reset's cancel is in the booking's own history, then the summary.
+    expected.push((olga.actor.clone(), A::Cancelled, booked, code, None, a.clone(), Some("reset".into())));
     let counted = Some("bookings cancelled: 1; waitlist entries removed: 0".to_owned());
     expected.push((olga.actor.clone(), A::Reset, None, None, None, a, counted));
 

@@ -41,7 +41,9 @@ impl Rig {
             }
             WaitOp::Change { entry, window } => {
                 let e = model.entry_at(entry);
-                let got = self.engine.change_waitlist(Self::wait_token(model, e), window).await.unwrap();
+                let origin = super::origin(Actor::WaitlistLink, 0);
+                let got =
+                    self.engine.change_waitlist(Self::wait_token(model, e), window, origin).await.unwrap();
                 let expected = match e {
                     None => Err(BookingFailure::NotFound),
                     Some(e) => model.change(e, window).map(|()| self.view(model, e)),

@@ -6,6 +6,7 @@
 //! accounts. Every login, refusal, logout and change of the accounts leaves
 //! its row in the audit trail.
 
+mod attacks;
 mod cli;
 mod roles;
 mod sessions;
