@@ -5,6 +5,12 @@
 //! connection, `solver` the robot check's pacing, `pages` the pages by address
 //! and `components` their pieces. This file holds only the wiring: the signals,
 //! and the session run on them.
+//!
+//! The staff console's pages and pieces are built only with the `staff`
+//! feature: the patient page (`index.html`) is built without it, so that
+//! patients never download the console, and the console's page (`staff.html`,
+//! served at `/staff`) with it. The logic that the session runs for the console
+//! is plain data and stays in both.
 
 // The component macro makes each component and its props `pub`, which the
 // workspace lint would flag in every private module; the crate exports only `App`.
@@ -54,7 +60,9 @@ pub(crate) use ids::request_id;
 use join::Join;
 use layout::Layout;
 use manage::ManageLink;
-use pages::{BookPage, ManagePage, StaffPage, WaitPage};
+#[cfg(feature = "staff")]
+use pages::StaffPage;
+use pages::{BookPage, ManagePage, WaitPage};
 use pow::Pow;
 use say::Say;
 use session::{Outcome, Session};
@@ -345,22 +353,47 @@ pub fn App() -> impl IntoView {
     // Slots turn "past" as time goes by without any message.
     set_interval(move || ctx.now.set(time::now_ms()), Duration::from_secs(20));
 
-    // No page nests in another, so the flat router does, and weighs less in the
-    // page than the nested one. Any other address shows the booking page, as the
-    // server serves the page for every address it does not know.
     view! {
         <I18nContextProvider set_dir_attr_on_html=false>
             <LanguageKeeper/>
             <Router>
                 <Header/>
-                <FlatRoutes fallback=BookPage>
-                    <Route path=path!("/") view=BookPage/>
-                    <Route path=path!("/manage") view=ManagePage/>
-                    <Route path=path!("/wait") view=WaitPage/>
-                    <Route path=path!("/staff") view=StaffPage/>
-                </FlatRoutes>
+                <Pages/>
             </Router>
         </I18nContextProvider>
+    }
+}
+
+/// The page for the address. No page nests in another, so the flat router
+/// does, and weighs less in the page than the nested one. Any other address
+/// shows the booking page, as the server serves the page for every address it
+/// does not know.
+#[cfg(not(feature = "staff"))]
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <FlatRoutes fallback=BookPage>
+            <Route path=path!("/") view=BookPage/>
+            <Route path=path!("/manage") view=ManagePage/>
+            <Route path=path!("/wait") view=WaitPage/>
+        </FlatRoutes>
+    }
+}
+
+/// The page for the address, the staff console's among them. The server serves
+/// this build only at `/staff`, but it has the patient's pages too, so that one
+/// `trunk serve` of `staff.html` shows the whole site while the console is
+/// worked on.
+#[cfg(feature = "staff")]
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <FlatRoutes fallback=BookPage>
+            <Route path=path!("/") view=BookPage/>
+            <Route path=path!("/manage") view=ManagePage/>
+            <Route path=path!("/wait") view=WaitPage/>
+            <Route path=path!("/staff") view=StaffPage/>
+        </FlatRoutes>
     }
 }
 

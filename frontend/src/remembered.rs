@@ -62,7 +62,8 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-/// The staff session this tab keeps, if any.
+/// The staff session this tab keeps, if any; the console reads it when it opens.
+#[cfg(feature = "staff")]
 pub(crate) fn load_staff_session() -> Option<String> {
     session_storage()?.get_item(STAFF_KEY).ok().flatten().filter(|s| !s.is_empty())
 }

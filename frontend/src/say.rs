@@ -4,6 +4,9 @@
 
 use protocol::{BookingFailure, ErrorCode, PatientProblem, WaitStatus};
 
+/// The staff console's own words, built with the console only (and for their
+/// tests).
+#[cfg(any(feature = "staff", test))]
 pub(crate) mod staff;
 
 use crate::booking::{Hold, HoldNote};
@@ -101,9 +104,9 @@ impl Say {
             Self::LoginDropped => td_string!(l, say_login_dropped).to_string(),
             Self::LoggedOut => td_string!(l, say_logged_out).to_string(),
             Self::Forbidden => td_string!(l, say_forbidden).to_string(),
-            Self::AdminDone(act) => staff::admin_done(act, l).to_owned(),
-            Self::AdminRefused(act, reason) => staff::admin_refused(act, reason, l),
-            Self::AdminRejected(act) => staff::admin_rejected(act, l).to_owned(),
+            Self::AdminDone(act) => admin_done(act, l).to_owned(),
+            Self::AdminRefused(act, reason) => admin_refused(act, reason, l),
+            Self::AdminRejected(act) => admin_rejected(act, l).to_owned(),
             Self::ResetNotConnected => td_string!(l, say_reset_not_connected).to_string(),
             Self::ResetDropped => td_string!(l, say_reset_dropped).to_string(),
             Self::ScheduleReset => td_string!(l, say_schedule_reset).to_string(),
@@ -142,6 +145,36 @@ pub fn failure(reason: BookingFailure, l: Locale) -> String {
         BookingFailure::AlreadyWaiting => td_string!(l, failure_already_waiting),
     }
     .to_string()
+}
+
+/// An admin's change that was done.
+pub fn admin_done(act: AdminAct, l: Locale) -> &'static str {
+    match act {
+        AdminAct::Add => td_string!(l, staff_added),
+        AdminAct::Remove => td_string!(l, staff_removed),
+        AdminAct::Erase => td_string!(l, erased),
+    }
+}
+
+/// Why an admin's change was refused: the server refuses an account or a
+/// booking it does not know with `notFound`.
+pub fn admin_refused(act: AdminAct, reason: BookingFailure, l: Locale) -> String {
+    match (act, reason) {
+        (AdminAct::Remove, BookingFailure::NotFound) => td_string!(l, staff_unknown).to_string(),
+        (AdminAct::Erase, BookingFailure::NotFound) => td_string!(l, erase_not_found).to_string(),
+        (_, other) => failure(other, l),
+    }
+}
+
+/// Why the server would not make an admin's change. The page checks a new
+/// account's name and password first, so an account refused has a name
+/// taken; a removal refused is of the last admin.
+pub fn admin_rejected(act: AdminAct, l: Locale) -> &'static str {
+    match act {
+        AdminAct::Add => td_string!(l, staff_exists),
+        AdminAct::Remove => td_string!(l, staff_last_admin),
+        AdminAct::Erase => td_string!(l, erase_rejected),
+    }
 }
 
 /// The title and the explanation of a booking the dialog could not make.

@@ -72,7 +72,9 @@ fn dist() -> PathBuf {
 
 /// Whether the browser tests can run here; `Err` says what is missing.
 pub fn prerequisites() -> Result<(), String> {
-    if !dist().join("index.html").exists() {
+    // The staff console's page is built after the patient page, into its
+    // folder (`/staff`): both are there once the build is complete.
+    if !dist().join("index.html").exists() || !dist().join("staff").join("index.html").exists() {
         Err("the page is not built (run `cargo xtask frontend`)".to_owned())
     } else if Command::new("chromedriver").arg("--version").output().is_err() {
         Err("chromedriver is not installed (apt-get install chromium chromium-driver)".to_owned())

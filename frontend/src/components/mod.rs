@@ -1,41 +1,58 @@
-//! The pieces of the page, and moving the focus between them.
+//! The pieces of the page, and moving the focus between them. The staff
+//! console's pieces are built only with the `staff` feature.
 
 use leptos::prelude::*;
 
+#[cfg(feature = "staff")]
 mod agenda;
 mod booking_dialog;
+#[cfg(feature = "staff")]
 mod confirm_dialog;
+#[cfg(feature = "staff")]
 mod console;
 mod days;
 mod grid;
 mod header;
+#[cfg(feature = "staff")]
 mod history;
 mod join_dialog;
 mod manage_panel;
 mod notices;
 mod offer;
 mod receipt;
+#[cfg(feature = "staff")]
 mod reset_dialog;
+#[cfg(feature = "staff")]
 mod staff_accounts;
+#[cfg(feature = "staff")]
 mod staff_panel;
+#[cfg(feature = "staff")]
 mod staff_waitlist;
 mod wait_panel;
 mod window_fields;
 
+#[cfg(feature = "staff")]
 pub(crate) use agenda::Agenda;
 pub(crate) use booking_dialog::BookingDialog;
+#[cfg(feature = "staff")]
 pub(crate) use confirm_dialog::ConfirmDialog;
+#[cfg(feature = "staff")]
 pub(crate) use console::{Console, View};
 pub(crate) use days::DayTabs;
 pub(crate) use grid::{Legend, ScheduleGrid};
 pub(crate) use header::Header;
+#[cfg(feature = "staff")]
 pub(crate) use history::{Activity, HistoryDialog};
 pub(crate) use join_dialog::JoinDialog;
 pub(crate) use manage_panel::ManagePanel;
 pub(crate) use notices::{Notice, StaleBanner};
+#[cfg(feature = "staff")]
 pub(crate) use reset_dialog::ResetDialog;
+#[cfg(feature = "staff")]
 pub(crate) use staff_accounts::StaffAccounts;
+#[cfg(feature = "staff")]
 pub(crate) use staff_panel::{SlotDetails, StaffPanel};
+#[cfg(feature = "staff")]
 pub(crate) use staff_waitlist::StaffWaitlistPanel;
 pub(crate) use wait_panel::WaitPanel;
 

@@ -1,11 +1,13 @@
 //! The pages, one per address: booking at `/`, a booking's manage link at
 //! `/manage#<secret>`, a waitlist entry's link at `/wait#<secret>`, and the
-//! staff console at `/staff`. Each page puts its own
+//! staff console at `/staff` (built only with the `staff` feature, for the
+//! console's own page, which the server serves there). Each page puts its own
 //! pieces in a `Frame`, which tells the pieces shared by all pages (the schedule
 //! above all) which page they are on.
 
 mod book;
 mod manage;
+#[cfg(feature = "staff")]
 mod staff;
 mod wait;
 
@@ -17,6 +19,7 @@ use crate::i18n::{t, use_i18n};
 
 pub(crate) use book::BookPage;
 pub(crate) use manage::{ManagePage, manage_url};
+#[cfg(feature = "staff")]
 pub(crate) use staff::StaffPage;
 pub(crate) use wait::{WaitPage, wait_path, wait_url};
 
@@ -70,9 +73,15 @@ pub(crate) fn Frame(
             {children()}
         </main>
         <footer class="footer">
+            // The patient page and the staff console are built apart, so the
+            // links between them load the other one (`rel="external"` keeps
+            // the router from showing the address in this one).
             {match page {
-                Page::Book => view! { <a href="/staff">{t!(i18n, footer_staff)}</a> }.into_any(),
-                Page::Manage | Page::Wait | Page::Staff => view! { <a href="/">{t!(i18n, footer_book)}</a> }.into_any(),
+                Page::Book => {
+                    view! { <a href="/staff" rel="external">{t!(i18n, footer_staff)}</a> }.into_any()
+                }
+                Page::Staff => view! { <a href="/" rel="external">{t!(i18n, footer_book)}</a> }.into_any(),
+                Page::Manage | Page::Wait => view! { <a href="/">{t!(i18n, footer_book)}</a> }.into_any(),
             }}
         </footer>
     }

@@ -1,12 +1,11 @@
 //! The staff console's words: roles, where an appointment stands, who made a
-//! change in the audit trail and what it was, problems with a new account,
-//! and what became of an admin's change.
+//! change in the audit trail and what it was, and problems with a new account.
+//! What became of an admin's change is a notice, in `say` itself.
 
-use protocol::{Actor, AuditAction, BookingFailure, StaffRole};
+use protocol::{Actor, AuditAction, StaffRole};
 
-use super::failure;
 use crate::i18n::{Locale, td_string};
-use crate::staff::admin::{AccountProblem, AdminAct};
+use crate::staff::admin::AccountProblem;
 use crate::staff::agenda::RowState;
 
 /// A role, in a word or two.
@@ -58,6 +57,7 @@ pub fn action(action: AuditAction, l: Locale) -> &'static str {
         AuditAction::Left => td_string!(l, audit_left),
         AuditAction::Removed => td_string!(l, audit_removed),
         AuditAction::Lapsed => td_string!(l, audit_lapsed),
+        AuditAction::WindowChanged => td_string!(l, audit_window_changed),
         AuditAction::NoShow => td_string!(l, audit_no_show),
         AuditAction::NoShowUndone => td_string!(l, audit_no_show_undone),
         AuditAction::Erased => td_string!(l, audit_erased),
@@ -66,6 +66,7 @@ pub fn action(action: AuditAction, l: Locale) -> &'static str {
         AuditAction::LoggedOut => td_string!(l, audit_logged_out),
         AuditAction::StaffAdded => td_string!(l, audit_staff_added),
         AuditAction::StaffRemoved => td_string!(l, audit_staff_removed),
+        AuditAction::PasswordChanged => td_string!(l, audit_password_changed),
     }
 }
 
@@ -74,35 +75,5 @@ pub fn account_problem(problem: AccountProblem, l: Locale) -> &'static str {
     match problem {
         AccountProblem::Name => td_string!(l, account_bad_name),
         AccountProblem::Password => td_string!(l, account_short_password),
-    }
-}
-
-/// An admin's change that was done.
-pub fn admin_done(act: AdminAct, l: Locale) -> &'static str {
-    match act {
-        AdminAct::Add => td_string!(l, staff_added),
-        AdminAct::Remove => td_string!(l, staff_removed),
-        AdminAct::Erase => td_string!(l, erased),
-    }
-}
-
-/// Why an admin's change was refused: the server refuses an account or a
-/// booking it does not know with `notFound`.
-pub fn admin_refused(act: AdminAct, reason: BookingFailure, l: Locale) -> String {
-    match (act, reason) {
-        (AdminAct::Remove, BookingFailure::NotFound) => td_string!(l, staff_unknown).to_string(),
-        (AdminAct::Erase, BookingFailure::NotFound) => td_string!(l, erase_not_found).to_string(),
-        (_, other) => failure(other, l),
-    }
-}
-
-/// Why the server would not make an admin's change. The page checks a new
-/// account's name and password first, so an account refused has a name
-/// taken; a removal refused is of the last admin.
-pub fn admin_rejected(act: AdminAct, l: Locale) -> &'static str {
-    match act {
-        AdminAct::Add => td_string!(l, staff_exists),
-        AdminAct::Remove => td_string!(l, staff_last_admin),
-        AdminAct::Erase => td_string!(l, erase_rejected),
     }
 }

@@ -206,7 +206,7 @@ pub fn staff_names(entries: &[AuditEntry]) -> Vec<String> {
 }
 
 /// Every kind of change, in the order the filter offers them.
-pub const ACTIONS: [AuditAction; 25] = [
+pub const ACTIONS: [AuditAction; 27] = [
     AuditAction::Booked,
     AuditAction::Cancelled,
     AuditAction::Rescheduled,
@@ -224,6 +224,7 @@ pub const ACTIONS: [AuditAction; 25] = [
     AuditAction::Left,
     AuditAction::Removed,
     AuditAction::Lapsed,
+    AuditAction::WindowChanged,
     AuditAction::NoShow,
     AuditAction::NoShowUndone,
     AuditAction::Erased,
@@ -232,6 +233,7 @@ pub const ACTIONS: [AuditAction; 25] = [
     AuditAction::LoggedOut,
     AuditAction::StaffAdded,
     AuditAction::StaffRemoved,
+    AuditAction::PasswordChanged,
 ];
 
 /// The name of an action on the wire, such as `noShow`: the value of its

@@ -6,8 +6,12 @@
 //! name, so browsers keep them for a year without asking again; `index.html`
 //! and every other path must be revalidated, which costs a `304` when nothing
 //! changed, so that a rebuilt page reaches everybody at their next visit.
+//!
+//! There are two pages, built apart so that patients never download the staff
+//! console: the patient page at the top of the folder, and the console's in
+//! its `staff` folder, which answers `/staff` and every path under it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -18,10 +22,10 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
 
-/// What `/` shows when the frontend has not been built.
+/// What a page's addresses show when it has not been built; `{page}` names it.
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Booking</title>\
 <h1>The booking server is running</h1>\
-<p>The web page has not been built. Build it with <code>cargo xtask frontend</code> \
+<p>{page} has not been built. Build it with <code>cargo xtask frontend</code> \
 (or run everything with <code>cargo xtask run</code>) and reload.</p>\
 <p>The schedule is at <a href=/api/schedule>/api/schedule</a>; the live feed at <code>/ws</code>.</p>";
 
@@ -38,16 +42,31 @@ const REVALIDATE: &str = "no-cache";
 /// word of the names people give files is never this long in hex letters.
 const HASH_DIGITS: std::ops::RangeInclusive<usize> = 12..=16;
 
-/// Files of the built frontend; any other path gets `index.html`, so that links
-/// into the single-page app work.
+/// The staff console's page: its folder in the built frontend, and the path
+/// it answers, itself and everything under it.
+pub(crate) const STAFF: &str = "staff";
+
+/// Files of the built frontend; any other path gets its page's `index.html`,
+/// so that links into the single-page apps work.
 pub(crate) async fn frontend(State(state): State<AppState>, request: Request<Body>) -> Response {
     serve(&state.static_dir, request).await
 }
 
+/// The `index.html` that answers `path` when no file does, and the page's
+/// name for people.
+fn page_for(dir: &Path, path: &str) -> (PathBuf, &'static str) {
+    let staff = path.strip_prefix('/').and_then(|p| p.strip_prefix(STAFF));
+    if staff.is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+        (dir.join(STAFF).join("index.html"), "The staff console's page")
+    } else {
+        (dir.join("index.html"), "The web page")
+    }
+}
+
 async fn serve(dir: &Path, request: Request<Body>) -> Response {
-    let index = dir.join("index.html");
+    let (index, page) = page_for(dir, request.uri().path());
     if !tokio::fs::try_exists(&index).await.unwrap_or(false) {
-        let mut response = Html(NOT_BUILT).into_response();
+        let mut response = Html(NOT_BUILT.replace("{page}", page)).into_response();
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
         return response;
     }
@@ -59,7 +78,10 @@ async fn serve(dir: &Path, request: Request<Body>) -> Response {
     *again.uri_mut() = request.uri().clone();
     *again.headers_mut() = request.headers().clone();
 
-    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    // A folder is no file: `/staff` is answered by its page below, never
+    // redirected to `/staff/`.
+    let files =
+        ServeDir::new(dir).append_index_html_on_directories(false).precompressed_br().precompressed_gzip();
     let mut response = match files.oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
@@ -98,7 +120,18 @@ fn is_hashed(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed;
+    use super::{is_hashed, page_for};
+
+    #[test]
+    fn the_staff_console_answers_its_own_path_and_those_under_it() {
+        let dir = std::path::Path::new("/dist");
+        for staff in ["/staff", "/staff/", "/staff/agenda", "/staff/index.html"] {
+            assert_eq!(page_for(dir, staff).0, dir.join("staff/index.html"), "{staff}");
+        }
+        for patient in ["/", "/manage", "/wait", "/staffroom", "/stafff/x", "/manage/staff", "staff"] {
+            assert_eq!(page_for(dir, patient).0, dir.join("index.html"), "{patient}");
+        }
+    }
 
     #[test]
     fn trunks_hashed_asset_names_are_told_from_other_names() {

@@ -1,6 +1,7 @@
 //! Headers every response carries, so that a browser treats the page safely: a
-//! Content-Security-Policy the page works under (its one inline loader script
-//! allowed by hash, WASM allowed to compile, nothing from elsewhere), no framing,
+//! Content-Security-Policy the pages work under (the inline loader scripts of
+//! the patient page and of the staff console's page allowed by hash, WASM
+//! allowed to compile, nothing from elsewhere), no framing,
 //! no type sniffing, and no `Referer`, so that a manage link in the address bar
 //! never leaks to anybody.
 
@@ -25,25 +26,27 @@ form-action 'self'; frame-ancestors 'none'";
 /// How often the server looks whether the page was rebuilt.
 const RECHECK: Duration = Duration::from_secs(2);
 
-/// The policy for the built page, made again when `index.html` changes (the
-/// page was rebuilt while the server ran).
+/// The policy for the built pages, made again when either page's `index.html`
+/// changes (the pages were rebuilt while the server ran).
 #[derive(Debug)]
 pub(crate) struct Csp {
-    index: PathBuf,
+    /// The patient page's `index.html` and the staff console's.
+    pages: [PathBuf; 2],
     made: Mutex<Made>,
 }
 
 #[derive(Debug)]
 struct Made {
-    /// When `index.html` was last looked at, and its time of change then.
-    checked: Option<(Instant, Option<SystemTime>)>,
+    /// When the pages were last looked at, and their times of change then.
+    checked: Option<(Instant, [Option<SystemTime>; 2])>,
     value: HeaderValue,
 }
 
 impl Csp {
     pub(crate) fn new(static_dir: &Path) -> Self {
-        let value = HeaderValue::from_str(&policy("")).expect("the policy is ASCII");
-        Self { index: static_dir.join("index.html"), made: Mutex::new(Made { checked: None, value }) }
+        let value = HeaderValue::from_str(&policy(&[])).expect("the policy is ASCII");
+        let pages = [static_dir.join("index.html"), static_dir.join(super::files::STAFF).join("index.html")];
+        Self { pages, made: Mutex::new(Made { checked: None, value }) }
     }
 
     fn value(&self) -> HeaderValue {
@@ -52,10 +55,11 @@ impl Csp {
             return made.value.clone();
         }
         // At most every few seconds, however many requests come: a look at
-        // the file's time, and a new policy only when it changed.
-        let modified = std::fs::metadata(&self.index).and_then(|m| m.modified()).ok();
+        // the files' times, and a new policy only when one changed.
+        let modified =
+            self.pages.each_ref().map(|page| std::fs::metadata(page).and_then(|m| m.modified()).ok());
         if made.checked.is_none_or(|(_, before)| before != modified) {
-            let html = std::fs::read_to_string(&self.index).unwrap_or_default();
+            let html = self.pages.each_ref().map(|page| std::fs::read_to_string(page).unwrap_or_default());
             made.value = HeaderValue::from_str(&policy(&html)).expect("the policy is ASCII");
         }
         made.checked = Some((Instant::now(), modified));
@@ -63,14 +67,17 @@ impl Csp {
     }
 }
 
-/// The policy that allows exactly the inline scripts of `html`.
-fn policy(html: &str) -> String {
-    let scripts: String = inline_scripts(html)
-        .map(|script| {
-            let digest = sha2::Sha256::digest(script.as_bytes());
-            format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
-        })
-        .collect();
+/// The policy that allows exactly the inline scripts of the pages `html`, one
+/// policy for both, as each page's scripts are the server's own.
+fn policy(html: &[String]) -> String {
+    let mut scripts = String::new();
+    for script in html.iter().flat_map(|page| inline_scripts(page)) {
+        let digest = sha2::Sha256::digest(script.as_bytes());
+        let source = format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest));
+        if !scripts.contains(&source) {
+            scripts.push_str(&source);
+        }
+    }
     POLICY.replace("{scripts}", &scripts)
 }
 
@@ -102,12 +109,29 @@ mod tests {
     fn the_policy_allows_each_inline_script_by_its_hash_and_nothing_else() {
         let html = r#"<script type="module">import init from '/a.js'; init();</script>
 <script src="/b.js"></script><script>x()</script>"#;
-        let policy = policy(html);
+        let policy = policy(&[html.to_owned()]);
         let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s));
         assert!(policy.contains(&format!("'sha256-{}'", hash("import init from '/a.js'; init();"))));
         assert!(policy.contains(&format!("'sha256-{}'", hash("x()"))));
         assert_eq!(policy.matches("'sha256-").count(), 2, "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"));
         assert!(!policy.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn the_policy_allows_the_scripts_of_both_pages_once_each() {
+        let patient = "<script type=\"module\">import init from '/a.js';</script>".to_owned();
+        let staff = "<script type=\"module\">import init from '/staff/a.js';</script>".to_owned();
+        let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s));
+
+        let both = policy(&[patient.clone(), staff]);
+
+        assert!(both.contains(&format!("'sha256-{}'", hash("import init from '/a.js';"))), "{both}");
+        assert!(both.contains(&format!("'sha256-{}'", hash("import init from '/staff/a.js';"))), "{both}");
+        assert_eq!(both.matches("'sha256-").count(), 2, "{both}");
+        let twice = policy(&[patient.clone(), patient]);
+        assert_eq!(twice.matches("'sha256-").count(), 1, "the same script is named once: {twice}");
+        let unbuilt = policy(&[String::new(), String::new()]);
+        assert_eq!(unbuilt.matches("'sha256-").count(), 0, "{unbuilt}");
     }
 }

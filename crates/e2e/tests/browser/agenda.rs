@@ -189,8 +189,7 @@ async fn an_admin_manages_accounts_and_erases_details_and_a_removed_account_is_l
         Ok(admin.browser.find(Locator::Css("#staff-accounts tr[data-name='remy']")).await.is_err())
     })
     .await?;
-    // The server checks the session at its next request (and on its ticks).
-    other.click("#staff-waitlist-refresh").await?;
+    // Its console is told at once, without asking anything.
     let ended = other.wait_for("#staff-problem").await?.text().await?;
     ensure!(ended.contains("session has ended"), "the removed account is told: {ended}");
 

@@ -1,7 +1,8 @@
 //! What the page costs to load: the bytes a first visit transfers, as the
 //! browser's Performance API counts them, printed per file and held under the
-//! budget; and a second visit, which takes the hashed assets from the cache
-//! without asking.
+//! budget; a second visit, which takes the hashed assets from the cache
+//! without asking; and the staff console's first visit, printed too, which
+//! loads a build of its own that the patient page never fetches.
 
 use anyhow::{Context, Result, ensure};
 use e2e::{App, Driver, Session, require_browser};
@@ -104,5 +105,50 @@ async fn a_first_visit_transfers_under_450_kb_and_a_second_takes_the_assets_from
     ensure!(assets.iter().all(|e| e.transfer == 0), "hashed assets come from the cache: {assets:?}");
     ensure!(again < SECOND_VISIT_BUDGET, "the second visit transferred {again} bytes");
     page.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium, chromedriver and the built page (cargo xtask test runs it)"]
+async fn the_staff_console_is_a_build_of_its_own_that_the_patient_page_never_fetches() -> Result<()> {
+    require_browser!();
+    let app = App::start().await?;
+    let driver = Driver::start().await?;
+    // Fresh profiles, one for each page: nothing is cached yet.
+    let patient = driver.session(DESKTOP.0, DESKTOP.1).await?;
+    let staff = driver.session(DESKTOP.0, DESKTOP.1).await?;
+
+    patient.open(&app).await?;
+    patient.wait_for("button.slot").await?;
+    staff.open_at(&app, "staff").await?;
+    staff.wait_for("#staff-name").await?;
+    let patient_visit = entries(&patient).await?;
+    let staff_visit = entries(&staff).await?;
+
+    print("the staff console's first visit", &staff_visit);
+    let wasm = |visit: &[Entry]| -> Result<(String, u64, u64)> {
+        let found: Vec<&Entry> = visit.iter().filter(|e| e.path.ends_with(".wasm")).collect();
+        ensure!(found.len() == 1, "one WebAssembly file: {visit:?}");
+        Ok((found[0].path.clone(), found[0].decoded, found[0].encoded))
+    };
+    let (patient_wasm, patient_size, _) = wasm(&patient_visit)?;
+    let (staff_wasm, staff_size, staff_sent) = wasm(&staff_visit)?;
+    eprintln!("the staff console's WebAssembly: {staff_size} bytes, {staff_sent} as sent");
+    eprintln!("the patient page's WebAssembly: {patient_size} bytes");
+    ensure!(
+        patient_visit.iter().all(|e| !e.path.starts_with("/staff")),
+        "the patient page fetches nothing of the console: {patient_visit:?}"
+    );
+    let assets: Vec<&Entry> = staff_visit.iter().filter(|e| is_hashed_asset(&e.path)).collect();
+    ensure!(assets.len() == 3, "the console's script, WebAssembly and style: {staff_visit:?}");
+    ensure!(assets.iter().all(|e| e.path.starts_with("/staff/")), "the console's own build: {assets:?}");
+    ensure!(patient_wasm != staff_wasm, "two builds: {patient_wasm}");
+    ensure!(
+        staff_size > patient_size + 100_000,
+        "the console's build holds what the patient's leaves out: {staff_size} and {patient_size} bytes"
+    );
+    ensure!(staff_sent < staff_size / 2, "the console's WebAssembly comes compressed: {staff_sent}");
+    patient.close().await?;
+    staff.close().await?;
     Ok(())
 }
