@@ -2,8 +2,8 @@
 -- of patients' details. Instants are Unix seconds (UTC).
 
 -- A staff account. Its password is kept only as an argon2 hash (PHC string).
--- A removed account keeps its row (its name stays in the audit trail) and can
--- be added again.
+-- A removed account keeps its row, and its name is never given to another
+-- account, whatever the case: the audit trail keeps its history under it.
 CREATE TABLE staff (
     id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name          TEXT NOT NULL,
@@ -12,7 +12,7 @@ CREATE TABLE staff (
     created_at    BIGINT NOT NULL,
     removed_at    BIGINT
 );
-CREATE UNIQUE INDEX staff_by_name ON staff (name) WHERE removed_at IS NULL;
+CREATE UNIQUE INDEX staff_by_name ON staff (lower(name));
 
 -- A logged-in console. The session's secret is kept only as its SHA-256 hash.
 CREATE TABLE staff_sessions (

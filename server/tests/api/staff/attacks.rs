@@ -186,6 +186,18 @@ async fn names_are_one_accounts_in_any_case_and_a_removed_name_is_never_given_ag
     let again =
         state.staff().add("nInA", StaffRole::Receptionist, "long-enough-password", test_now(), &system);
     assert_eq!(again.await.unwrap(), Err(Refusal::NameUsed));
+    // The database itself holds to it, whatever writes to it.
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&crate::common::database_url(
+        app.data_dir.path(),
+    ))
+    .await
+    .unwrap();
+    let insert = sqlx::query(
+        "INSERT INTO staff (name, role, password_hash, created_at) VALUES ('NiNa', 'admin', 'x', 0)",
+    )
+    .execute(&mut db)
+    .await;
+    assert!(insert.is_err(), "a second account named nina in another case was stored");
 
     // A login names the account in any case; the session has its own name.
     let (mut rita, _) = app.connect_with_state().await;
