@@ -1,5 +1,6 @@
 //! The hub: fans every committed change out to all connections. A change is
-//! serialized once and every connection sends the same shared bytes. The last
+//! serialized once and handed to the fan-out workers, which frame it once and
+//! write the same bytes to every socket (see `fanout`). The last
 //! changes are also kept in a bounded log, so that a client that lost its
 //! connection can be brought up to date with only what it missed.
 
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use protocol::{ServerMessage, Version};
 use tokio::sync::broadcast;
 
+use crate::fanout::{Fanout, Outlet, Settings as FanoutSettings};
 use crate::wire::Frame;
 
 /// One change as every connection sends it.
@@ -88,7 +90,10 @@ impl Log {
 /// The sending side of the fan-out.
 #[derive(Debug, Clone)]
 pub struct Hub {
+    /// Observers besides the connections (tests, tools).
     tx: broadcast::Sender<Broadcast>,
+    /// The connections.
+    fanout: Arc<Fanout>,
     /// How many staff consoles are connected; with none, no staff frame is made.
     staff: Arc<AtomicUsize>,
     /// How many connections watch each waitlist entry: only those entries'
@@ -136,12 +141,13 @@ impl Watching {
 
 impl Hub {
     /// A hub whose connections may fall at most `queue` messages behind before
-    /// they are cut off, and which keeps the last `replay` updates for clients
-    /// that come back.
-    pub fn new(queue: usize, replay: usize) -> Self {
+    /// they are cut off, or stay silent for `idle_timeout`, and which keeps the
+    /// last `replay` updates for clients that come back.
+    pub fn new(queue: usize, replay: usize, idle_timeout: std::time::Duration) -> Self {
         let log = Log { floor: 0, entries: VecDeque::with_capacity(replay.min(4096)), capacity: replay };
         Self {
             tx: broadcast::channel(queue.max(1)).0,
+            fanout: Arc::new(Fanout::start(FanoutSettings { queue: queue.max(1), idle_timeout })),
             staff: Arc::default(),
             watched: Arc::default(),
             log: Arc::new(Mutex::new(log)),
@@ -157,11 +163,28 @@ impl Hub {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A receiver of every change published from now on. Each connection's receiver
-    /// is its bounded outgoing queue: a connection that falls `queue` messages
-    /// behind sees `Lagged` and is disconnected, and nobody else waits for it.
+    /// A receiver of every change published from now on, for an observer that
+    /// is not a connection; one that falls `queue` messages behind sees `Lagged`.
     pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
         self.tx.subscribe()
+    }
+
+    /// A new connection's outlet: every change published from now on goes to
+    /// its socket `write` (or to its task first; see `Outlet`). Join first,
+    /// then take the snapshot or the replay: a change committed in between is
+    /// then both there and in the outlet, and the version check drops the copy.
+    pub fn join(&self, write: tokio::net::tcp::OwnedWriteHalf) -> Arc<Outlet> {
+        self.fanout.join(write)
+    }
+
+    /// Ends a connection's outlet.
+    pub fn leave(&self, outlet: &Outlet) {
+        self.fanout.leave(outlet);
+    }
+
+    /// The clock of `Outlet::heard`, in milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.fanout.now_ms()
     }
 
     /// Marks a staff console as connected until the returned value is dropped.
@@ -237,8 +260,10 @@ impl Hub {
     ) {
         let staff = staff.map(crate::wire::encode);
         crate::metrics::broadcast();
-        // Having no connection at all is not an error.
-        let _ = self.tx.send(Broadcast { version, frame, staff, waiting });
+        let update = Broadcast { version, frame, staff, waiting };
+        self.fanout.publish(&update);
+        // Having no observer at all is not an error.
+        let _ = self.tx.send(update);
     }
 }
 

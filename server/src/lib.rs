@@ -7,6 +7,7 @@ pub mod clinic;
 pub mod config;
 pub mod engine;
 mod error;
+pub mod fanout;
 mod http;
 pub mod hub;
 mod limits;
@@ -201,6 +202,7 @@ impl Server {
         let options = engine::EngineOptions {
             queue: limits.outgoing_queue,
             replay: limits.replay_log,
+            idle_timeout: limits.idle_timeout,
             budgets: engine::Budgets {
                 holds_at_once: limits.holds_per_address,
                 holds_per_min: limits.holds_per_address_per_min,

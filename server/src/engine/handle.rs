@@ -167,6 +167,21 @@ impl EngineHandle {
         self.hub.subscribe()
     }
 
+    /// A new connection's outlet; see `Hub::join`.
+    pub fn join(&self, write: tokio::net::tcp::OwnedWriteHalf) -> Arc<crate::fanout::Outlet> {
+        self.hub.join(write)
+    }
+
+    /// Ends a connection's outlet.
+    pub fn leave(&self, outlet: &crate::fanout::Outlet) {
+        self.hub.leave(outlet);
+    }
+
+    /// The clock of `Outlet::heard`, in milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.hub.now_ms()
+    }
+
     /// The published changes after `version`, when the hub still has them.
     pub fn replay(&self, version: Version) -> Replay {
         self.hub.replay(version)

@@ -99,6 +99,8 @@ pub struct EngineOptions {
     pub queue: usize,
     /// How many published changes are kept for clients that resume.
     pub replay: usize,
+    /// A connection silent this long is dropped.
+    pub idle_timeout: std::time::Duration,
     /// What one address may take from everyone.
     pub budgets: Budgets,
     /// Days after an appointment's end (or a waitlist entry's) before its
@@ -146,7 +148,7 @@ pub async fn start<S: Store>(
         first_day,
         retention_days: options.retention_days,
         snapshot: watch::channel(Arc::new(empty)).0,
-        hub: Hub::new(options.queue, options.replay),
+        hub: Hub::new(options.queue, options.replay, options.idle_timeout),
     };
     engine.reload().await?;
     engine.hub.start_at(engine.mirror.version);

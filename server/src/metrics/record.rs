@@ -36,6 +36,7 @@ const HOLDS: &str = "booking_holds_live";
 const LISTENER_RECONNECTS: &str = "booking_listener_reconnects_total";
 /// Changes published to the connections.
 const BROADCASTS: &str = "booking_broadcasts_total";
+const DELIVERED: &str = "booking_updates_delivered_total";
 /// Staff consoles logged in now.
 const STAFF_CONSOLES: &str = "booking_staff_consoles";
 /// Wrong secrets, by `kind`.
@@ -86,6 +87,7 @@ pub(super) fn describe() {
         "Times the PostgreSQL listening connection was lost and subscribed again."
     );
     describe_counter!(BROADCASTS, "Schedule changes published to the connections.");
+    describe_counter!(DELIVERED, "Schedule changes handed to connections: one per change and connection.");
     describe_gauge!(STAFF_CONSOLES, "Staff consoles logged in now.");
     describe_counter!(WRONG_SECRETS, "Wrong secrets given, by kind (manage link, or staff login).");
     describe_counter!(
@@ -312,6 +314,11 @@ pub(crate) fn listener_reconnected() {
 /// A change was published to the connections.
 pub(crate) fn broadcast() {
     counter!(BROADCASTS).increment(1);
+}
+
+/// A fan-out worker handed `updates` changes to each of `connections`.
+pub(crate) fn delivered(updates: usize, connections: usize) {
+    counter!(DELIVERED).increment((updates * connections) as u64);
 }
 
 /// A staff console logged in (`true`) or went (`false`).

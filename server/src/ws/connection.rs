@@ -1,223 +1,197 @@
 //! The life of one connection: the schedule (or only what a returning client
 //! missed), then every change as it is published, an answer to each message,
-//! pings, and an orderly close.
+//! and an orderly close.
+//!
+//! The connection's task reads and answers the client. Updates do not pass
+//! through it while the client only watches: the fan-out workers write them to
+//! the socket themselves (see `fanout`). The task takes them over while it is
+//! busy with the client, and for a staff console or a page watching a waitlist
+//! entry, which get frames of their own beside each update.
 
-use std::time::{Duration, Instant};
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use bytes::{Bytes, BytesMut};
 use protocol::{ErrorCode, ServerMessage, Version};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame as WsFrame};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::time::{Interval, MissedTickBehavior};
 
+use super::frames::{self, Decoder, Incoming};
 use super::requests::{Conn, Reply};
 use crate::AppState;
 use crate::address::ClientKey;
-use crate::hub::Replay;
+use crate::fanout::{Fault, Outlet};
+use crate::hub::{Broadcast, Replay};
 use crate::limits::Bucket;
 use crate::wire::{self, Frame};
 
 /// Close code for a client that fell too far behind its updates: it should
 /// reconnect and resume.
 const TOO_SLOW: u16 = 1013;
-/// Close code for a message over the size limit.
-const TOO_BIG: u16 = 1009;
 /// Close code for a server going away.
 const GOING_AWAY: u16 = 1001;
 /// Close code for a client that breaks the rules (here: keeps flooding).
 const POLICY: u16 = 1008;
-/// Close code for a text frame that is not UTF-8.
-const INVALID_DATA: u16 = 1007;
-
-/// Largest fragment of a long message; this bounds what a connection's write
-/// buffer ever holds.
-const CHUNK: usize = 2048;
-/// The most update bytes gathered into one write when updates queue up.
-const BATCH: usize = 4096;
 /// How long the server waits for the peer's answer to its close frame.
 const CLOSING: Duration = Duration::from_secs(1);
+/// Frames longer than this are written from their shared bytes rather than
+/// copied into one write with the others.
+const COPY_UP_TO: usize = 16 * 1024;
+/// What one read takes from the socket at most.
+const READ_CHUNK: usize = 4096;
 
 /// Why a connection ends.
 enum End {
     /// The peer vanished, or the socket failed; nothing more to send.
     Gone,
-    /// The peer closed with this code (1005 when it gave none); nothing more
-    /// to send.
-    Left(u16),
+    /// The peer closed with this code (1005 when it gave none); the server
+    /// answers with its close frame.
+    Left(Option<u16>),
     /// The server ends it with this close frame.
     Close(u16, &'static str),
 }
 
-/// Serves one connection until it closes. A client that comes back holding
+/// The socket's halves as the task uses them: reading, and writing through the
+/// outlet it shares with the fan-out.
+struct Socket {
+    read: OwnedReadHalf,
+    outlet: Arc<Outlet>,
+    decoder: Decoder,
+    timeout: Duration,
+}
+
+impl Socket {
+    /// Sends `bytes` (whole frames) and waits until the socket took them;
+    /// `false` when it failed or stalled.
+    async fn send(&self, bytes: Bytes) -> bool {
+        self.outlet.send(bytes);
+        self.outlet.drain(&self.read, self.timeout).await
+    }
+
+    async fn send_message(&self, message: &ServerMessage) -> bool {
+        self.send(frames::text(wire::encode(message).bytes())).await
+    }
+
+    /// Reads what the socket has into the decoder: `false` at its end or on
+    /// an error.
+    fn read_some(&mut self) -> bool {
+        let mut buffer = [0u8; READ_CHUNK];
+        match self.read.try_read(&mut buffer) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.decoder.feed(&buffer[..n]);
+                true
+            }
+            Err(e) => e.kind() == ErrorKind::WouldBlock,
+        }
+    }
+}
+
+/// Serves one connection until it closes; `early` is what the client sent
+/// right after its handshake, already read. A client that comes back holding
 /// version `resume` gets `resumed` and only the updates it missed, when the hub
-/// still has them; anybody else gets the whole schedule first. Then every change,
-/// and an answer to each message the client sends.
-pub async fn serve_connection<S>(socket: S, state: AppState, peer: ClientKey, resume: Option<Version>)
-where
-    S: Sink<Message, Error = WsError> + Stream<Item = Result<Message, WsError>> + Unpin,
-{
-    let (mut sink, mut stream) = socket.split();
-    let write_timeout = state.limits.write_timeout;
+/// still has them; anybody else gets the whole schedule first. Then every
+/// change, and an answer to each message the client sends.
+pub async fn serve_connection(
+    stream: TcpStream,
+    early: Bytes,
+    state: AppState,
+    peer: ClientKey,
+    resume: Option<Version>,
+) {
+    // Each update is one write; nothing is gained by waiting to fill a packet.
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    // Joined before the snapshot or the replay is taken: a change committed in
+    // between is then both there and in the outlet, and the version check drops
+    // the copy.
+    let outlet = state.engine.join(write);
+    let mut socket = Socket {
+        read,
+        outlet: outlet.clone(),
+        decoder: Decoder::new(state.limits.max_message_bytes),
+        timeout: state.limits.write_timeout,
+    };
+    socket.decoder.feed(&early);
+    // It may share the buffer hyper read the handshake into: let that go.
+    drop(early);
     let mut conn = Conn::new(state.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed), peer);
     tracing::Span::current().record("id", conn.id());
     let mut bucket = Bucket::new(state.limits.messages_per_sec);
-    // Subscribe before taking the snapshot or the replay: a change committed in
-    // between is then both there and in the queue, and the version check drops
-    // the copy.
-    let mut updates = state.engine.subscribe();
     let mut shutdown = state.shutdown.clone();
-    let idle_timeout = state.limits.idle_timeout;
-    // The tick re-checks a staff console's session, and pings (no more often
-    // than a third of the idle timeout, however often it re-checks).
-    let ping_every = idle_timeout / 3;
-    let tick = ping_every.min(state.limits.staff_recheck);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
-    let mut last_heard = Instant::now();
-    let mut last_ping = Instant::now();
+    // A staff console's session is checked again now and then; made only while
+    // a member is logged in.
+    let mut recheck: Option<Interval> = None;
 
     let end = 'conn: {
-        let Some(mut version) = Box::pin(resync(&mut sink, &state, resume)).await else {
+        let Some(mut version) = Box::pin(resync(&socket, &state, resume)).await else {
             break 'conn End::Gone;
         };
+        // Anything the client sent with its handshake.
+        let mut readable = true;
         loop {
-            tokio::select! {
-                incoming = stream.next() => {
-                    last_heard = Instant::now();
-                    // Every frame a client sends costs the server work, pings and
-                    // pongs too, so all of them count against the rate.
-                    let counted = matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_))));
-                    if counted && !bucket.take() {
-                        if bucket.abused() {
-                            tracing::warn!(%peer, "closing a connection that keeps flooding");
-                            break 'conn End::Close(POLICY, "too many messages");
-                        }
-                        let request_id = match &incoming {
-                            Some(Ok(Message::Text(text))) => wire::request_id_of(text),
-                            _ => None,
-                        };
-                        let slow_down = ServerMessage::Error {
-                            code: ErrorCode::RateLimited,
-                            message: "Too many messages; slow down.".into(),
-                            request_id,
-                        };
-                        if !timed(write_timeout, sink.send(message(wire::encode(&slow_down)))).await {
-                            break 'conn End::Gone;
-                        }
-                        continue;
-                    }
-                    let reply = match incoming {
-                        // Boxed: an idle connection then does not carry the space of
-                        // a request's future for all its life.
-                        Some(Ok(Message::Text(text))) => Box::pin(conn.handle_text(&text, &state)).await,
-                        Some(Ok(Message::Binary(_))) => Reply::Send(ServerMessage::Error {
-                            code: ErrorCode::BinaryFrame,
-                            message: "Binary frames are not supported; send JSON text frames.".into(),
-                            request_id: None,
-                        }),
-                        // The socket queues the pong itself; flushing sends it now.
-                        Some(Ok(Message::Ping(_))) => {
-                            if !timed(write_timeout, sink.flush()).await {
-                                break 'conn End::Gone;
-                            }
-                            Reply::Nothing
-                        }
-                        Some(Ok(Message::Pong(_) | Message::Frame(_))) => Reply::Nothing,
-                        Some(Ok(Message::Close(frame))) => break 'conn End::Left(frame.map_or(1005, |f| f.code.into())),
-                        None => break 'conn End::Gone,
-                        Some(Err(WsError::Capacity(_))) => break 'conn End::Close(TOO_BIG, "message too large"),
-                        Some(Err(WsError::Utf8(_))) => break 'conn End::Close(INVALID_DATA, "text is not UTF-8"),
-                        Some(Err(_)) => break 'conn End::Gone,
-                    };
-                    match reply {
-                        Reply::Nothing => {}
-                        Reply::Send(reply) => {
-                            if !timed(write_timeout, sink.send(message(wire::encode(&reply)))).await {
-                                break 'conn End::Gone;
-                            }
-                        }
-                        Reply::SendAll(replies) => {
-                            if !Box::pin(send_all(&mut sink, replies, write_timeout)).await {
-                                break 'conn End::Gone;
-                            }
-                        }
-                        Reply::Resync(since) => match Box::pin(resync(&mut sink, &state, Some(since))).await {
-                            Some(resynced) => version = version.max(resynced),
-                            None => break 'conn End::Gone,
-                        },
-                    }
+            if readable {
+                readable = false;
+                match Box::pin(answer(&mut socket, &mut conn, &mut bucket, &mut version, &state)).await {
+                    Ok(()) => {}
+                    Err(end) => break 'conn end,
                 }
-                notice = conn.ended_notice() => {
-                    if Box::pin(conn.session_ends(notice, &state)).await && !Box::pin(staff_ended(&mut sink, write_timeout)).await {
+            }
+            if conn.is_plain() {
+                outlet.direct(version);
+            }
+            match (conn.member().is_some(), recheck.is_some()) {
+                (true, false) => {
+                    let every = state.limits.staff_recheck;
+                    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                    interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                    recheck = Some(interval);
+                }
+                (false, true) => recheck = None,
+                _ => {}
+            }
+            tokio::select! {
+                ready = socket.read.readable() => {
+                    if ready.is_err() || !socket.read_some() {
                         break 'conn End::Gone;
                     }
+                    outlet.heard(state.engine.now_ms());
+                    readable = true;
                 }
-                update = updates.recv() => {
-                    // A session ended on this server before this change gets no
-                    // staff frame of it.
+                () = outlet.woken() => {
+                    match outlet.fault() {
+                        Some(Fault::TooSlow) => break 'conn End::Close(TOO_SLOW, "too slow; reconnect"),
+                        Some(Fault::Idle) => {
+                            tracing::debug!(conn = conn.id(), "dropping a silent connection");
+                            break 'conn End::Close(GOING_AWAY, "idle timeout");
+                        }
+                        Some(Fault::Stopping) => break 'conn End::Close(GOING_AWAY, "server stopping"),
+                        Some(Fault::Gone) => break 'conn End::Gone,
+                        None => {}
+                    }
+                    // A session ended on this server before these changes gets no
+                    // staff frame of them.
                     if let Some(notice) = conn.waiting_notice()
                         && Box::pin(conn.session_ends(notice, &state)).await
-                        && !Box::pin(staff_ended(&mut sink, write_timeout)).await
+                        && !Box::pin(staff_ended(&socket)).await
                     {
                         break 'conn End::Gone;
                     }
-                    let mut next = update;
-                    let mut batched = 0;
-                    // Gather what is already queued into one write.
-                    loop {
-                        match next {
-                            Ok(update) if update.version <= version => {}
-                            Ok(update) => {
-                                version = update.version;
-                                let waiting = conn.waiting_frame(&update);
-                                let staff = update.staff.filter(|_| conn.receives_staff_frames(update.version));
-                                for frame in std::iter::once(update.frame).chain(staff).chain(waiting) {
-                                    batched += frame.len();
-                                    let sent = if frame.len() > CHUNK {
-                                        // A whole new schedule: out with what is gathered,
-                                        // then the schedule in fragments.
-                                        timed(write_timeout, sink.flush()).await
-                                            && Box::pin(send_fragmented(&mut sink, frame, write_timeout)).await
-                                    } else {
-                                        timed(write_timeout, sink.feed(message(frame))).await
-                                    };
-                                    if !sent {
-                                        break 'conn End::Gone;
-                                    }
-                                }
-                            }
-                            Err(RecvError::Lagged(_)) => break 'conn End::Close(TOO_SLOW, "too slow; reconnect"),
-                            Err(RecvError::Closed) => break 'conn End::Close(GOING_AWAY, "server stopping"),
-                        }
-                        if batched >= BATCH {
-                            break;
-                        }
-                        next = match updates.try_recv() {
-                            Ok(update) => Ok(update),
-                            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                            Err(TryRecvError::Closed) => Err(RecvError::Closed),
-                            Err(TryRecvError::Empty) => break,
-                        };
-                    }
-                    if !timed(write_timeout, sink.flush()).await {
+                    if !Box::pin(forward(&socket, &conn, &mut version)).await {
                         break 'conn End::Gone;
                     }
-                },
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > idle_timeout {
-                        tracing::debug!(conn = conn.id(), "dropping a silent connection");
-                        break 'conn End::Close(GOING_AWAY, "idle timeout");
+                }
+                notice = conn.ended_notice() => {
+                    if Box::pin(conn.session_ends(notice, &state)).await && !Box::pin(staff_ended(&socket)).await {
+                        break 'conn End::Gone;
                     }
-                    if last_ping.elapsed() + tick / 2 >= ping_every {
-                        last_ping = Instant::now();
-                        if !timed(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
-                            break 'conn End::Gone;
-                        }
-                    }
+                }
+                () = tick(&mut recheck) => {
                     if conn.member().is_some()
                         && Box::pin(conn.staff_session_ended(&state)).await
-                        && !Box::pin(staff_ended(&mut sink, write_timeout)).await
+                        && !Box::pin(staff_ended(&socket)).await
                     {
                         break 'conn End::Gone;
                     }
@@ -226,44 +200,180 @@ where
             }
         }
     };
+    // A send that failed because the outlet stopped ends the connection as
+    // the outlet says.
+    let end = match (end, outlet.fault()) {
+        (End::Gone, Some(Fault::TooSlow)) => End::Close(TOO_SLOW, "too slow; reconnect"),
+        (End::Gone, Some(Fault::Idle)) => End::Close(GOING_AWAY, "idle timeout"),
+        (End::Gone, Some(Fault::Stopping)) => End::Close(GOING_AWAY, "server stopping"),
+        (end, _) => end,
+    };
     // Whatever this connection held is free for others again.
     let _ = Box::pin(state.engine.gone(conn.id())).await;
     crate::metrics::connection_closed(match end {
         End::Gone => crate::metrics::Closed::Gone,
-        End::Left(code) => crate::metrics::Closed::Client(code),
+        End::Left(code) => crate::metrics::Closed::Client(code.unwrap_or(1005)),
         End::Close(code, _) => crate::metrics::Closed::Server(code),
     });
-    if let End::Close(code, reason) = end {
-        // Boxed, like every rarely used step, so that an idle connection does not
-        // carry its space.
-        Box::pin(close(&mut sink, &mut stream, code, reason, write_timeout)).await;
+    // Boxed, like every rarely used step, so that an idle connection does not
+    // carry its space.
+    Box::pin(close(&mut socket, end)).await;
+    state.engine.leave(&outlet);
+}
+
+/// Answers every whole message the decoder holds; `Err` when the connection
+/// must end.
+async fn answer(
+    socket: &mut Socket,
+    conn: &mut Conn,
+    bucket: &mut Bucket,
+    version: &mut Version,
+    state: &AppState,
+) -> Result<(), End> {
+    loop {
+        let incoming = match socket.decoder.next() {
+            Ok(Some(incoming)) => incoming,
+            Ok(None) => return Ok(()),
+            Err(violation) => return Err(End::Close(violation.code(), violation.reason())),
+        };
+        // Every frame a client sends costs the server work, pings and pongs
+        // too, so all of them count against the rate.
+        if !matches!(incoming, Incoming::Close(_)) && !bucket.take() {
+            if bucket.abused() {
+                tracing::warn!(peer = %conn.peer(), "closing a connection that keeps flooding");
+                return Err(End::Close(POLICY, "too many messages"));
+            }
+            let request_id = match &incoming {
+                Incoming::Text(text) => wire::request_id_of(text),
+                _ => None,
+            };
+            let slow_down = ServerMessage::Error {
+                code: ErrorCode::RateLimited,
+                message: "Too many messages; slow down.".into(),
+                request_id,
+            };
+            if !socket.send_message(&slow_down).await {
+                return Err(End::Gone);
+            }
+            continue;
+        }
+        let reply = match incoming {
+            Incoming::Text(text) => {
+                // Updates wait for the task while it carries out the message, so
+                // that they reach the client in order with its answer.
+                if let Some(written) = socket.outlet.queued() {
+                    *version = (*version).max(written);
+                }
+                conn.handle_text(&text, state).await
+            }
+            Incoming::Binary => Reply::Send(ServerMessage::Error {
+                code: ErrorCode::BinaryFrame,
+                message: "Binary frames are not supported; send JSON text frames.".into(),
+                request_id: None,
+            }),
+            Incoming::Ping(payload) => {
+                if !socket.send(frames::pong(&payload)).await {
+                    return Err(End::Gone);
+                }
+                Reply::Nothing
+            }
+            Incoming::Pong => Reply::Nothing,
+            Incoming::Close(code) => return Err(End::Left(code)),
+        };
+        let sent = match reply {
+            Reply::Nothing => true,
+            Reply::Send(reply) => socket.send_message(&reply).await,
+            Reply::SendAll(replies) => {
+                let mut bytes = BytesMut::new();
+                for reply in &replies {
+                    bytes.extend_from_slice(&frames::text(wire::encode(reply).bytes()));
+                }
+                socket.send(bytes.freeze()).await
+            }
+            Reply::Resync(since) => match Box::pin(resync(socket, state, Some(since))).await {
+                Some(resynced) => {
+                    *version = (*version).max(resynced);
+                    true
+                }
+                None => false,
+            },
+        };
+        if !sent {
+            return Err(End::Gone);
+        }
     }
 }
 
-/// Sends the close frame, then waits briefly for the peer's close, reading and
-/// dropping what it still sends: closing the socket with unread data would reset
-/// it, and the peer would never see why it was closed.
-async fn close<S>(
-    sink: &mut futures_util::stream::SplitSink<S, Message>,
-    stream: &mut futures_util::stream::SplitStream<S>,
-    code: u16,
-    reason: &'static str,
-    write_timeout: Duration,
-) where
-    S: Sink<Message, Error = WsError> + Stream<Item = Result<Message, WsError>> + Unpin,
-{
-    let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
-    if !timed(write_timeout, sink.send(Message::Close(Some(frame)))).await {
+/// Sends the updates the workers queued for the task, with what only this
+/// connection gets beside them, gathered into as few writes as possible;
+/// `false` when the socket failed.
+async fn forward(socket: &Socket, conn: &Conn, version: &mut Version) -> bool {
+    let queue = socket.outlet.take_queue();
+    if queue.is_empty() {
+        return socket.outlet.drain(&socket.read, socket.timeout).await;
+    }
+    let mut gathered = BytesMut::new();
+    for update in queue {
+        if update.version <= *version {
+            continue;
+        }
+        *version = update.version;
+        for frame in frames_of(conn, update) {
+            if frame.len() > COPY_UP_TO {
+                // A whole new schedule: what is gathered, then its shared bytes.
+                let (header, len) = frames::header(frames::TEXT, frame.len());
+                gathered.extend_from_slice(&header[..len]);
+                socket.outlet.send(std::mem::take(&mut gathered).freeze());
+                socket.outlet.send(frame.into());
+            } else {
+                let (header, len) = frames::header(frames::TEXT, frame.len());
+                gathered.extend_from_slice(&header[..len]);
+                gathered.extend_from_slice(frame.bytes());
+            }
+        }
+    }
+    if !gathered.is_empty() {
+        socket.outlet.send(gathered.freeze());
+    }
+    socket.outlet.drain(&socket.read, socket.timeout).await
+}
+
+/// The frames one change makes for this connection: the change, then its staff
+/// frame for a console, then a waitlist offer for a page watching its entry.
+fn frames_of(conn: &Conn, update: Broadcast) -> impl Iterator<Item = Frame> {
+    let waiting = conn.waiting_frame(&update);
+    let staff = update.staff.filter(|_| conn.receives_staff_frames(update.version));
+    std::iter::once(update.frame).chain(staff).chain(waiting)
+}
+
+/// Ends the connection as `end` says: the close frame, and for one the server
+/// closes, a short wait for the peer's own close frame (closing the socket with
+/// unread data would reset it, and the peer would never see why).
+async fn close(socket: &mut Socket, end: End) {
+    let frame = match end {
+        End::Gone => return,
+        End::Left(Some(code)) => frames::close(code, ""),
+        End::Left(None) => Bytes::from_static(&[0x88, 0x00]),
+        End::Close(code, reason) => frames::close(code, reason),
+    };
+    if !socket.outlet.close(frame) || !socket.outlet.drain(&socket.read, socket.timeout).await {
+        return;
+    }
+    if matches!(end, End::Left(_)) {
         return;
     }
     let _ = tokio::time::timeout(CLOSING, async {
         loop {
-            match stream.next().await {
-                Some(Ok(Message::Close(_))) => break,
-                Some(Ok(_)) => {}
-                // Unreadable now (the peer broke the protocol, or left): give it
-                // the time to read the close frame all the same.
-                Some(Err(_)) | None => std::future::pending::<()>().await,
+            match socket.decoder.next() {
+                Ok(Some(Incoming::Close(_))) => break,
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                // Unreadable now (the peer broke the protocol): give it the time
+                // to read the close frame all the same.
+                Err(_) => std::future::pending::<()>().await,
+            }
+            if socket.read.readable().await.is_err() || !socket.read_some() {
+                std::future::pending::<()>().await;
             }
         }
     })
@@ -273,88 +383,44 @@ async fn close<S>(
 /// Brings a client that holds `since` (or nothing) up to date: `resumed` and the
 /// updates it missed when the hub still has them, otherwise the whole schedule.
 /// Returns the version the client holds afterwards; `None` when the socket failed.
-async fn resync<S>(sink: &mut S, state: &AppState, since: Option<Version>) -> Option<Version>
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-{
-    let timeout = state.limits.write_timeout;
+async fn resync(socket: &Socket, state: &AppState, since: Option<Version>) -> Option<Version> {
     if let Some(since) = since
         && let Replay::Updates(missed) = state.engine.replay(since)
     {
         crate::metrics::resynced(true);
         let version = missed.last().map_or(since, |(v, _)| *v);
-        let resumed = wire::encode(&ServerMessage::Resumed { version });
-        let mut batched = 0;
-        for frame in std::iter::once(resumed).chain(missed.into_iter().map(|(_, frame)| frame)) {
-            batched += frame.len();
-            if !timed(timeout, sink.feed(message(frame))).await {
-                return None;
-            }
-            if batched >= BATCH {
-                batched = 0;
-                if !timed(timeout, sink.flush()).await {
-                    return None;
-                }
-            }
+        let mut bytes =
+            BytesMut::from(&frames::text(wire::encode(&ServerMessage::Resumed { version }).bytes())[..]);
+        for (_, frame) in missed {
+            let (header, len) = frames::header(frames::TEXT, frame.len());
+            bytes.extend_from_slice(&header[..len]);
+            bytes.extend_from_slice(frame.bytes());
         }
-        return timed(timeout, sink.flush()).await.then_some(version);
+        return socket.send(bytes.freeze()).await.then_some(version);
     }
     crate::metrics::resynced(false);
     let snapshot = state.engine.snapshot();
-    send_fragmented(sink, snapshot.frame(), timeout).await.then(|| snapshot.version())
+    let frame = snapshot.frame();
+    // The schedule's bytes are shared by every connection that gets it.
+    let (header, len) = frames::header(frames::TEXT, frame.len());
+    socket.outlet.send(Bytes::copy_from_slice(&header[..len]));
+    socket.send(frame.into()).await.then(|| snapshot.version())
 }
 
 /// Tells a console that its staff session has ended; `false` when the socket
 /// failed.
-async fn staff_ended<S>(sink: &mut S, timeout: Duration) -> bool
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-{
-    timed(timeout, sink.send(message(wire::encode(&ServerMessage::StaffEnded {})))).await
+async fn staff_ended(socket: &Socket) -> bool {
+    socket.send_message(&ServerMessage::StaffEnded {}).await
 }
 
-/// Sends several messages in order; `false` when the socket failed.
-async fn send_all<S>(sink: &mut S, replies: Vec<ServerMessage>, timeout: Duration) -> bool
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-{
-    for reply in replies {
-        if !timed(timeout, sink.send(message(wire::encode(&reply)))).await {
-            return false;
+/// Resolves at the next tick of `interval`; never without one.
+async fn tick(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
         }
+        None => std::future::pending().await,
     }
-    true
-}
-
-/// Sends one text message, as fragments of at most `CHUNK` bytes when it is
-/// longer, each fully written before the next, so the socket's write buffer never
-/// grows beyond one fragment.
-async fn send_fragmented<S>(sink: &mut S, text: Frame, timeout: Duration) -> bool
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-{
-    if text.len() <= CHUNK {
-        return timed(timeout, sink.send(message(text))).await;
-    }
-    let bytes = Bytes::from(text);
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = (start + CHUNK).min(bytes.len());
-        let opcode = if start == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
-        let frame = WsFrame::message(bytes.slice(start..end), opcode, end == bytes.len());
-        if !timed(timeout, sink.send(Message::Frame(frame))).await {
-            return false;
-        }
-        start = end;
-    }
-    true
-}
-
-/// One of the server's frames as the WebSocket library sends it: whole, as
-/// text, and as it is (its bytes are JSON the server made, so they are not
-/// checked again for every connection).
-fn message(frame: Frame) -> Message {
-    Message::Frame(WsFrame::message(Bytes::from(frame), OpCode::Data(Data::Text), true))
 }
 
 /// Resolves once the server starts shutting down.
@@ -363,55 +429,23 @@ async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-/// Runs one socket operation; `false` when it failed or took longer than `timeout`
-/// (a peer that does not read).
-async fn timed<F: Future<Output = Result<(), WsError>>>(timeout: Duration, operation: F) -> bool {
-    matches!(tokio::time::timeout(timeout, operation).await, Ok(Ok(())))
-}
-
 #[cfg(test)]
 mod tests {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
     use super::*;
-
-    /// A socket that never has anything to say.
-    struct Quiet;
-
-    impl Stream for Quiet {
-        type Item = Result<Message, WsError>;
-        fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            Poll::Pending
-        }
-    }
-
-    impl Sink<Message> for Quiet {
-        type Error = WsError;
-        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-            Poll::Ready(Ok(()))
-        }
-        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), WsError> {
-            Ok(())
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-            Poll::Ready(Ok(()))
-        }
-    }
 
     #[tokio::test]
     async fn an_idle_connection_carries_little() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/size.db", dir.path().display());
         let server = crate::Server::bind(crate::Settings::local(url)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
         let peer = ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
-        let connection = serve_connection(Quiet, server.state(), peer, None);
+        let connection = serve_connection(stream, Bytes::new(), server.state(), peer, None);
         // Every idle connection keeps this future for its whole life; the rarely
-        // used steps are boxed so that it stays small (about 1.9 KiB today).
+        // used steps are boxed so that it stays small (about 1.1 KiB today).
         let size = std::mem::size_of_val(&connection);
-        assert!(size <= 2048, "the connection's future takes {size} bytes");
+        assert!(size <= 1280, "the connection's future takes {size} bytes");
     }
 }

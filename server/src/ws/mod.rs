@@ -1,14 +1,15 @@
 //! The `/ws` endpoint. The handler only upgrades; `serve_connection` (in
-//! `connection`) is the whole life of one connection and is generic over the
-//! socket so it can be tested alone; `requests` carries out what a client asks.
+//! `connection`) is the whole life of one connection; `requests` carries out
+//! what a client asks.
 //!
-//! The upgrade is done here rather than by axum's extractor so that each
-//! connection gets small buffers (a few KiB instead of 128 KiB) and so that the
-//! large `initialState` can be sent as fragments: the socket's write buffer keeps
-//! the capacity of the largest frame it ever held, for as long as the connection
-//! lives.
+//! The upgrade is done here rather than by axum's extractor: the connection
+//! takes the TCP socket itself, reads client frames with `frames`' decoder (no
+//! read buffer while the client is silent) and writes through its outlet (see
+//! `fanout`), so that an update is framed once and the same bytes go to every
+//! socket.
 
 mod connection;
+mod frames;
 mod requests;
 
 pub use connection::serve_connection;
@@ -21,17 +22,24 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use protocol::Version;
-use tokio_tungstenite::WebSocketStream;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::Instrument;
 
 use crate::AppState;
 use crate::address::ClientKey;
 use crate::limits::Refusal;
 
-/// Read buffer per connection; clients send little and rarely.
-const READ_BUFFER: usize = 2048;
+/// The header of a server text frame of `len` bytes, and how many of its bytes
+/// are used: for the fan-out, which frames each update once.
+pub(crate) fn frame_header(len: usize) -> ([u8; 10], usize) {
+    frames::header(frames::TEXT, len)
+}
+
+/// A ping frame, as the fan-out sends it to every connection now and then.
+pub(crate) fn ping_frame() -> bytes::Bytes {
+    frames::ping()
+}
 
 /// Whether a page of `origin` may open a connection: this server's own host, a
 /// configured origin, or no `Origin` at all (not a browser). This stops other
@@ -94,12 +102,6 @@ pub async fn handler(
         return (StatusCode::BAD_REQUEST, "this connection cannot be upgraded").into_response();
     };
     let resume = last_version(request.uri().query());
-    let limit = state.limits.max_message_bytes;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(Some(limit))
-        .max_frame_size(Some(limit));
     // Every line this connection logs carries its id (recorded once it is
     // known) and its client's address.
     let span = tracing::info_span!("conn", id = tracing::field::Empty, peer = %client);
@@ -107,11 +109,18 @@ pub async fn handler(
         async move {
             let _counted = counted;
             match on_upgrade.await {
+                // The server's listener hands hyper plain TCP sockets (axum
+                // serves them with hyper-util's automatic HTTP/1 and HTTP/2
+                // builder, hence its downcast), so this is the socket itself,
+                // with whatever the client sent right after its handshake.
                 Ok(upgraded) => {
-                    let socket =
-                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                            .await;
-                    serve_connection(socket, state, client, resume).await;
+                    match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
+                        Ok(parts) => {
+                            serve_connection(parts.io.into_inner(), parts.read_buf, state, client, resume)
+                                .await
+                        }
+                        Err(_) => tracing::error!("an upgraded connection is not a TCP socket"),
+                    }
                 }
                 Err(e) => tracing::debug!(error = %e, "upgrade failed"),
             }

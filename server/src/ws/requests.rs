@@ -69,6 +69,11 @@ impl Conn {
         self.id
     }
 
+    /// The client's address.
+    pub(super) fn peer(&self) -> ClientKey {
+        self.peer
+    }
+
     /// The member of staff logged in on this connection, if any. Handlers call
     /// `needs` first, which also makes sure the session still holds.
     pub(super) fn member(&self) -> Option<&crate::staff::Member> {
@@ -89,6 +94,13 @@ impl Conn {
     /// staff, who is logged in by then.
     pub(super) fn staff_origin(&self) -> crate::audit::Origin {
         self.origin(protocol::Actor::System)
+    }
+
+    /// Whether this connection gets only what every page gets: no staff
+    /// frames and no waitlist offers. Its updates then go straight from the
+    /// fan-out workers to its socket.
+    pub(super) fn is_plain(&self) -> bool {
+        self.staff_version.is_none() && self.member.is_none() && self.watching.is_none()
     }
 
     /// Whether the staff frame of the change with `version` goes to this

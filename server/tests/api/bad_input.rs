@@ -2,18 +2,13 @@
 //! the same connection then books fine, and an oversized message closes only its
 //! own connection with 1009.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::common::*;
-use client::tungstenite::{Error as WsError, Message};
+use client::tungstenite::Message;
 use client::{BookingReply, Error};
-use futures_util::{Sink, Stream};
+use futures_util::StreamExt;
 use protocol::{ErrorCode, ServerMessage};
-use tokio::sync::oneshot;
 
 async fn expect_error(client: &mut client::Client, frame: Message) -> (ErrorCode, Option<String>) {
     client.send_raw(frame).await.unwrap();
@@ -80,44 +75,6 @@ async fn a_message_over_the_size_limit_closes_only_that_connection_with_1009() {
     assert!(matches!(reply, BookingReply::Booked { .. }));
 }
 
-/// A socket whose peer reads nothing until `open` fires: no send completes before
-/// that, and every send completes at once after it. What was sent is recorded;
-/// nothing is ever received from it.
-struct StuckPeer {
-    open: Option<oneshot::Receiver<()>>,
-    sent: Arc<Mutex<Vec<Message>>>,
-}
-
-impl Sink<Message> for StuckPeer {
-    type Error = WsError;
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if let Some(open) = self.open.as_mut() {
-            if Pin::new(open).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.open = None;
-        }
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
-        self.sent.lock().unwrap().push(item);
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.poll_ready(cx)
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl Stream for StuckPeer {
-    type Item = Result<Message, WsError>;
-    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Pending
-    }
-}
-
 #[tokio::test]
 async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_others() {
     let mut options = Options::default();
@@ -125,34 +82,54 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     // Long enough that the stuck peer is cut off for falling behind, never for a
     // send that timed out.
     options.limits.write_timeout = Duration::from_secs(60);
+    options.limits.messages_per_sec = 1000;
     let app = spawn_with(options).await;
-    let state = app.state();
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let (open, opened) = oneshot::channel();
-    let stuck = StuckPeer { open: Some(opened), sent: sent.clone() };
+    // A peer that reads nothing for now, on a socket whose buffers are as
+    // small as the kernel allows on both ends (on loopback they would otherwise
+    // take megabytes): what the server writes soon stays in the server.
+    let listener = tokio::net::TcpSocket::new_v4().unwrap();
+    listener.set_recv_buffer_size(1024).unwrap();
+    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener.listen(1).unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(1024).unwrap();
+    let server_side = socket.connect(listener.local_addr().unwrap()).await.unwrap();
+    let (client_side, _) = listener.accept().await.unwrap();
     let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
-    let stuck_connection = tokio::spawn(server::ws::serve_connection(stuck, state, peer, None));
+    let served =
+        tokio::spawn(server::ws::serve_connection(server_side, Default::default(), app.state(), peer, None));
+    let mut stuck = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        client_side,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
     let (mut booker, schedule) = app.connect_with_state().await;
     let (mut watcher, _) = app.connect_with_state().await;
 
-    let slots: Vec<_> = free_future_slots(&schedule).take(20).map(|s| s.id.clone()).collect();
+    let slots: Vec<_> = free_future_slots(&schedule).take(40).map(|s| s.id.clone()).collect();
     for slot in slots {
         assert!(matches!(booker.book(slot, patient()).await.unwrap(), BookingReply::Booked { .. }));
     }
-    for _ in 0..20 {
+    for _ in 0..40 {
         assert!(matches!(recv(&mut watcher).await, ServerMessage::Update { .. }));
     }
-    // The others got every update while the stuck peer could take nothing: it
-    // did not set their pace. Now it reads, and finds it fell too far behind.
-    open.send(()).unwrap();
-
-    tokio::time::timeout(Duration::from_secs(10), stuck_connection)
-        .await
-        .expect("stuck peer cut off")
-        .unwrap();
-    let sent = sent.lock().unwrap();
-    let Some(Message::Close(Some(frame))) = sent.last() else { panic!("expected a close frame last") };
-    assert_eq!(u16::from(frame.code), 1013);
-    let updates = sent.iter().filter(|m| matches!(m, Message::Text(_))).count();
-    assert!(updates < 20, "the stuck peer was cut off before receiving everything");
+    // The others got every update while the stuck peer took nothing: it did
+    // not set their pace. Now it reads, and finds it fell too far behind.
+    let mut updates = 0;
+    let close = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stuck.next().await {
+                Some(Ok(Message::Text(text))) if text.contains("\"update\"") => updates += 1,
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("stuck peer cut off");
+    assert_eq!(close.map(|frame| u16::from(frame.code)), Some(1013));
+    tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
+    assert!(updates < 40, "the stuck peer was cut off before receiving everything");
 }

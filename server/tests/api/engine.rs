@@ -217,7 +217,13 @@ async fn rig() -> Rig {
     let failing = Arc::new(AtomicBool::new(false));
     let now = Arc::new(Mutex::new(test_now()));
     let clock_now = now.clone();
-    let options = EngineOptions { queue: 1024, replay: 64, budgets: Budgets::UNLIMITED, retention_days: 0 };
+    let options = EngineOptions {
+        queue: 1024,
+        replay: 64,
+        idle_timeout: std::time::Duration::from_secs(60),
+        budgets: Budgets::UNLIMITED,
+        retention_days: 0,
+    };
     let flaky = Flaky { inner: store.clone(), failing: failing.clone() };
     let (engine, _task) = server::engine::start(
         flaky,

@@ -78,7 +78,13 @@ async fn rig(url: &str) -> (Rig, Model) {
     let store = SqlStore::open(url).await.unwrap();
     // No budget but the extensions of a hold: joins need no proof of work.
     let budgets = Budgets { hold_extensions: EXTENSIONS, ..Budgets::UNLIMITED };
-    let options = EngineOptions { queue: 100_000, replay: 64, budgets, retention_days: 0 };
+    let options = EngineOptions {
+        queue: 100_000,
+        replay: 64,
+        idle_timeout: std::time::Duration::from_secs(60),
+        budgets,
+        retention_days: 0,
+    };
     let now = Arc::new(move || *clock_now.lock().unwrap());
     let (engine, _task) = server::engine::start(store, config.clone(), now, options).await.unwrap();
     let updates = engine.subscribe();

@@ -1,0 +1,204 @@
+//! The fan-out: a few worker threads, each owning a shard of the connections'
+//! outlets, write every published change to every socket. A change is framed
+//! once per worker; changes that queued up while a worker was busy go out as
+//! one write per socket. No task is woken for a connection that only watches,
+//! and nobody waits for a slow client: what its socket does not take waits in
+//! its outlet, and the client is cut off when too much does.
+
+mod outlet;
+
+pub use outlet::{Fault, Outlet};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::tcp::OwnedWriteHalf;
+
+use crate::hub::Broadcast;
+
+/// The most update bytes a worker writes to one socket at once; more that
+/// waits goes in the next write.
+const BATCH: usize = 64 * 1024;
+
+/// What a worker is told, in order.
+enum Job {
+    /// A new connection: it gets every change sent after this.
+    Join(Arc<Outlet>),
+    /// A change for every connection.
+    Update(Broadcast),
+    /// Some connection ended: forget the ended ones.
+    Leave,
+}
+
+/// How the workers treat slow and silent clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How many writes may wait for a client that does not read before it is
+    /// cut off, and how many updates for a busy connection task.
+    pub queue: usize,
+    /// A client silent this long is dropped.
+    pub idle_timeout: Duration,
+}
+
+/// The sending side: shared by the hub (changes) and the connections (joining
+/// and leaving).
+#[derive(Debug)]
+pub struct Fanout {
+    workers: Vec<Sender<Job>>,
+    next: AtomicUsize,
+    epoch: Instant,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Join(_) => "Join",
+            Self::Update(_) => "Update",
+            Self::Leave => "Leave",
+        })
+    }
+}
+
+impl Fanout {
+    /// Starts one worker per core (at most eight). They stop when the fan-out
+    /// is dropped, and stop every connection they still hold.
+    pub fn start(settings: Settings) -> Self {
+        let count = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let epoch = Instant::now();
+        let workers = (0..count)
+            .map(|i| {
+                let (tx, rx) = mpsc::channel();
+                let worker = Worker { rx, outlets: Vec::new(), settings, epoch };
+                std::thread::Builder::new()
+                    .name(format!("fanout-{i}"))
+                    .spawn(move || worker.run())
+                    .map(|_| tx)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            // Without threads to write to the sockets the server cannot serve.
+            .unwrap_or_else(|e| panic!("cannot start the fan-out workers: {e}"));
+        Self { workers, next: AtomicUsize::new(0), epoch }
+    }
+
+    /// Milliseconds since the fan-out started: the clock of `Outlet::heard`.
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// A new connection's outlet, which gets every change published from now
+    /// on (queued for its task until it switches to direct mode).
+    pub fn join(&self, write: OwnedWriteHalf) -> Arc<Outlet> {
+        let shard = self.next.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+        let outlet = Arc::new(Outlet::new(write, shard, self.now_ms()));
+        if self.workers[shard].send(Job::Join(outlet.clone())).is_err() {
+            outlet.stop();
+        }
+        outlet
+    }
+
+    /// Ends a connection's outlet and lets its worker forget it.
+    pub fn leave(&self, outlet: &Outlet) {
+        outlet.shut();
+        let _ = self.workers[outlet.shard].send(Job::Leave);
+    }
+
+    /// Hands a change to every connection.
+    pub fn publish(&self, update: &Broadcast) {
+        for worker in &self.workers {
+            let _ = worker.send(Job::Update(update.clone()));
+        }
+    }
+}
+
+/// The updates a worker writes in one go, framed back to back.
+struct Batch {
+    updates: Vec<Broadcast>,
+    framed: BytesMut,
+    starts: Vec<usize>,
+}
+
+impl Batch {
+    fn push(&mut self, update: Broadcast) {
+        self.starts.push(self.framed.len());
+        let payload = update.frame.bytes();
+        let (header, len) = crate::ws::frame_header(payload.len());
+        self.framed.extend_from_slice(&header[..len]);
+        self.framed.extend_from_slice(payload);
+        self.updates.push(update);
+    }
+}
+
+/// One worker thread and the outlets it owns.
+struct Worker {
+    rx: Receiver<Job>,
+    outlets: Vec<Arc<Outlet>>,
+    settings: Settings,
+    epoch: Instant,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let ping_every = self.settings.idle_timeout / 3;
+        let ping = crate::ws::ping_frame();
+        let mut next_ping = Instant::now() + ping_every;
+        let mut batch = Batch { updates: Vec::new(), framed: BytesMut::new(), starts: Vec::new() };
+        loop {
+            let job = match self.rx.recv_timeout(next_ping.saturating_duration_since(Instant::now())) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut leave = false;
+            let mut next = job;
+            while let Some(job) = next {
+                match job {
+                    Job::Update(update) => {
+                        batch.push(update);
+                        if batch.framed.len() >= BATCH {
+                            self.deliver(&mut batch);
+                        }
+                    }
+                    Job::Join(outlet) => {
+                        // It gets only what comes after its joining.
+                        self.deliver(&mut batch);
+                        self.outlets.push(outlet);
+                    }
+                    Job::Leave => leave = true,
+                }
+                next = self.rx.try_recv().ok();
+            }
+            self.deliver(&mut batch);
+            if leave {
+                self.outlets.retain(|outlet| !outlet.is_shut());
+            }
+            if Instant::now() >= next_ping {
+                let now = self.epoch.elapsed().as_millis() as u64;
+                let idle = self.settings.idle_timeout.as_millis() as u64;
+                for outlet in &self.outlets {
+                    outlet.ping(now, idle, &ping);
+                }
+                next_ping = Instant::now() + ping_every;
+            }
+        }
+        for outlet in &self.outlets {
+            outlet.stop();
+        }
+    }
+
+    fn deliver(&self, batch: &mut Batch) {
+        if batch.updates.is_empty() {
+            return;
+        }
+        let framed: Bytes = std::mem::take(&mut batch.framed).freeze();
+        let limits = (self.settings.queue, self.settings.queue);
+        for outlet in &self.outlets {
+            outlet.deliver(&batch.updates, &framed, &batch.starts, limits);
+        }
+        crate::metrics::delivered(batch.updates.len(), self.outlets.len());
+        batch.updates.clear();
+        batch.starts.clear();
+    }
+}

@@ -1,0 +1,339 @@
+//! One connection's way out. Everything the server writes to a client goes
+//! through its outlet, under one lock, whole frames in order: the fan-out
+//! workers' updates and pings, and the connection task's answers.
+//!
+//! An outlet is in one of two modes. **Direct**: a fan-out worker writes each
+//! update straight to the socket, the bytes shared by every connection, with no
+//! task woken. **Queued**: the worker hands each update to the connection's task
+//! instead, which adds what only this connection gets (a staff console's
+//! details, a waitlist offer) or is busy with the client (sending its schedule,
+//! answering a message). What the socket does not take at once waits in
+//! `pending`, and the task is woken to write it as the socket drains.
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use protocol::Version;
+use tokio::io::Interest;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Notify;
+
+use crate::hub::Broadcast;
+
+/// Why an outlet stopped taking updates; the connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The client fell too far behind its updates: it should reconnect and resume.
+    TooSlow,
+    /// Nothing was heard from the client for the idle timeout.
+    Idle,
+    /// The socket failed.
+    Gone,
+    /// The server is stopping.
+    Stopping,
+}
+
+/// The state behind the lock.
+#[derive(Debug)]
+struct Outbox {
+    /// The socket's writing half; `None` once the connection has ended.
+    write: Option<OwnedWriteHalf>,
+    /// Bytes not yet written, in order. Each entry is the rest of one or more
+    /// whole frames, so anything appended starts on a frame boundary.
+    pending: VecDeque<Bytes>,
+    /// Whether the workers write updates themselves.
+    direct: bool,
+    /// The last update's version handed on: written (direct) or queued.
+    version: Version,
+    /// Updates for the task (queued mode).
+    queue: VecDeque<Broadcast>,
+    fault: Option<Fault>,
+    /// Whether the task is sending its close frame: the outlet takes no more
+    /// updates, but still writes what is pending.
+    closing: bool,
+}
+
+/// One connection's writing side, shared by its task and its fan-out worker.
+#[derive(Debug)]
+pub struct Outlet {
+    state: Mutex<Outbox>,
+    /// Wakes the connection's task: updates queued for it, bytes left pending, a
+    /// fault.
+    wake: Notify,
+    /// When the client was last heard from, in milliseconds of the fan-out's clock.
+    heard: AtomicU64,
+    /// The fan-out worker this outlet belongs to.
+    pub(super) shard: usize,
+}
+
+impl Outbox {
+    /// Writes `bytes` after whatever is pending; what the socket does not take
+    /// now waits. Returns whether bytes are now pending that were not before.
+    fn put(&mut self, bytes: Bytes) -> bool {
+        let Some(write) = &self.write else { return false };
+        if !self.pending.is_empty() {
+            self.pending.push_back(bytes);
+            return false;
+        }
+        match write.try_write(&bytes) {
+            Ok(n) if n == bytes.len() => false,
+            Ok(n) => {
+                self.pending.push_back(bytes.slice(n..));
+                true
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.pending.push_back(bytes);
+                true
+            }
+            Err(_) => {
+                self.fail(Fault::Gone);
+                false
+            }
+        }
+    }
+
+    /// Writes as much of `pending` as the socket takes now; `Ok(true)` when
+    /// all of it went.
+    fn flush(&mut self) -> Result<bool, Fault> {
+        let Some(write) = &self.write else { return Err(Fault::Gone) };
+        while let Some(front) = self.pending.front_mut() {
+            match write.try_write(front) {
+                Ok(n) if n == front.len() => {
+                    self.pending.pop_front();
+                }
+                Ok(n) => {
+                    *front = front.slice(n..);
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(_) => {
+                    self.fail(Fault::Gone);
+                    return Err(Fault::Gone);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn fail(&mut self, fault: Fault) {
+        self.fault.get_or_insert(fault);
+        self.queue = VecDeque::new();
+    }
+}
+
+impl Outlet {
+    /// A new outlet, in queued mode until its task has sent the schedule.
+    pub(super) fn new(write: OwnedWriteHalf, shard: usize, now_ms: u64) -> Self {
+        Self {
+            state: Mutex::new(Outbox {
+                write: Some(write),
+                pending: VecDeque::new(),
+                direct: false,
+                version: 0,
+                queue: VecDeque::new(),
+                fault: None,
+                closing: false,
+            }),
+            wake: Notify::new(),
+            heard: AtomicU64::new(now_ms),
+            shard,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Outbox> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // The worker's side.
+
+    /// Hands updates on: the worker's `framed` bytes are the updates of
+    /// `updates` as frames back to back, the one with index `i` starting at
+    /// `starts[i]`. Direct, the socket gets the part this client has not seen;
+    /// queued, the task gets them. `max_pending` bounds how many writes may
+    /// wait for a client that does not read, `max_queue` how many updates may
+    /// wait for its task.
+    pub(super) fn deliver(
+        &self,
+        updates: &[Broadcast],
+        framed: &Bytes,
+        starts: &[usize],
+        limits: (usize, usize),
+    ) {
+        let (max_pending, max_queue) = limits;
+        let mut out = self.lock();
+        if out.fault.is_some() || out.write.is_none() {
+            return;
+        }
+        let Some(first) = updates.iter().position(|u| u.version > out.version) else { return };
+        out.version = updates[updates.len() - 1].version;
+        let wake = if out.direct {
+            if out.pending.len() >= max_pending {
+                out.fail(Fault::TooSlow);
+                true
+            } else {
+                out.put(framed.slice(starts[first]..)) || out.fault.is_some()
+            }
+        } else {
+            out.queue.extend(updates[first..].iter().cloned());
+            if out.queue.len() > max_queue {
+                out.fail(Fault::TooSlow);
+            }
+            true
+        };
+        drop(out);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The periodic check: a client silent for `idle_ms` is dropped, and any
+    /// other gets `ping`.
+    pub(super) fn ping(&self, now_ms: u64, idle_ms: u64, ping: &Bytes) {
+        let mut out = self.lock();
+        if out.fault.is_some() || out.write.is_none() {
+            return;
+        }
+        let silent = now_ms.saturating_sub(self.heard.load(Ordering::Relaxed)) > idle_ms;
+        let wake = if silent {
+            out.fail(Fault::Idle);
+            true
+        } else {
+            out.put(ping.clone()) || out.fault.is_some()
+        };
+        drop(out);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Stops the outlet because the server is stopping.
+    pub(super) fn stop(&self) {
+        self.lock().fail(Fault::Stopping);
+        self.wake.notify_one();
+    }
+
+    /// Whether the connection has ended, so that the worker can forget it.
+    pub(super) fn is_shut(&self) -> bool {
+        self.lock().write.is_none()
+    }
+
+    // The connection task's side.
+
+    /// Notes that the client was heard from at `now_ms`.
+    pub fn heard(&self, now_ms: u64) {
+        self.heard.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Resolves when the worker has something for the task.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Why the outlet stopped, if it did.
+    pub fn fault(&self) -> Option<Fault> {
+        self.lock().fault
+    }
+
+    /// Queues `bytes` (whole frames) for the client; `drain` writes what the
+    /// socket did not take at once.
+    pub fn send(&self, bytes: Bytes) {
+        self.lock().put(bytes);
+    }
+
+    /// Takes the updates queued for the task.
+    pub fn take_queue(&self) -> VecDeque<Broadcast> {
+        std::mem::take(&mut self.lock().queue)
+    }
+
+    /// Switches to queued mode, so that the task sees every update from now
+    /// on. Returns, when the outlet was direct, the last version the worker
+    /// wrote to the socket (queued, the task has seen every update itself).
+    pub fn queued(&self) -> Option<Version> {
+        let mut out = self.lock();
+        out.direct.then(|| {
+            out.direct = false;
+            out.version
+        })
+    }
+
+    /// Switches to direct mode, for a client that holds `version`, when nothing
+    /// waits for the task or the socket; returns whether it did.
+    pub fn direct(&self, version: Version) -> bool {
+        let mut out = self.lock();
+        if out.direct || !out.queue.is_empty() || !out.pending.is_empty() || out.fault.is_some() {
+            return out.direct;
+        }
+        out.direct = true;
+        out.version = out.version.max(version);
+        true
+    }
+
+    /// Writes everything pending, waiting for the socket (`read` is its other
+    /// half, for the readiness) while it makes progress, for at most `timeout`
+    /// without any; `false` when the socket failed or stalled, or the outlet
+    /// stopped meanwhile (a client stuck while its updates pile up is cut off
+    /// for that, without waiting out the timeout).
+    pub async fn drain(&self, read: &OwnedReadHalf, timeout: Duration) -> bool {
+        // A wake-up taken here is given back at the end, for the task's loop.
+        let mut woken = false;
+        let drained = loop {
+            {
+                let mut out = self.lock();
+                if out.fault.is_some() && !out.closing {
+                    break false;
+                }
+                match out.flush() {
+                    Ok(true) => break true,
+                    Ok(false) => {}
+                    Err(_) => break false,
+                }
+            }
+            let wake = async {
+                if woken {
+                    std::future::pending::<()>().await;
+                }
+                self.wake.notified().await;
+            };
+            tokio::select! {
+                ready = tokio::time::timeout(timeout, read.ready(Interest::WRITABLE)) => {
+                    if !matches!(ready, Ok(Ok(_))) {
+                        let mut out = self.lock();
+                        // The readiness may lag behind the socket: one more try.
+                        if !matches!(out.flush(), Ok(true)) {
+                            out.fail(Fault::Gone);
+                        }
+                        break out.fault.is_none() || (out.closing && out.pending.is_empty());
+                    }
+                }
+                () = wake => woken = true,
+            }
+        };
+        if woken {
+            self.wake.notify_one();
+        }
+        drained
+    }
+
+    /// Queues the close frame, the last frame the client gets: nothing is
+    /// handed on after it. `false` when the socket is gone.
+    pub fn close(&self, frame: Bytes) -> bool {
+        let mut out = self.lock();
+        out.closing = true;
+        out.fault.get_or_insert(Fault::Gone);
+        out.put(frame);
+        out.write.is_some() && out.flush().is_ok()
+    }
+
+    /// Ends the outlet: the socket's writing half is closed and the worker
+    /// stops writing to it.
+    pub fn shut(&self) {
+        let mut out = self.lock();
+        out.write = None;
+        out.pending = VecDeque::new();
+        out.queue = VecDeque::new();
+    }
+}
