@@ -173,12 +173,12 @@ impl Hub {
     /// its socket `write` (or to its task first; see `Outlet`). Join first,
     /// then take the snapshot or the replay: a change committed in between is
     /// then both there and in the outlet, and the version check drops the copy.
-    pub fn join(&self, write: tokio::net::tcp::OwnedWriteHalf) -> Arc<Outlet> {
-        self.fanout.join(write)
+    pub fn join(&self, stream: tokio::net::TcpStream) -> Arc<Outlet> {
+        self.fanout.join(stream)
     }
 
     /// Ends a connection's outlet.
-    pub fn leave(&self, outlet: &Outlet) {
+    pub fn leave(&self, outlet: Arc<Outlet>) {
         self.fanout.leave(outlet);
     }
 

@@ -168,12 +168,12 @@ impl EngineHandle {
     }
 
     /// A new connection's outlet; see `Hub::join`.
-    pub fn join(&self, write: tokio::net::tcp::OwnedWriteHalf) -> Arc<crate::fanout::Outlet> {
-        self.hub.join(write)
+    pub fn join(&self, stream: tokio::net::TcpStream) -> Arc<crate::fanout::Outlet> {
+        self.hub.join(stream)
     }
 
     /// Ends a connection's outlet.
-    pub fn leave(&self, outlet: &crate::fanout::Outlet) {
+    pub fn leave(&self, outlet: Arc<crate::fanout::Outlet>) {
         self.hub.leave(outlet);
     }
 

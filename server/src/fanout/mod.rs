@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
 
 use crate::hub::Broadcast;
 
@@ -29,8 +29,8 @@ enum Job {
     Join(Arc<Outlet>),
     /// A change for every connection.
     Update(Broadcast),
-    /// Some connection ended: forget the ended ones.
-    Leave,
+    /// A connection ended: forget it.
+    Leave(Arc<Outlet>),
 }
 
 /// How the workers treat slow and silent clients.
@@ -57,7 +57,7 @@ impl std::fmt::Debug for Job {
         f.write_str(match self {
             Self::Join(_) => "Join",
             Self::Update(_) => "Update",
-            Self::Leave => "Leave",
+            Self::Leave(_) => "Leave",
         })
     }
 }
@@ -90,19 +90,20 @@ impl Fanout {
 
     /// A new connection's outlet, which gets every change published from now
     /// on (queued for its task until it switches to direct mode).
-    pub fn join(&self, write: OwnedWriteHalf) -> Arc<Outlet> {
+    pub fn join(&self, stream: TcpStream) -> Arc<Outlet> {
         let shard = self.next.fetch_add(1, Ordering::Relaxed) % self.workers.len();
-        let outlet = Arc::new(Outlet::new(write, shard, self.now_ms()));
+        let outlet = Arc::new(Outlet::new(stream, shard, self.now_ms()));
         if self.workers[shard].send(Job::Join(outlet.clone())).is_err() {
             outlet.stop();
         }
         outlet
     }
 
-    /// Ends a connection's outlet and lets its worker forget it.
-    pub fn leave(&self, outlet: &Outlet) {
+    /// Ends a connection's outlet and lets its worker forget it (the socket
+    /// closes then).
+    pub fn leave(&self, outlet: Arc<Outlet>) {
         outlet.shut();
-        let _ = self.workers[outlet.shard].send(Job::Leave);
+        let _ = self.workers[outlet.shard].send(Job::Leave(outlet));
     }
 
     /// Hands a change to every connection.
@@ -151,7 +152,6 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            let mut leave = false;
             let mut next = job;
             while let Some(job) = next {
                 match job {
@@ -164,16 +164,14 @@ impl Worker {
                     Job::Join(outlet) => {
                         // It gets only what comes after its joining.
                         self.deliver(&mut batch);
+                        outlet.slot.store(self.outlets.len(), Ordering::Relaxed);
                         self.outlets.push(outlet);
                     }
-                    Job::Leave => leave = true,
+                    Job::Leave(outlet) => self.forget(&outlet),
                 }
                 next = self.rx.try_recv().ok();
             }
             self.deliver(&mut batch);
-            if leave {
-                self.outlets.retain(|outlet| !outlet.is_shut());
-            }
             if Instant::now() >= next_ping {
                 let now = self.epoch.elapsed().as_millis() as u64;
                 let idle = self.settings.idle_timeout.as_millis() as u64;
@@ -185,6 +183,17 @@ impl Worker {
         }
         for outlet in &self.outlets {
             outlet.stop();
+        }
+    }
+
+    /// Removes an ended outlet from the shard, in place of the last one.
+    fn forget(&mut self, outlet: &Arc<Outlet>) {
+        let slot = outlet.slot.load(Ordering::Relaxed);
+        if self.outlets.get(slot).is_some_and(|held| Arc::ptr_eq(held, outlet)) {
+            self.outlets.swap_remove(slot);
+            if let Some(moved) = self.outlets.get(slot) {
+                moved.slot.store(slot, Ordering::Relaxed);
+            }
         }
     }
 

@@ -12,14 +12,15 @@
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
 use protocol::Version;
+use socket2::SockRef;
 use tokio::io::Interest;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::hub::Broadcast;
@@ -40,8 +41,9 @@ pub enum Fault {
 /// The state behind the lock.
 #[derive(Debug)]
 struct Outbox {
-    /// The socket's writing half; `None` once the connection has ended.
-    write: Option<OwnedWriteHalf>,
+    /// Whether the connection still runs: once it has ended, nothing more is
+    /// written.
+    open: bool,
     /// Bytes not yet written, in order. Each entry is the rest of one or more
     /// whole frames, so anything appended starts on a frame boundary.
     pending: VecDeque<Bytes>,
@@ -57,10 +59,12 @@ struct Outbox {
     closing: bool,
 }
 
-/// One connection's writing side, shared by its task and its fan-out worker.
+/// One connection's socket, shared by its task and its fan-out worker. It is
+/// one allocation: the worker touches little memory per socket it writes to.
 #[derive(Debug)]
 pub struct Outlet {
     state: Mutex<Outbox>,
+    stream: TcpStream,
     /// Wakes the connection's task: updates queued for it, bytes left pending, a
     /// fault.
     wake: Notify,
@@ -68,18 +72,25 @@ pub struct Outlet {
     heard: AtomicU64,
     /// The fan-out worker this outlet belongs to.
     pub(super) shard: usize,
+    /// Where the worker keeps it, so that it forgets it at once when it ends.
+    pub(super) slot: AtomicUsize,
 }
 
 impl Outbox {
     /// Writes `bytes` after whatever is pending; what the socket does not take
     /// now waits. Returns whether bytes are now pending that were not before.
-    fn put(&mut self, bytes: Bytes) -> bool {
-        let Some(write) = &self.write else { return false };
+    fn put(&mut self, stream: &TcpStream, bytes: Bytes) -> bool {
+        if !self.open {
+            return false;
+        }
         if !self.pending.is_empty() {
             self.pending.push_back(bytes);
             return false;
         }
-        match write.try_write(&bytes) {
+        // Straight to the socket, which is non-blocking: the runtime's
+        // readiness is not needed to try, and a full socket is noticed by the
+        // task's `drain`, which waits for it through the runtime.
+        match SockRef::from(stream).send(&bytes) {
             Ok(n) if n == bytes.len() => false,
             Ok(n) => {
                 self.pending.push_back(bytes.slice(n..));
@@ -98,10 +109,12 @@ impl Outbox {
 
     /// Writes as much of `pending` as the socket takes now; `Ok(true)` when
     /// all of it went.
-    fn flush(&mut self) -> Result<bool, Fault> {
-        let Some(write) = &self.write else { return Err(Fault::Gone) };
+    fn flush(&mut self, stream: &TcpStream) -> Result<bool, Fault> {
+        if !self.open {
+            return Err(Fault::Gone);
+        }
         while let Some(front) = self.pending.front_mut() {
-            match write.try_write(front) {
+            match stream.try_write(front) {
                 Ok(n) if n == front.len() => {
                     self.pending.pop_front();
                 }
@@ -127,10 +140,12 @@ impl Outbox {
 
 impl Outlet {
     /// A new outlet, in queued mode until its task has sent the schedule.
-    pub(super) fn new(write: OwnedWriteHalf, shard: usize, now_ms: u64) -> Self {
+    pub(super) fn new(stream: TcpStream, shard: usize, now_ms: u64) -> Self {
         Self {
+            stream,
+            slot: AtomicUsize::new(usize::MAX),
             state: Mutex::new(Outbox {
-                write: Some(write),
+                open: true,
                 pending: VecDeque::new(),
                 direct: false,
                 version: 0,
@@ -165,7 +180,7 @@ impl Outlet {
     ) {
         let (max_pending, max_queue) = limits;
         let mut out = self.lock();
-        if out.fault.is_some() || out.write.is_none() {
+        if out.fault.is_some() || !out.open {
             return;
         }
         let Some(first) = updates.iter().position(|u| u.version > out.version) else { return };
@@ -175,7 +190,7 @@ impl Outlet {
                 out.fail(Fault::TooSlow);
                 true
             } else {
-                out.put(framed.slice(starts[first]..)) || out.fault.is_some()
+                out.put(&self.stream, framed.slice(starts[first]..)) || out.fault.is_some()
             }
         } else {
             out.queue.extend(updates[first..].iter().cloned());
@@ -194,7 +209,7 @@ impl Outlet {
     /// other gets `ping`.
     pub(super) fn ping(&self, now_ms: u64, idle_ms: u64, ping: &Bytes) {
         let mut out = self.lock();
-        if out.fault.is_some() || out.write.is_none() {
+        if out.fault.is_some() || !out.open {
             return;
         }
         let silent = now_ms.saturating_sub(self.heard.load(Ordering::Relaxed)) > idle_ms;
@@ -202,7 +217,7 @@ impl Outlet {
             out.fail(Fault::Idle);
             true
         } else {
-            out.put(ping.clone()) || out.fault.is_some()
+            out.put(&self.stream, ping.clone()) || out.fault.is_some()
         };
         drop(out);
         if wake {
@@ -214,11 +229,6 @@ impl Outlet {
     pub(super) fn stop(&self) {
         self.lock().fail(Fault::Stopping);
         self.wake.notify_one();
-    }
-
-    /// Whether the connection has ended, so that the worker can forget it.
-    pub(super) fn is_shut(&self) -> bool {
-        self.lock().write.is_none()
     }
 
     // The connection task's side.
@@ -241,7 +251,7 @@ impl Outlet {
     /// Queues `bytes` (whole frames) for the client; `drain` writes what the
     /// socket did not take at once.
     pub fn send(&self, bytes: Bytes) {
-        self.lock().put(bytes);
+        self.lock().put(&self.stream, bytes);
     }
 
     /// Takes the updates queued for the task.
@@ -272,12 +282,11 @@ impl Outlet {
         true
     }
 
-    /// Writes everything pending, waiting for the socket (`read` is its other
-    /// half, for the readiness) while it makes progress, for at most `timeout`
+    /// Writes everything pending, waiting for the socket while it makes progress, for at most `timeout`
     /// without any; `false` when the socket failed or stalled, or the outlet
     /// stopped meanwhile (a client stuck while its updates pile up is cut off
     /// for that, without waiting out the timeout).
-    pub async fn drain(&self, read: &OwnedReadHalf, timeout: Duration) -> bool {
+    pub async fn drain(&self, timeout: Duration) -> bool {
         // A wake-up taken here is given back at the end, for the task's loop.
         let mut woken = false;
         let drained = loop {
@@ -286,7 +295,7 @@ impl Outlet {
                 if out.fault.is_some() && !out.closing {
                     break false;
                 }
-                match out.flush() {
+                match out.flush(&self.stream) {
                     Ok(true) => break true,
                     Ok(false) => {}
                     Err(_) => break false,
@@ -299,11 +308,11 @@ impl Outlet {
                 self.wake.notified().await;
             };
             tokio::select! {
-                ready = tokio::time::timeout(timeout, read.ready(Interest::WRITABLE)) => {
+                ready = tokio::time::timeout(timeout, self.stream.ready(Interest::WRITABLE)) => {
                     if !matches!(ready, Ok(Ok(_))) {
                         let mut out = self.lock();
                         // The readiness may lag behind the socket: one more try.
-                        if !matches!(out.flush(), Ok(true)) {
+                        if !matches!(out.flush(&self.stream), Ok(true)) {
                             out.fail(Fault::Gone);
                         }
                         break out.fault.is_none() || (out.closing && out.pending.is_empty());
@@ -324,16 +333,23 @@ impl Outlet {
         let mut out = self.lock();
         out.closing = true;
         out.fault.get_or_insert(Fault::Gone);
-        out.put(frame);
-        out.write.is_some() && out.flush().is_ok()
+        out.put(&self.stream, frame);
+        out.open && out.flush(&self.stream).is_ok()
     }
 
-    /// Ends the outlet: the socket's writing half is closed and the worker
-    /// stops writing to it.
+    /// The socket, for reading what the client sends.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Ends the outlet: the worker stops writing to it, and the client is told
+    /// that nothing more comes (the socket itself closes once the worker has
+    /// let it go).
     pub fn shut(&self) {
         let mut out = self.lock();
-        out.write = None;
+        out.open = false;
         out.pending = VecDeque::new();
         out.queue = VecDeque::new();
+        let _ = SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
     }
 }

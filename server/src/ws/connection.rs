@@ -15,7 +15,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use protocol::{ErrorCode, ServerMessage, Version};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::frames::{self, Decoder, Incoming};
@@ -53,10 +52,9 @@ enum End {
     Close(u16, &'static str),
 }
 
-/// The socket's halves as the task uses them: reading, and writing through the
-/// outlet it shares with the fan-out.
+/// The socket as the task uses it: its outlet, shared with the fan-out, and
+/// the decoder of what the client sends.
 struct Socket {
-    read: OwnedReadHalf,
     outlet: Arc<Outlet>,
     decoder: Decoder,
     timeout: Duration,
@@ -67,7 +65,7 @@ impl Socket {
     /// `false` when it failed or stalled.
     async fn send(&self, bytes: Bytes) -> bool {
         self.outlet.send(bytes);
-        self.outlet.drain(&self.read, self.timeout).await
+        self.outlet.drain(self.timeout).await
     }
 
     async fn send_message(&self, message: &ServerMessage) -> bool {
@@ -78,7 +76,7 @@ impl Socket {
     /// an error.
     fn read_some(&mut self) -> bool {
         let mut buffer = [0u8; READ_CHUNK];
-        match self.read.try_read(&mut buffer) {
+        match self.outlet.stream().try_read(&mut buffer) {
             Ok(0) => false,
             Ok(n) => {
                 self.decoder.feed(&buffer[..n]);
@@ -103,13 +101,11 @@ pub async fn serve_connection(
 ) {
     // Each update is one write; nothing is gained by waiting to fill a packet.
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
     // Joined before the snapshot or the replay is taken: a change committed in
     // between is then both there and in the outlet, and the version check drops
     // the copy.
-    let outlet = state.engine.join(write);
+    let outlet = state.engine.join(stream);
     let mut socket = Socket {
-        read,
         outlet: outlet.clone(),
         decoder: Decoder::new(state.limits.max_message_bytes),
         timeout: state.limits.write_timeout,
@@ -153,7 +149,7 @@ pub async fn serve_connection(
                 _ => {}
             }
             tokio::select! {
-                ready = socket.read.readable() => {
+                ready = socket.outlet.stream().readable() => {
                     if ready.is_err() || !socket.read_some() {
                         break 'conn End::Gone;
                     }
@@ -218,7 +214,8 @@ pub async fn serve_connection(
     // Boxed, like every rarely used step, so that an idle connection does not
     // carry its space.
     Box::pin(close(&mut socket, end)).await;
-    state.engine.leave(&outlet);
+    drop(socket);
+    state.engine.leave(outlet);
 }
 
 /// Answers every whole message the decoder holds; `Err` when the connection
@@ -310,7 +307,7 @@ async fn answer(
 async fn forward(socket: &Socket, conn: &Conn, version: &mut Version) -> bool {
     let queue = socket.outlet.take_queue();
     if queue.is_empty() {
-        return socket.outlet.drain(&socket.read, socket.timeout).await;
+        return socket.outlet.drain(socket.timeout).await;
     }
     let mut gathered = BytesMut::new();
     for update in queue {
@@ -335,7 +332,7 @@ async fn forward(socket: &Socket, conn: &Conn, version: &mut Version) -> bool {
     if !gathered.is_empty() {
         socket.outlet.send(gathered.freeze());
     }
-    socket.outlet.drain(&socket.read, socket.timeout).await
+    socket.outlet.drain(socket.timeout).await
 }
 
 /// The frames one change makes for this connection: the change, then its staff
@@ -356,7 +353,7 @@ async fn close(socket: &mut Socket, end: End) {
         End::Left(None) => Bytes::from_static(&[0x88, 0x00]),
         End::Close(code, reason) => frames::close(code, reason),
     };
-    if !socket.outlet.close(frame) || !socket.outlet.drain(&socket.read, socket.timeout).await {
+    if !socket.outlet.close(frame) || !socket.outlet.drain(socket.timeout).await {
         return;
     }
     if matches!(end, End::Left(_)) {
@@ -372,7 +369,7 @@ async fn close(socket: &mut Socket, end: End) {
                 // to read the close frame all the same.
                 Err(_) => std::future::pending::<()>().await,
             }
-            if socket.read.readable().await.is_err() || !socket.read_some() {
+            if socket.outlet.stream().readable().await.is_err() || !socket.read_some() {
                 std::future::pending::<()>().await;
             }
         }
