@@ -4,12 +4,16 @@
 #   bench/run.sh LABEL [SERVER_BIN]
 # SERVER_BIN defaults to target/release/server; build both first with
 #   cargo build --release -p server -p loadtest
+# (which builds target/release/floor as well).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 label=${1:?label}
 server=${2:-target/release/server}
 loadtest=target/release/loadtest
 mkdir -p target/bench
+# The machine's floor first: what the kernel alone costs to write one update to
+# each of 10,000 loopback connections, with no server at all (burst and paced).
+target/release/floor --json "target/bench/$label-floor.json"
 run() {
     local name=$1; shift
     "$loadtest" --server-bin "$server" --label "$label-$name" --json "target/bench/$label-$name.json" "$@" | tail -n 1

@@ -13,8 +13,15 @@ use anyhow::{Context, Result, bail};
 use client::{BookingReply, Client, ConnectOptions};
 use hdrhistogram::Histogram;
 use protocol::{Patient, ServerMessage, SlotId, SlotStatus};
-use serde::Serialize;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
+
+pub mod floor;
+pub mod procstat;
+mod summary;
+
+pub use procstat::{cpu_secs, rss_kib};
+use summary::ServerCpu;
+pub use summary::Summary;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -41,85 +48,6 @@ pub struct Options {
     pub connect_concurrency: usize,
     /// How long to wait for the last updates to arrive.
     pub settle: Duration,
-}
-
-/// One run's figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    /// Listening connections held.
-    pub clients: usize,
-    /// Connections that could not be opened.
-    pub connect_failures: usize,
-    /// Seconds it took to open them all.
-    pub connect_secs: f64,
-    /// Bookings committed.
-    pub booked: usize,
-    /// Bookings refused (should be zero: every booker has its own slots).
-    pub refused: usize,
-    /// Bookings that got no answer (an error, or the connection was closed).
-    pub failed: usize,
-    /// Committed bookings per second over the booking phase.
-    pub bookings_per_sec: f64,
-    /// Time from `book` to `bookingResult`, milliseconds.
-    pub book_p50_ms: f64,
-    /// Time from `book` to `bookingResult`, milliseconds.
-    pub book_p99_ms: f64,
-    /// Time from `book` to `bookingResult`, milliseconds.
-    pub book_max_ms: f64,
-    /// Updates delivered to listeners.
-    pub updates_received: u64,
-    /// Updates a listener should have had and did not (gaps, or never arrived).
-    pub missed_updates: u64,
-    /// Time from `book` to the update's arrival at each client, milliseconds.
-    pub fanout_p50_ms: f64,
-    /// Same, 99th percentile.
-    pub fanout_p99_ms: f64,
-    /// Same, 99.9th percentile.
-    pub fanout_p999_ms: f64,
-    /// Same, maximum.
-    pub fanout_max_ms: f64,
-    /// Server resident memory before the listeners connected, KiB.
-    pub rss_before_kib: Option<u64>,
-    /// Server resident memory with all listeners connected, KiB.
-    pub rss_after_kib: Option<u64>,
-    /// (after − before) / clients, bytes.
-    pub bytes_per_connection: Option<u64>,
-    /// CPU seconds the server spent during the booking phase and the fan-out.
-    pub server_cpu_secs: Option<f64>,
-}
-
-impl Summary {
-    /// The one-line form.
-    pub fn line(&self) -> String {
-        let mut memory = match (self.rss_before_kib, self.rss_after_kib, self.bytes_per_connection) {
-            (Some(b), Some(a), Some(per)) => format!(" rss={b}->{a}KiB per_conn={per}B"),
-            _ => String::new(),
-        };
-        if let Some(cpu) = self.server_cpu_secs {
-            memory.push_str(&format!(" server_cpu={cpu:.2}s"));
-        }
-        format!(
-            "clients={} connect_failures={} connect={:.1}s booked={} refused={} failed={} book_rate={:.0}/s \
-             book_p50={:.2}ms book_p99={:.2}ms book_max={:.2}ms updates={} missed={} \
-             fanout_p50={:.2}ms fanout_p99={:.2}ms fanout_p999={:.2}ms fanout_max={:.2}ms{memory}",
-            self.clients,
-            self.connect_failures,
-            self.connect_secs,
-            self.booked,
-            self.refused,
-            self.failed,
-            self.bookings_per_sec,
-            self.book_p50_ms,
-            self.book_p99_ms,
-            self.book_max_ms,
-            self.updates_received,
-            self.missed_updates,
-            self.fanout_p50_ms,
-            self.fanout_p99_ms,
-            self.fanout_p999_ms,
-            self.fanout_max_ms,
-        )
-    }
 }
 
 /// When each slot's `book` was sent, in microseconds since the run began; the
@@ -157,22 +85,6 @@ fn patient(i: usize) -> Patient {
         name: format!("Load Test Patient {i}"),
         phone: format!("+7 900 {:03}-{:02}-{:02}", i % 1000, i % 97, i % 89),
     }
-}
-
-/// Resident memory of a process, KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// CPU time a process has used so far, seconds (user + system).
-pub fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
 }
 
 /// Raises this process's open-file limit as far as allowed (children inherit it).
@@ -264,11 +176,20 @@ pub async fn run(options: &Options) -> Result<Summary> {
     for _ in 0..bookers {
         booking_clients.push(Client::connect(&options.url).await.context("connecting a booker")?);
     }
-    let cpu_before = options.server_pid.and_then(cpu_secs);
+    // The server's and the load generator's CPU time are read over the booking
+    // phase and the wait for the last updates, the connections already open.
+    let cpu_before = options.server_pid.and_then(procstat::process_cpu);
+    let own_cpu_before = procstat::own_cpu();
     let booking_started = Instant::now();
+    let booker_updates = Arc::new(AtomicU64::new(0));
+    let open_bookers = Arc::new(AtomicU64::new(bookers as u64));
     let mut booking_tasks = Vec::new();
+    let mut booking_results = Vec::new();
     for (share, mut client) in shares.into_iter().zip(booking_clients) {
         let times = times.clone();
+        let (done_tx, done_rx) = oneshot::channel();
+        booking_results.push(done_rx);
+        let (stop, updates, open) = (stop_rx.clone(), booker_updates.clone(), open_bookers.clone());
         booking_tasks.push(tokio::spawn(async move {
             let mut pace = per_booker_interval.map(tokio::time::interval);
             let mut results: Vec<(Option<bool>, u32)> = Vec::with_capacity(share.len());
@@ -282,15 +203,16 @@ pub async fn run(options: &Options) -> Result<Summary> {
                 let took = started.elapsed().as_micros() as u32;
                 results.push((reply.ok().map(|r| matches!(r, BookingReply::Booked { .. })), took));
             }
-            results
+            let _ = done_tx.send(results);
+            count_updates(client, stop, updates, open).await;
         }));
     }
     let mut booked = 0;
     let mut refused = 0;
     let mut failed = 0;
     let mut book_hist = Histogram::<u64>::new(3)?;
-    for task in booking_tasks {
-        for (ok, took) in task.await? {
+    for results in booking_results {
+        for (ok, took) in results.await.context("a booker failed")? {
             match ok {
                 Some(true) => booked += 1,
                 Some(false) => refused += 1,
@@ -301,14 +223,24 @@ pub async fn run(options: &Options) -> Result<Summary> {
     }
     let booking_secs = booking_started.elapsed().as_secs_f64();
 
-    // Wait for every listener to see every committed booking, or give up.
+    // Wait for every listener to see every committed booking, and every booker
+    // too (the server writes each update to the booking connections as well),
+    // or give up.
     let should_have = booked as u64 * listeners.len() as u64;
     let settle_until = Instant::now() + options.settle;
-    while delivered.load(Ordering::Acquire) < should_have && Instant::now() < settle_until {
+    let bookers_lack =
+        || booker_updates.load(Ordering::Acquire) < booked as u64 * open_bookers.load(Ordering::Acquire);
+    while (delivered.load(Ordering::Acquire) < should_have || bookers_lack()) && Instant::now() < settle_until
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = stop_tx.send(true);
-    let cpu_after = options.server_pid.and_then(cpu_secs);
+    let cpu_after = options.server_pid.and_then(procstat::process_cpu);
+    let own_cpu_after = procstat::own_cpu();
+    for task in booking_tasks {
+        task.await?;
+    }
+    let booker_updates = booker_updates.load(Ordering::Acquire);
 
     let mut fanout = Histogram::<u64>::new(3)?;
     let mut received = 0;
@@ -322,6 +254,10 @@ pub async fn run(options: &Options) -> Result<Summary> {
         }
     }
     let listening = options.clients - connect_failures;
+    // The updates the measured server wrote: to its listeners, and to the
+    // bookers too when they use the same instance.
+    let written = received + if options.listen_urls.is_empty() { booker_updates } else { 0 };
+    let server_cpu = ServerCpu::new(cpu_before.zip(cpu_after).map(|(b, a)| a - b), written);
     let ms =
         |h: &Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 };
     Ok(Summary {
@@ -336,6 +272,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
         book_p99_ms: ms(&book_hist, 0.99),
         book_max_ms: if book_hist.is_empty() { 0.0 } else { book_hist.max() as f64 / 1000.0 },
         updates_received: received,
+        booker_updates,
         missed_updates: should_have.saturating_sub(received).max(gaps),
         fanout_p50_ms: ms(&fanout, 0.5),
         fanout_p99_ms: ms(&fanout, 0.99),
@@ -346,7 +283,13 @@ pub async fn run(options: &Options) -> Result<Summary> {
         bytes_per_connection: rss_before
             .zip(rss_after)
             .and_then(|(b, a)| (listening > 0).then(|| a.saturating_sub(b) * 1024 / listening as u64)),
-        server_cpu_secs: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
+        server_cpu_secs: server_cpu.total_secs,
+        server_user_secs: server_cpu.user_secs,
+        server_sys_secs: server_cpu.sys_secs,
+        server_user_us_per_update: server_cpu.user_us_per_update,
+        server_sys_us_per_update: server_cpu.sys_us_per_update,
+        server_us_per_update: server_cpu.us_per_update,
+        loadgen_cpu_secs: own_cpu_before.zip(own_cpu_after).map(|(b, a)| (a - b).total()),
     })
 }
 
@@ -407,6 +350,34 @@ async fn listen(
         }
     }
     stats
+}
+
+/// A booking connection once its bookings are done: it goes on reading, and
+/// counts the updates it was sent (those that arrived while it was booking
+/// first), until the run ends.
+async fn count_updates(
+    mut client: Client,
+    mut stop: watch::Receiver<bool>,
+    updates: Arc<AtomicU64>,
+    open: Arc<AtomicU64>,
+) {
+    loop {
+        tokio::select! {
+            message = client.recv() => match message {
+                Ok(ServerMessage::Update { .. }) => {
+                    updates.fetch_add(1, Ordering::AcqRel);
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    // A closed connection gets no more updates; the wait for
+                    // the last ones no longer expects them here.
+                    open.fetch_sub(1, Ordering::AcqRel);
+                    break;
+                }
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
 }
 
 fn protocol_now() -> i64 {

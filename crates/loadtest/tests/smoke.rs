@@ -45,7 +45,15 @@ async fn two_hundred_clients_see_every_booking() {
     assert_eq!(summary.connect_failures, 0);
     assert_eq!((summary.booked, summary.refused, summary.failed), (60, 0, 0));
     assert_eq!(summary.updates_received, 60 * 200);
+    // Each of the three booking connections is sent every update as well.
+    assert_eq!(summary.booker_updates, 60 * 3);
     assert_eq!(summary.missed_updates, 0);
     assert!(summary.fanout_p50_ms > 0.0 && summary.fanout_max_ms >= summary.fanout_p99_ms);
     assert!(summary.rss_after_kib.is_some());
+    let (user, sys) = (summary.server_user_secs.unwrap(), summary.server_sys_secs.unwrap());
+    assert!(user >= 0.0 && sys >= 0.0 && (user + sys - summary.server_cpu_secs.unwrap()).abs() < 1e-9);
+    let per_update = summary.server_us_per_update.unwrap();
+    let expected = summary.server_cpu_secs.unwrap() * 1e6 / (60.0 * 203.0);
+    assert!((per_update - expected).abs() < 1e-6, "{per_update} against {expected}");
+    assert!(summary.loadgen_cpu_secs.is_some());
 }
