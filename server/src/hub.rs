@@ -182,6 +182,11 @@ impl Hub {
         self.fanout.leave(outlet);
     }
 
+    /// Ends every connection, as the server stops.
+    pub fn stop_connections(&self) {
+        self.fanout.stop();
+    }
+
     /// The clock of `Outlet::heard`, in milliseconds.
     pub fn now_ms(&self) -> u64 {
         self.fanout.now_ms()

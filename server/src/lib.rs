@@ -76,7 +76,6 @@ pub struct Shared {
     limits: Limits,
     static_dir: Arc<PathBuf>,
     csp: http::headers::Csp,
-    shutdown: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -216,7 +215,7 @@ impl Server {
         let (engine, engine_task) =
             engine::start(store.clone(), Arc::new(settings.clinic), settings.clock, options).await?;
         let listener = TcpListener::bind(settings.listen).await?;
-        let (stop, shutdown) = watch::channel(false);
+        let stop = watch::Sender::new(false);
         let state = AppState(Arc::new(Shared {
             engine,
             store: store.clone(),
@@ -241,7 +240,6 @@ impl Server {
             limits: settings.limits,
             csp: http::headers::Csp::new(&settings.static_dir),
             static_dir: Arc::new(settings.static_dir),
-            shutdown,
         }));
         Ok(Self { listener, state, engine_task, store, stop, metrics })
     }
@@ -267,11 +265,13 @@ impl Server {
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let Self { listener, state, engine_task, store, stop, metrics } = self;
         let metrics = metrics.map(|endpoint| endpoint.serve(stop.subscribe()));
+        let engine = state.engine.clone();
         let router = app(state);
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 signal.await;
                 let _ = stop.send(true);
+                engine.stop_connections();
             })
             .await?;
         // The engine stops once the last connection has let go of its handle.

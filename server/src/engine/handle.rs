@@ -177,6 +177,11 @@ impl EngineHandle {
         self.hub.leave(outlet);
     }
 
+    /// Ends every connection (with 1001), as the server stops.
+    pub fn stop_connections(&self) {
+        self.hub.stop_connections();
+    }
+
     /// The clock of `Outlet::heard`, in milliseconds.
     pub fn now_ms(&self) -> u64 {
         self.hub.now_ms()

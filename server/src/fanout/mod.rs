@@ -31,6 +31,8 @@ enum Job {
     Update(Broadcast),
     /// A connection ended: forget it.
     Leave(Arc<Outlet>),
+    /// The server is stopping: end every connection, and any that joins later.
+    Stop,
 }
 
 /// How the workers treat slow and silent clients.
@@ -58,6 +60,7 @@ impl std::fmt::Debug for Job {
             Self::Join(_) => "Join",
             Self::Update(_) => "Update",
             Self::Leave(_) => "Leave",
+            Self::Stop => "Stop",
         })
     }
 }
@@ -71,7 +74,7 @@ impl Fanout {
         let workers = (0..count)
             .map(|i| {
                 let (tx, rx) = mpsc::channel();
-                let worker = Worker { rx, outlets: Vec::new(), settings, epoch };
+                let worker = Worker { rx, outlets: Vec::new(), settings, epoch, stopping: false };
                 std::thread::Builder::new()
                     .name(format!("fanout-{i}"))
                     .spawn(move || worker.run())
@@ -106,6 +109,13 @@ impl Fanout {
         let _ = self.workers[outlet.shard].send(Job::Leave(outlet));
     }
 
+    /// Ends every connection (with 1001), as the server stops.
+    pub fn stop(&self) {
+        for worker in &self.workers {
+            let _ = worker.send(Job::Stop);
+        }
+    }
+
     /// Hands a change to every connection.
     pub fn publish(&self, update: &Broadcast) {
         for worker in &self.workers {
@@ -138,6 +148,8 @@ struct Worker {
     outlets: Vec<Arc<Outlet>>,
     settings: Settings,
     epoch: Instant,
+    /// Whether the server is stopping.
+    stopping: bool,
 }
 
 impl Worker {
@@ -165,9 +177,19 @@ impl Worker {
                         // It gets only what comes after its joining.
                         self.deliver(&mut batch);
                         outlet.slot.store(self.outlets.len(), Ordering::Relaxed);
+                        if self.stopping {
+                            outlet.stop();
+                        }
                         self.outlets.push(outlet);
                     }
                     Job::Leave(outlet) => self.forget(&outlet),
+                    Job::Stop => {
+                        self.deliver(&mut batch);
+                        self.stopping = true;
+                        for outlet in &self.outlets {
+                            outlet.stop();
+                        }
+                    }
                 }
                 next = self.rx.try_recv().ok();
             }
