@@ -3,19 +3,20 @@
 //! latency to every client, missed updates, server memory per connection, durable
 //! bookings per second and the time to each `bookingResult`.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use client::{BookingReply, Client, ConnectOptions};
+use client::{BookingReply, Client};
 use hdrhistogram::Histogram;
 use protocol::{Patient, ServerMessage, SlotId, SlotStatus};
+use rustc_hash::FxHashMap;
 use tokio::sync::{Semaphore, oneshot, watch};
 
 pub mod floor;
+mod listener;
 pub mod procstat;
 mod summary;
 
@@ -51,10 +52,11 @@ pub struct Options {
 }
 
 /// When each slot's `book` was sent, in microseconds since the run began; the
-/// listeners read it to time the update's arrival.
+/// listeners read it to time the update's arrival. Every update of every
+/// listener looks its slot up here, hence the cheap hash.
 struct SendTimes {
     epoch: Instant,
-    index: HashMap<String, usize>,
+    index: FxHashMap<Box<[u8]>, usize>,
     sent_us: Vec<AtomicU64>,
 }
 
@@ -63,17 +65,16 @@ impl SendTimes {
         self.sent_us[slot].store(self.epoch.elapsed().as_micros() as u64, Ordering::Release);
     }
 
-    /// Microseconds from the `book` of `slot` until now.
-    fn since_sent(&self, slot: &str) -> Option<u64> {
-        let sent = self.sent_us[*self.index.get(slot)?].load(Ordering::Acquire);
-        (sent > 0).then(|| (self.epoch.elapsed().as_micros() as u64).saturating_sub(sent))
+    /// Microseconds since the run began.
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
-}
 
-struct ListenerStats {
-    latencies_us: Vec<u32>,
-    received: u64,
-    gaps: u64,
+    /// Microseconds from the `book` of the slot with id `slot` until `now_us`.
+    fn since_sent(&self, slot: &[u8], now_us: u64) -> Option<u64> {
+        let sent = self.sent_us[*self.index.get(slot)?].load(Ordering::Acquire);
+        (sent > 0).then(|| now_us.saturating_sub(sent))
+    }
 }
 
 fn source(i: usize, sources: u8) -> IpAddr {
@@ -117,7 +118,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
     }
     let times = Arc::new(SendTimes {
         epoch: Instant::now(),
-        index: free.iter().enumerate().map(|(i, s)| (s.0.clone(), i)).collect(),
+        index: free.iter().enumerate().map(|(i, s)| (s.0.as_bytes().into(), i)).collect(),
         sent_us: (0..free.len()).map(|_| AtomicU64::new(0)).collect(),
     });
 
@@ -134,28 +135,19 @@ pub async fn run(options: &Options) -> Result<Summary> {
     for i in 0..options.clients {
         let url = listen_urls[i % listen_urls.len()].clone();
         let permits = permits.clone();
-        let local_ip = Some(source(i, options.sources));
+        let local_ip = source(i, options.sources);
         opening.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.ok()?;
-            let mut client = Client::connect_with(
-                &url,
-                ConnectOptions { local_ip, small_buffers: true, ..ConnectOptions::default() },
-            )
-            .await
-            .ok()?;
-            match client.recv().await.ok()? {
-                ServerMessage::InitialState(s) => Some((client, s.version)),
-                _ => None,
-            }
+            listener::connect(&url, local_ip).await.ok()
         }));
     }
     let mut listeners = Vec::with_capacity(options.clients);
     let mut connect_failures = 0;
     for handle in opening {
         match handle.await.ok().flatten() {
-            Some((client, version)) => {
+            Some((listener, version)) => {
                 let (times, stop, delivered) = (times.clone(), stop_rx.clone(), delivered.clone());
-                listeners.push(tokio::spawn(listen(client, version, times, stop, delivered)));
+                listeners.push(tokio::spawn(listener.listen(version, times, stop, delivered)));
             }
             None => connect_failures += 1,
         }
@@ -291,65 +283,6 @@ pub async fn run(options: &Options) -> Result<Summary> {
         server_us_per_update: server_cpu.us_per_update,
         loadgen_cpu_secs: own_cpu_before.zip(own_cpu_after).map(|(b, a)| (a - b).total()),
     })
-}
-
-/// The two fields of an `update` the listeners need, read without building the
-/// whole message: with thousands of listeners on the same two cores as the
-/// server, decoding every field would measure the load generator, not the server.
-#[derive(serde::Deserialize)]
-struct Peek<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: &'a str,
-    #[serde(default, borrow)]
-    payload: Option<PeekPayload<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct PeekPayload<'a> {
-    #[serde(default)]
-    version: u64,
-    #[serde(default, borrow)]
-    slot: Option<PeekSlot<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct PeekSlot<'a> {
-    #[serde(borrow)]
-    id: &'a str,
-}
-
-/// One listening connection: checks versions arrive in order and times each
-/// update against its `book`.
-async fn listen(
-    mut client: Client,
-    mut version: u64,
-    times: Arc<SendTimes>,
-    mut stop: watch::Receiver<bool>,
-    delivered: Arc<AtomicU64>,
-) -> ListenerStats {
-    let mut stats = ListenerStats { latencies_us: Vec::new(), received: 0, gaps: 0 };
-    loop {
-        tokio::select! {
-            text = client.recv_text() => {
-                let Ok(text) = text else { break };
-                let Ok(peek) = serde_json::from_str::<Peek<'_>>(&text) else { continue };
-                let (Some(payload), "update") = (peek.payload, peek.kind) else { continue };
-                let Some(slot) = payload.slot else { continue };
-                let v = payload.version;
-                if v != version + 1 {
-                    stats.gaps += v.saturating_sub(version + 1);
-                }
-                version = v;
-                stats.received += 1;
-                delivered.fetch_add(1, Ordering::AcqRel);
-                if let Some(us) = times.since_sent(slot.id) {
-                    stats.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
-                }
-            }
-            _ = stop.wait_for(|s| *s) => break,
-        }
-    }
-    stats
 }
 
 /// A booking connection once its bookings are done: it goes on reading, and
