@@ -7,52 +7,22 @@
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::pin::Pin;
 use std::sync::OnceLock;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
-use futures_util::{Sink, Stream};
+use futures_util::{SinkExt, StreamExt};
 use libfuzzer_sys::fuzz_target;
 use protocol::{ClientMessage, ErrorCode, Patient, ServerMessage, SlotId, StaffRole};
 use server::store::{SqlStore, Store};
 use server::{AppState, Limits, Server, Settings};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
 /// The password of the fuzzer's admin account.
 const ADMIN_PASSWORD: &str = "fuzz-admin-password-2b8e6d4c";
-
-/// A socket in memory: frames in from the fuzzer, frames out to it.
-struct Socket {
-    incoming: mpsc::UnboundedReceiver<Message>,
-    outgoing: mpsc::UnboundedSender<Message>,
-}
-
-impl Stream for Socket {
-    type Item = Result<Message, WsError>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.incoming.poll_recv(cx).map(|m| m.map(Ok))
-    }
-}
-
-impl Sink<Message> for Socket {
-    type Error = WsError;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
-        let _ = self.outgoing.send(item);
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Poll::Ready(Ok(()))
-    }
-}
 
 /// The server every session talks to, made once per fuzzing process.
 struct World {
@@ -146,37 +116,42 @@ fn text(message: &ClientMessage) -> Message {
 }
 
 /// Runs one connection through `frames` and returns everything it was sent.
+/// The connection is a real loopback socket: the fuzzer writes every frame,
+/// then ends its side, and reads until the server ends the connection.
 async fn converse(state: &AppState, resume: Option<u64>, frames: Vec<Message>) -> Vec<ServerMessage> {
-    let (to_server, incoming) = mpsc::unbounded_channel();
-    let (outgoing, mut from_server) = mpsc::unbounded_channel();
-    for frame in frames {
-        to_server.send(frame).unwrap();
-    }
-    drop(to_server);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server_side = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (client_side, _) = listener.accept().await.unwrap();
     let peer = server::ClientKey::of(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
-    let connection = server::ws::serve_connection(Socket { incoming, outgoing }, state.clone(), peer, resume);
-    tokio::time::timeout(Duration::from_secs(20), connection).await.expect("a session never hangs");
-    let mut sent = Vec::new();
-    let mut fragments = String::new();
-    while let Ok(message) = from_server.try_recv() {
-        let text = match message {
-            Message::Text(text) => text.as_str().to_owned(),
-            // The whole schedule goes out in fragments.
-            Message::Frame(frame) => {
-                fragments.push_str(std::str::from_utf8(frame.payload()).expect("UTF-8 fragments"));
-                if !frame.header().is_final {
-                    continue;
-                }
-                std::mem::take(&mut fragments)
+    let connection =
+        tokio::spawn(server::ws::serve_connection(server_side, Default::default(), state.clone(), peer, resume));
+    let mut client = WebSocketStream::from_raw_socket(client_side, Role::Client, None).await;
+    let session = async {
+        for frame in frames {
+            // The server may close first, on a frame it does not accept.
+            if client.feed(frame).await.is_err() {
+                break;
             }
-            _ => continue,
-        };
-        let message: ServerMessage = serde_json::from_str(&text).expect("every reply is a protocol message");
-        if let ServerMessage::Error { code: ErrorCode::Internal, message, .. } = &message {
-            panic!("an internal error: {message}");
         }
-        sent.push(message);
-    }
+        let _ = client.flush().await;
+        let _ = client.get_mut().shutdown().await;
+        let mut sent = Vec::new();
+        while let Some(Ok(message)) = client.next().await {
+            let Message::Text(text) = message else { continue };
+            let message: ServerMessage =
+                serde_json::from_str(text.as_str()).expect("every reply is a protocol message");
+            if let ServerMessage::Error { code: ErrorCode::Internal, message, .. } = &message {
+                panic!("an internal error: {message}");
+            }
+            sent.push(message);
+        }
+        sent
+    };
+    let sent = tokio::time::timeout(Duration::from_secs(20), session).await.expect("a session never hangs");
+    tokio::time::timeout(Duration::from_secs(20), connection)
+        .await
+        .expect("a session never hangs")
+        .expect("the connection never panics");
     sent
 }
 
