@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "BOOKING_OUTGOING_QUEUE", default_value_t = D.outgoing_queue)]
     pub outgoing_queue: usize,
 
+    /// Threads that write every update to the sockets, each for its share of
+    /// the connections; 0 for one per core (at most eight).
+    #[arg(long, env = "BOOKING_FANOUT_WORKERS", default_value_t = D.fanout_workers)]
+    pub fanout_workers: usize,
+
     /// Seconds a client may take to accept one message before it is disconnected.
     #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = D.write_timeout.as_secs())]
     pub write_timeout_secs: u64,
@@ -175,6 +180,7 @@ impl Config {
         Limits {
             max_message_bytes: self.max_message_bytes,
             outgoing_queue: self.outgoing_queue,
+            fanout_workers: self.fanout_workers,
             write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
             max_connections: self.max_connections,
             connections_per_address: self.connections_per_address.max(1),

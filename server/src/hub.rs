@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use protocol::{ServerMessage, Version};
 use tokio::sync::broadcast;
 
-use crate::fanout::{Fanout, Outlet, Settings as FanoutSettings};
+pub use crate::fanout::Settings as FanoutSettings;
+use crate::fanout::{Fanout, Outlet};
 use crate::wire::Frame;
 
 /// One change as every connection sends it.
@@ -94,6 +95,8 @@ pub struct Hub {
     tx: broadcast::Sender<Broadcast>,
     /// The connections.
     fanout: Arc<Fanout>,
+    /// The changes published while a `Group` is held, handed on when it ends.
+    group: Arc<Mutex<Option<Vec<Broadcast>>>>,
     /// How many staff consoles are connected; with none, no staff frame is made.
     staff: Arc<AtomicUsize>,
     /// How many connections watch each waitlist entry: only those entries'
@@ -141,13 +144,14 @@ impl Watching {
 
 impl Hub {
     /// A hub whose connections may fall at most `queue` messages behind before
-    /// they are cut off, or stay silent for `idle_timeout`, and which keeps the
-    /// last `replay` updates for clients that come back.
-    pub fn new(queue: usize, replay: usize, idle_timeout: std::time::Duration) -> Self {
+    /// they are cut off, which keeps the last `replay` updates for clients that
+    /// come back, and whose fan-out works as `fanout` says.
+    pub fn new(queue: usize, replay: usize, fanout: FanoutSettings) -> Self {
         let log = Log { floor: 0, entries: VecDeque::with_capacity(replay.min(4096)), capacity: replay };
         Self {
             tx: broadcast::channel(queue.max(1)).0,
-            fanout: Arc::new(Fanout::start(FanoutSettings { queue: queue.max(1), idle_timeout })),
+            fanout: Arc::new(Fanout::start(fanout)),
+            group: Arc::default(),
             staff: Arc::default(),
             watched: Arc::default(),
             log: Arc::new(Mutex::new(log)),
@@ -225,6 +229,14 @@ impl Hub {
         self.lock().replay(version)
     }
 
+    /// Gathers the changes published until the returned value is dropped, and
+    /// then hands them to the connections together: the changes of one commit
+    /// then reach each socket in one write.
+    pub fn group(&self) -> Group<'_> {
+        self.group.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Vec::new);
+        Group(self)
+    }
+
     /// Serializes the `update` `message` (and `staff`, the staff consoles' version
     /// of it, and the `waiting` entries it concerns) once, keeps it for replay,
     /// and hands the bytes to every connection.
@@ -266,9 +278,26 @@ impl Hub {
         let staff = staff.map(crate::wire::encode);
         crate::metrics::broadcast();
         let update = Broadcast { version, frame, staff, waiting };
-        self.fanout.publish(&update);
         // Having no observer at all is not an error.
-        let _ = self.tx.send(update);
+        let _ = self.tx.send(update.clone());
+        let mut group = self.group.lock().unwrap_or_else(|e| e.into_inner());
+        match group.as_mut() {
+            Some(group) => group.push(update),
+            None => self.fanout.publish(Arc::new([update])),
+        }
+    }
+}
+
+/// Changes published together; see `Hub::group`.
+#[derive(Debug)]
+pub struct Group<'a>(&'a Hub);
+
+impl Drop for Group<'_> {
+    fn drop(&mut self) {
+        let gathered = self.0.group.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(updates) = gathered.filter(|updates| !updates.is_empty()) {
+            self.0.fanout.publish(updates.into());
+        }
     }
 }
 

@@ -202,6 +202,7 @@ impl Server {
             queue: limits.outgoing_queue,
             replay: limits.replay_log,
             idle_timeout: limits.idle_timeout,
+            fanout_workers: limits.fanout_workers,
             budgets: engine::Budgets {
                 holds_at_once: limits.holds_per_address,
                 holds_per_min: limits.holds_per_address_per_min,

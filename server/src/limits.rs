@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// How many updates a connection may fall behind before it is cut off.
     pub outgoing_queue: usize,
+    /// Threads that write the updates to the sockets; 0 for one per core.
+    pub fanout_workers: usize,
     /// How long one send to a client may take.
     pub write_timeout: Duration,
     /// Most WebSocket connections at once.
@@ -73,6 +75,7 @@ impl Limits {
     pub const DEFAULT: Self = Self {
         max_message_bytes: 16 * 1024,
         outgoing_queue: 256,
+        fanout_workers: 0,
         write_timeout: Duration::from_secs(10),
         max_connections: 10_000,
         connections_per_address: 32,

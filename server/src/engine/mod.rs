@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use crate::address::ClientKey;
 use crate::audit::Origin;
 use crate::clinic::ClinicConfig;
-use crate::hub::Hub;
+use crate::hub::{FanoutSettings, Hub};
 use crate::store::{Offering, Signal, Store};
 use crate::{Result, secret};
 
@@ -101,6 +101,8 @@ pub struct EngineOptions {
     pub replay: usize,
     /// A connection silent this long is dropped.
     pub idle_timeout: std::time::Duration,
+    /// Threads writing updates to the sockets; 0 for one per core.
+    pub fanout_workers: usize,
     /// What one address may take from everyone.
     pub budgets: Budgets,
     /// Days after an appointment's end (or a waitlist entry's) before its
@@ -148,7 +150,15 @@ pub async fn start<S: Store>(
         first_day,
         retention_days: options.retention_days,
         snapshot: watch::channel(Arc::new(empty)).0,
-        hub: Hub::new(options.queue, options.replay, options.idle_timeout),
+        hub: Hub::new(
+            options.queue,
+            options.replay,
+            FanoutSettings {
+                queue: options.queue.max(1),
+                idle_timeout: options.idle_timeout,
+                workers: options.fanout_workers,
+            },
+        ),
     };
     engine.reload().await?;
     engine.hub.start_at(engine.mirror.version);

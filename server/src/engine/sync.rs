@@ -111,6 +111,9 @@ impl<S: Store> Engine<S> {
             return;
         }
         self.publish_snapshot();
+        // One commit's changes reach each socket in one write.
+        let hub = self.hub.clone();
+        let _group = hub.group();
         for Published { version, slot, booking, offers } in updates {
             tracing::debug!(slot = %slot.id, status = ?slot.status, version, "changed");
             let waiting = if offers.is_empty() { Vec::new() } else { self.waiting_frames(&offers).await };

@@ -27,8 +27,8 @@ const BATCH: usize = 64 * 1024;
 enum Job {
     /// A new connection: it gets every change sent after this.
     Join(Arc<Outlet>),
-    /// A change for every connection.
-    Update(Broadcast),
+    /// Changes for every connection, in order, handed on together.
+    Updates(Arc<[Broadcast]>),
     /// A connection ended: forget it.
     Leave(Arc<Outlet>),
     /// The server is stopping: end every connection, and any that joins later.
@@ -43,6 +43,8 @@ pub struct Settings {
     pub queue: usize,
     /// A client silent this long is dropped.
     pub idle_timeout: Duration,
+    /// How many worker threads; 0 for one per core (at most eight).
+    pub workers: usize,
 }
 
 /// The sending side: shared by the hub (changes) and the connections (joining
@@ -58,7 +60,7 @@ impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Join(_) => "Join",
-            Self::Update(_) => "Update",
+            Self::Updates(_) => "Updates",
             Self::Leave(_) => "Leave",
             Self::Stop => "Stop",
         })
@@ -69,7 +71,10 @@ impl Fanout {
     /// Starts one worker per core (at most eight). They stop when the fan-out
     /// is dropped, and stop every connection they still hold.
     pub fn start(settings: Settings) -> Self {
-        let count = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let count = match settings.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            workers => workers,
+        };
         let epoch = Instant::now();
         let workers = (0..count)
             .map(|i| {
@@ -116,10 +121,11 @@ impl Fanout {
         }
     }
 
-    /// Hands a change to every connection.
-    pub fn publish(&self, update: &Broadcast) {
+    /// Hands changes to every connection, in order: a worker writes them to
+    /// each socket at once.
+    pub fn publish(&self, updates: Arc<[Broadcast]>) {
         for worker in &self.workers {
-            let _ = worker.send(Job::Update(update.clone()));
+            let _ = worker.send(Job::Updates(updates.clone()));
         }
     }
 }
@@ -167,10 +173,12 @@ impl Worker {
             let mut next = job;
             while let Some(job) = next {
                 match job {
-                    Job::Update(update) => {
-                        batch.push(update);
-                        if batch.framed.len() >= BATCH {
-                            self.deliver(&mut batch);
+                    Job::Updates(updates) => {
+                        for update in updates.iter() {
+                            batch.push(update.clone());
+                            if batch.framed.len() >= BATCH {
+                                self.deliver(&mut batch);
+                            }
                         }
                     }
                     Job::Join(outlet) => {

@@ -221,6 +221,7 @@ async fn rig() -> Rig {
         queue: 1024,
         replay: 64,
         idle_timeout: std::time::Duration::from_secs(60),
+        fanout_workers: 1,
         budgets: Budgets::UNLIMITED,
         retention_days: 0,
     };

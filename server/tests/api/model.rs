@@ -82,6 +82,7 @@ async fn rig(url: &str) -> (Rig, Model) {
         queue: 100_000,
         replay: 64,
         idle_timeout: std::time::Duration::from_secs(60),
+        fanout_workers: 1,
         budgets,
         retention_days: 0,
     };
