@@ -254,6 +254,16 @@ impl Outlet {
         self.lock().put(&self.stream, bytes);
     }
 
+    /// Queues the parts of one frame (a header and bytes shared with other
+    /// connections, say) together: nothing the workers write, such as a
+    /// ping, can come between them.
+    pub fn send_parts(&self, parts: impl IntoIterator<Item = Bytes>) {
+        let mut out = self.lock();
+        for part in parts {
+            out.put(&self.stream, part);
+        }
+    }
+
     /// Takes the updates queued for the task.
     pub fn take_queue(&self) -> VecDeque<Broadcast> {
         std::mem::take(&mut self.lock().queue)
@@ -301,12 +311,6 @@ impl Outlet {
                     Err(_) => break false,
                 }
             }
-            let wake = async {
-                if woken {
-                    std::future::pending::<()>().await;
-                }
-                self.wake.notified().await;
-            };
             tokio::select! {
                 ready = tokio::time::timeout(timeout, self.stream.ready(Interest::WRITABLE)) => {
                     if !matches!(ready, Ok(Ok(_))) {
@@ -318,7 +322,9 @@ impl Outlet {
                         break out.fault.is_none() || (out.closing && out.pending.is_empty());
                     }
                 }
-                () = wake => woken = true,
+                // A fault is seen at the top of the loop; the wake-up itself
+                // is given back at the end.
+                () = self.wake.notified() => woken = true,
             }
         };
         if woken {
@@ -328,11 +334,17 @@ impl Outlet {
     }
 
     /// Queues the close frame, the last frame the client gets: nothing is
-    /// handed on after it. `false` when the socket is gone.
+    /// handed on after it, and of what still waits only the frame begun is
+    /// finished first (a client cut off for not reading gets its close frame
+    /// after one write, not after everything it did not read). `false` when
+    /// the socket is gone.
     pub fn close(&self, frame: Bytes) -> bool {
         let mut out = self.lock();
         out.closing = true;
         out.fault.get_or_insert(Fault::Gone);
+        // Each entry ends on a frame's end, so the first alone leaves the
+        // stream whole.
+        out.pending.truncate(1);
         out.put(&self.stream, frame);
         out.open && out.flush(&self.stream).is_ok()
     }

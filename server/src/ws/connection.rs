@@ -73,6 +73,17 @@ impl Socket {
         self.send(frames::text(wire::encode(message).bytes())).await
     }
 
+    /// Reads what the socket has and drops it: `false` at its end or on an
+    /// error.
+    fn discard_some(&self) -> bool {
+        let mut buffer = [0u8; READ_CHUNK];
+        match self.outlet.stream().try_read(&mut buffer) {
+            Ok(0) => false,
+            Ok(_) => true,
+            Err(e) => e.kind() == ErrorKind::WouldBlock,
+        }
+    }
+
     /// Reads what the socket has into the decoder: `false` at its end or on
     /// an error.
     fn read_some(&mut self) -> bool {
@@ -106,6 +117,8 @@ pub async fn serve_connection(
     // between is then both there and in the outlet, and the version check drops
     // the copy.
     let outlet = state.engine.join(stream);
+    // Lets the fan-out forget the outlet however the task ends, a panic too.
+    let _leave = Leave(&state, outlet.clone());
     let mut socket = Socket {
         outlet: outlet.clone(),
         decoder: Decoder::new(state.limits.max_message_bytes),
@@ -228,8 +241,15 @@ pub async fn serve_connection(
     // Boxed, like every rarely used step, so that an idle connection does not
     // carry its space.
     Box::pin(close(&mut socket, end)).await;
-    drop(socket);
-    state.engine.leave(outlet);
+}
+
+/// Ends a connection's outlet when dropped.
+struct Leave<'a>(&'a AppState, Arc<Outlet>);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.engine.leave(self.1.clone());
+    }
 }
 
 /// Answers every whole message the decoder holds; `Err` when the connection
@@ -334,8 +354,7 @@ async fn forward(socket: &Socket, conn: &Conn, version: &mut Version) -> bool {
                 // A whole new schedule: what is gathered, then its shared bytes.
                 let (header, len) = frames::header(frames::TEXT, frame.len());
                 gathered.extend_from_slice(&header[..len]);
-                socket.outlet.send(std::mem::take(&mut gathered).freeze());
-                socket.outlet.send(frame.into());
+                socket.outlet.send_parts([std::mem::take(&mut gathered).freeze(), frame.into()]);
             } else {
                 let (header, len) = frames::header(frames::TEXT, frame.len());
                 gathered.extend_from_slice(&header[..len]);
@@ -367,24 +386,35 @@ async fn close(socket: &mut Socket, end: End) {
         End::Left(None) => Bytes::from_static(&[0x88, 0x00]),
         End::Close(code, reason) => frames::close(code, reason),
     };
-    if !socket.outlet.close(frame) || !socket.outlet.drain(socket.timeout).await {
+    // However slowly the client reads, the close takes the write timeout at
+    // most.
+    let sent = socket.outlet.close(frame)
+        && matches!(
+            tokio::time::timeout(socket.timeout, socket.outlet.drain(socket.timeout)).await,
+            Ok(true)
+        );
+    if !sent || matches!(end, End::Left(_)) {
         return;
     }
-    if matches!(end, End::Left(_)) {
-        return;
-    }
+    // After a frame the decoder refused, what follows cannot be read as
+    // frames: only the end of the stream says the peer is done.
+    let mut readable = !matches!(end, End::Close(code, _) if matches!(code, 1002 | 1007 | 1009));
     let _ = tokio::time::timeout(CLOSING, async {
         loop {
-            match socket.decoder.next() {
-                Ok(Some(Incoming::Close(_))) => break,
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
-                // Unreadable now (the peer broke the protocol): give it the time
-                // to read the close frame all the same.
-                Err(_) => std::future::pending::<()>().await,
+            if readable {
+                match socket.decoder.next() {
+                    Ok(Some(Incoming::Close(_))) => break,
+                    Ok(Some(_)) => continue,
+                    Ok(None) => {}
+                    Err(_) => readable = false,
+                }
             }
-            if socket.outlet.stream().readable().await.is_err() || !socket.read_some() {
-                std::future::pending::<()>().await;
+            if socket.outlet.stream().readable().await.is_err() {
+                break;
+            }
+            let more = if readable { socket.read_some() } else { socket.discard_some() };
+            if !more {
+                break;
             }
         }
     })
@@ -414,8 +444,8 @@ async fn resync(socket: &Socket, state: &AppState, since: Option<Version>) -> Op
     let frame = snapshot.frame();
     // The schedule's bytes are shared by every connection that gets it.
     let (header, len) = frames::header(frames::TEXT, frame.len());
-    socket.outlet.send(Bytes::copy_from_slice(&header[..len]));
-    socket.send(frame.into()).await.then(|| snapshot.version())
+    socket.outlet.send_parts([Bytes::copy_from_slice(&header[..len]), frame.into()]);
+    socket.outlet.drain(socket.timeout).await.then(|| snapshot.version())
 }
 
 /// Tells a console that its staff session has ended; `false` when the socket

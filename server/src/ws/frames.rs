@@ -24,6 +24,10 @@ const PING: u8 = 0x9;
 const PONG: u8 = 0xA;
 /// The longest payload of a control frame (close, ping, pong).
 const MAX_CONTROL: usize = 125;
+/// The most frames one message may come in. The rate limit counts messages,
+/// so without a bound a client could send frames without end (empty
+/// fragments, say) at the cost of one message; browsers send one frame.
+const MAX_FRAGMENTS: u16 = 64;
 
 /// What a client sent: one whole message or a control frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -117,12 +121,14 @@ pub(super) struct Decoder {
     start: usize,
     /// The fragmented message in progress.
     pending: Pending,
+    /// How many frames of it have arrived.
+    fragments: u16,
 }
 
 impl Decoder {
     /// A decoder that refuses messages longer than `max_message` bytes.
     pub(super) fn new(max_message: usize) -> Self {
-        Self { max_message, input: Vec::new(), start: 0, pending: Pending::None }
+        Self { max_message, input: Vec::new(), start: 0, pending: Pending::None, fragments: 0 }
     }
 
     /// Appends bytes read from the socket.
@@ -152,7 +158,13 @@ impl Decoder {
                 PING => Some(Incoming::Ping(Bytes::copy_from_slice(payload))),
                 PONG => Some(Incoming::Pong),
                 CLOSE => Some(parse_close(payload)?),
-                _ => data(&mut self.pending, &header, payload)?,
+                _ => {
+                    self.fragments = if header.fin { 0 } else { self.fragments + 1 };
+                    if self.fragments > MAX_FRAGMENTS {
+                        return Err(Violation::Protocol("a message in too many fragments"));
+                    }
+                    data(&mut self.pending, &header, payload)?
+                }
             };
             self.start = end;
             if self.start == self.input.len() {

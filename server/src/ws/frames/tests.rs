@@ -303,3 +303,18 @@ fn a_close_reason_is_cut_to_fit_a_control_frame_at_a_character_boundary() {
     let frame = close(1000, &"a".repeat(200));
     assert_eq!(frame.len(), 2 + 125);
 }
+
+#[test]
+fn a_message_may_come_in_a_few_dozen_fragments_and_not_endlessly() {
+    let start = masked(0x01, b"a");
+    let more = |count: usize| masked(0x00, b"").repeat(count);
+    let end = masked(0x80, b"b");
+    let within = [start.clone(), more(usize::from(MAX_FRAGMENTS) - 1), end.clone()].concat();
+    assert_eq!(decode(&within), Ok(vec![text("ab")]));
+    // Empty fragments fit any size limit: the count is what stops them.
+    let endless = [start, more(usize::from(MAX_FRAGMENTS))].concat();
+    assert!(matches!(decode(&endless), Err(Violation::Protocol(_))));
+    // The count starts again with each message.
+    let twice = [within.clone(), within].concat();
+    assert_eq!(decode(&twice), Ok(vec![text("ab"), text("ab")]));
+}
