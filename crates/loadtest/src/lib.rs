@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use client::{BookingReply, Client};
+use client::{BookingReply, Client, ConnectOptions};
 use hdrhistogram::Histogram;
 use protocol::{Patient, ServerMessage, SlotId, SlotStatus};
 use rustc_hash::FxHashMap;
@@ -166,7 +166,10 @@ pub async fn run(options: &Options) -> Result<Summary> {
         (options.rate > 0.0).then(|| Duration::from_secs_f64(bookers as f64 / options.rate));
     let mut booking_clients = Vec::new();
     for _ in 0..bookers {
-        booking_clients.push(Client::connect(&options.url).await.context("connecting a booker")?);
+        // Small buffers: a booker reads every update too, and a large read
+        // buffer is zeroed on every read, on the cores the server uses.
+        let small = ConnectOptions { small_buffers: true, ..ConnectOptions::default() };
+        booking_clients.push(Client::connect_with(&options.url, small).await.context("connecting a booker")?);
     }
     // The server's and the load generator's CPU time are read over the booking
     // phase and the wait for the last updates, the connections already open.
