@@ -161,6 +161,22 @@ impl Session {
         Ok(ids)
     }
 
+    /// Shows the first day with at least `at_least` free slots (late in the
+    /// day, today may have only a few left) and returns it with its first free
+    /// slot.
+    pub async fn day_with_free_slots(&self, at_least: usize) -> Result<(String, String)> {
+        for tab in self.browser.find_all(Locator::Css(".tab")).await? {
+            tab.click().await?;
+            let day = tab.attr("data-day").await?.context("tab without day")?;
+            let free = self.browser.find_all(Locator::Css("button.slot[data-status='free']")).await?;
+            if free.len() >= at_least.max(1) {
+                let id = free[0].attr("data-slot-id").await?.context("slot without id")?;
+                return Ok((day, id));
+            }
+        }
+        bail!("no day has {at_least} free slots")
+    }
+
     /// The page's language, `<html lang>`.
     pub async fn language(&self) -> Result<String> {
         let lang = self.browser.execute("return document.documentElement.lang;", vec![]).await?;

@@ -72,7 +72,7 @@ async fn names_in(driver: &Driver, language: &Language, other: Patient) -> Resul
         page.choose_language(language.tag).await?;
     }
     let expected = expected_names(&page, &schedule, language).await?;
-    let (_, slot) = page.first_free_slot().await?;
+    let (_, slot) = page.day_with_free_slots(4).await?;
     let others: Vec<String> = page.slot_ids(Some("free")).await?.into_iter().filter(|s| *s != slot).collect();
     ensure!(others.len() >= 3, "the day shown has too few free slots: {}", others.len());
     app.book_as_other(&others[0], other).await?;
