@@ -338,18 +338,14 @@ impl Session {
             .with_context(|| format!("waiting for {css}"))
     }
 
-    /// Chooses the first day with a free slot and returns that day's key and the
-    /// slot's id.
+    /// Chooses the first day with a few free slots (late in the day, today may
+    /// have one left, and several tests book a second on the same day), else
+    /// the first with any, and returns that day's key and its first free slot.
     pub async fn first_free_slot(&self) -> Result<(String, String)> {
-        for tab in self.browser.find_all(Locator::Css(".tab")).await? {
-            tab.click().await?;
-            let day = tab.attr("data-day").await?.context("tab without day")?;
-            if let Ok(slot) = self.browser.find(Locator::Css("button.slot[data-status='free']")).await {
-                let id = slot.attr("data-slot-id").await?.context("slot without id")?;
-                return Ok((day, id));
-            }
+        match self.day_with_free_slots(3).await {
+            Ok(found) => Ok(found),
+            Err(_) => self.day_with_free_slots(1).await.context("no free slot on any day"),
         }
-        bail!("no free slot on any day")
     }
 
     /// The key of the day shown.
