@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use client::{BookingReply, Client, ConnectOptions};
+use client::Client;
 use hdrhistogram::Histogram;
 use protocol::{Patient, ServerMessage, SlotId, SlotStatus};
 use rustc_hash::FxHashMap;
@@ -100,6 +100,9 @@ pub async fn run(options: &Options) -> Result<Summary> {
     let ServerMessage::InitialState(schedule) = control.recv().await? else {
         bail!("the server did not start with initialState");
     };
+    // Left open, it would read nothing more and be one slow reader among the
+    // listeners.
+    drop(control);
     // Past the clinic's minimum notice, with two minutes to spare.
     let soon = protocol_now() + i64::from(schedule.clinic.min_notice_minutes) * 60 + 120;
     let free: Vec<SlotId> = schedule
@@ -164,12 +167,25 @@ pub async fn run(options: &Options) -> Result<Summary> {
     }
     let per_booker_interval =
         (options.rate > 0.0).then(|| Duration::from_secs_f64(bookers as f64 / options.rate));
+    // The bookers read like the listeners, and decode only their answers. They
+    // run on a thread of their own: among a thousand listeners' tasks woken by
+    // each write, a booker's answer would wait its turn, and the figures would
+    // measure the load generator's queue instead of the server.
+    let booking_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bookers")
+        .enable_all()
+        .build()?;
+    let run_id =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let mut booking_clients = Vec::new();
-    for _ in 0..bookers {
-        // Small buffers: a booker reads every update too, and a large read
-        // buffer is zeroed on every read, on the cores the server uses.
-        let small = ConnectOptions { small_buffers: true, ..ConnectOptions::default() };
-        booking_clients.push(Client::connect_with(&options.url, small).await.context("connecting a booker")?);
+    for b in 0..bookers {
+        let (url, local_ip) = (options.url.clone(), source(b, options.sources));
+        let (connection, _) = booking_runtime
+            .spawn(async move { listener::connect(&url, local_ip).await })
+            .await?
+            .context("connecting a booker")?;
+        booking_clients.push(listener::Booker::new(connection, format!("load-{run_id:x}-{b}")));
     }
     // The server's and the load generator's CPU time are read over the booking
     // phase and the wait for the last updates, the connections already open.
@@ -180,12 +196,12 @@ pub async fn run(options: &Options) -> Result<Summary> {
     let open_bookers = Arc::new(AtomicU64::new(bookers as u64));
     let mut booking_tasks = Vec::new();
     let mut booking_results = Vec::new();
-    for (share, mut client) in shares.into_iter().zip(booking_clients) {
+    for (share, mut booker) in shares.into_iter().zip(booking_clients) {
         let times = times.clone();
         let (done_tx, done_rx) = oneshot::channel();
         booking_results.push(done_rx);
         let (stop, updates, open) = (stop_rx.clone(), booker_updates.clone(), open_bookers.clone());
-        booking_tasks.push(tokio::spawn(async move {
+        booking_tasks.push(booking_runtime.spawn(async move {
             let mut pace = per_booker_interval.map(tokio::time::interval);
             let mut results: Vec<(Option<bool>, u32)> = Vec::with_capacity(share.len());
             for (i, slot) in share {
@@ -194,12 +210,12 @@ pub async fn run(options: &Options) -> Result<Summary> {
                 }
                 times.mark(i);
                 let started = Instant::now();
-                let reply = client.book(slot, patient(i)).await;
+                let reply = booker.book(slot, patient(i), &updates).await;
                 let took = started.elapsed().as_micros() as u32;
-                results.push((reply.ok().map(|r| matches!(r, BookingReply::Booked { .. })), took));
+                results.push((reply.ok(), took));
             }
             let _ = done_tx.send(results);
-            count_updates(client, stop, updates, open).await;
+            booker.count_updates(stop, &updates, &open).await;
         }));
     }
     let mut booked = 0;
@@ -235,6 +251,7 @@ pub async fn run(options: &Options) -> Result<Summary> {
     for task in booking_tasks {
         task.await?;
     }
+    booking_runtime.shutdown_background();
     let booker_updates = booker_updates.load(Ordering::Acquire);
 
     let mut fanout = Histogram::<u64>::new(3)?;
@@ -286,34 +303,6 @@ pub async fn run(options: &Options) -> Result<Summary> {
         server_us_per_update: server_cpu.us_per_update,
         loadgen_cpu_secs: own_cpu_before.zip(own_cpu_after).map(|(b, a)| (a - b).total()),
     })
-}
-
-/// A booking connection once its bookings are done: it goes on reading, and
-/// counts the updates it was sent (those that arrived while it was booking
-/// first), until the run ends.
-async fn count_updates(
-    mut client: Client,
-    mut stop: watch::Receiver<bool>,
-    updates: Arc<AtomicU64>,
-    open: Arc<AtomicU64>,
-) {
-    loop {
-        tokio::select! {
-            message = client.recv() => match message {
-                Ok(ServerMessage::Update { .. }) => {
-                    updates.fetch_add(1, Ordering::AcqRel);
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    // A closed connection gets no more updates; the wait for
-                    // the last ones no longer expects them here.
-                    open.fetch_sub(1, Ordering::AcqRel);
-                    break;
-                }
-            },
-            _ = stop.wait_for(|s| *s) => break,
-        }
-    }
 }
 
 fn protocol_now() -> i64 {

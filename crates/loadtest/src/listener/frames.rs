@@ -176,8 +176,29 @@ fn header(bytes: &[u8]) -> Result<Option<(bool, u8, usize, usize)>> {
 /// The masked `pong` that answers a `ping` carrying `payload` (at most 125
 /// bytes, as the reader checks).
 pub(super) fn pong(payload: &[u8], out: &mut Vec<u8>) {
-    out.push(0x80 | PONG);
-    out.push(0x80 | payload.len() as u8);
+    masked(PONG, payload, out);
+}
+
+/// A masked text frame carrying `payload` whole.
+pub(super) fn text(payload: &[u8], out: &mut Vec<u8>) {
+    masked(TEXT, payload, out);
+}
+
+/// A client's frame: FIN, `opcode`, the length in as few bytes as it takes,
+/// the mask and the masked payload.
+fn masked(opcode: u8, payload: &[u8], out: &mut Vec<u8>) {
+    out.push(0x80 | opcode);
+    match payload.len() {
+        len @ 0..=125 => out.push(0x80 | len as u8),
+        len @ 126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
     out.extend_from_slice(&MASK);
     out.extend(payload.iter().zip(MASK.iter().cycle()).map(|(b, m)| b ^ m));
 }
@@ -310,5 +331,24 @@ mod tests {
         let payload: Vec<u8> = out[6..].iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m).collect();
         assert_eq!(payload, b"are you there");
         assert_ne!(&out[6..], b"are you there");
+    }
+
+    #[test]
+    fn a_text_frame_carries_its_length_in_as_few_bytes_as_it_takes() {
+        let unmask = |frame: &[u8], start: usize| -> Vec<u8> {
+            let mask = &frame[start - 4..start];
+            frame[start..].iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m).collect()
+        };
+        let mut short = Vec::new();
+        super::text(b"{}", &mut short);
+        assert_eq!(short[..2], [0x81, 0x80 | 2]);
+        assert_eq!(unmask(&short, 6), b"{}");
+
+        let long = vec![b'x'; 300];
+        let mut out = Vec::new();
+        super::text(&long, &mut out);
+        assert_eq!(out[..4], [0x81, 0x80 | 126, 1, 44]);
+        assert_eq!(out.len(), 8 + 300);
+        assert_eq!(unmask(&out, 8), long);
     }
 }

@@ -2,8 +2,10 @@
 //! cores as the server, what each costs per update is taken from the server's
 //! share. A plain TCP socket, the WebSocket handshake written by hand, frames
 //! parsed in one reusable buffer (`frames`) and an update's version and slot id
-//! picked out of its text without decoding it (`peek`).
+//! picked out of its text without decoding it (`peek`). The bookers are such
+//! connections too (`booker`).
 
+mod booker;
 mod frames;
 mod peek;
 
@@ -17,6 +19,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 
 use crate::SendTimes;
+pub(crate) use booker::Booker;
 use frames::{Frames, Message, pong};
 
 /// The longest handshake response accepted.
