@@ -62,7 +62,8 @@ pub struct Config {
     #[arg(long, env = "BOOKING_MAX_MESSAGE_BYTES", default_value_t = D.max_message_bytes)]
     pub max_message_bytes: usize,
 
-    /// How many updates a connection may fall behind before it is disconnected.
+    /// How many writes a connection may fall behind before it is disconnected
+    /// (each carries the updates a fan-out worker had at once, up to 64 KiB).
     #[arg(long, env = "BOOKING_OUTGOING_QUEUE", default_value_t = D.outgoing_queue)]
     pub outgoing_queue: usize,
 
@@ -70,6 +71,12 @@ pub struct Config {
     /// the connections; 0 for one per core (at most eight).
     #[arg(long, env = "BOOKING_FANOUT_WORKERS", default_value_t = D.fanout_workers)]
     pub fanout_workers: usize,
+
+    /// Milliseconds a fan-out worker lets pass between two rounds of writes:
+    /// changes that come sooner go out together in the next round (the first
+    /// after a quiet spell goes at once). 0 writes every change as it comes.
+    #[arg(long, env = "BOOKING_FANOUT_ROUND_MS", default_value_t = D.fanout_round.as_millis() as u64)]
+    pub fanout_round_ms: u64,
 
     /// Seconds a client may take to accept one message before it is disconnected.
     #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = D.write_timeout.as_secs())]
@@ -181,6 +188,7 @@ impl Config {
             max_message_bytes: self.max_message_bytes,
             outgoing_queue: self.outgoing_queue,
             fanout_workers: self.fanout_workers,
+            fanout_round: Duration::from_millis(self.fanout_round_ms),
             write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
             max_connections: self.max_connections,
             connections_per_address: self.connections_per_address.max(1),

@@ -203,6 +203,7 @@ impl Server {
             replay: limits.replay_log,
             idle_timeout: limits.idle_timeout,
             fanout_workers: limits.fanout_workers,
+            fanout_round: limits.fanout_round,
             budgets: engine::Budgets {
                 holds_at_once: limits.holds_per_address,
                 holds_per_min: limits.holds_per_address_per_min,

@@ -15,10 +15,15 @@ use crate::address::ClientKey;
 pub struct Limits {
     /// Largest accepted WebSocket message in bytes.
     pub max_message_bytes: usize,
-    /// How many updates a connection may fall behind before it is cut off.
+    /// How many writes a connection may fall behind before it is cut off (a
+    /// write carries every update a fan-out worker had at once, up to 64 KiB).
     pub outgoing_queue: usize,
     /// Threads that write the updates to the sockets; 0 for one per core.
     pub fanout_workers: usize,
+    /// The least time between two of a fan-out worker's writes to its
+    /// sockets: changes that come sooner go out together, so that a storm of
+    /// bookings costs a write per socket per round, not per change.
+    pub fanout_round: Duration,
     /// How long one send to a client may take.
     pub write_timeout: Duration,
     /// Most WebSocket connections at once.
@@ -76,6 +81,7 @@ impl Limits {
         max_message_bytes: 16 * 1024,
         outgoing_queue: 256,
         fanout_workers: 0,
+        fanout_round: Duration::from_millis(20),
         write_timeout: Duration::from_secs(10),
         max_connections: 10_000,
         connections_per_address: 32,

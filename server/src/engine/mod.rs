@@ -103,6 +103,8 @@ pub struct EngineOptions {
     pub idle_timeout: std::time::Duration,
     /// Threads writing updates to the sockets; 0 for one per core.
     pub fanout_workers: usize,
+    /// The least time between two rounds of a fan-out worker.
+    pub fanout_round: std::time::Duration,
     /// What one address may take from everyone.
     pub budgets: Budgets,
     /// Days after an appointment's end (or a waitlist entry's) before its
@@ -157,6 +159,7 @@ pub async fn start<S: Store>(
                 queue: options.queue.max(1),
                 idle_timeout: options.idle_timeout,
                 workers: options.fanout_workers,
+                round: options.fanout_round,
             },
         ),
     };

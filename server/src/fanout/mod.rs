@@ -45,6 +45,9 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// How many worker threads; 0 for one per core (at most eight).
     pub workers: usize,
+    /// The least time between two of a worker's rounds: changes that come
+    /// sooner wait and go out together with the next ones.
+    pub round: Duration,
 }
 
 /// The sending side: shared by the hub (changes) and the connections (joining
@@ -163,6 +166,7 @@ impl Worker {
         let ping_every = self.settings.idle_timeout / 3;
         let ping = crate::ws::ping_frame();
         let mut next_ping = Instant::now() + ping_every;
+        let mut last_round = Instant::now();
         let mut batch = Batch { updates: Vec::new(), framed: BytesMut::new(), starts: Vec::new() };
         loop {
             let job = match self.rx.recv_timeout(next_ping.saturating_duration_since(Instant::now())) {
@@ -200,6 +204,20 @@ impl Worker {
                     }
                 }
                 next = self.rx.try_recv().ok();
+                // A round costs a write to every socket of the shard, however
+                // few changes it carries: while changes come faster than one
+                // round a `round`, they are gathered. The first change after
+                // a quiet spell goes at once.
+                if next.is_none() && !batch.updates.is_empty() {
+                    let since = last_round.elapsed();
+                    if since < self.settings.round {
+                        std::thread::sleep(self.settings.round - since);
+                        next = self.rx.try_recv().ok();
+                    }
+                }
+            }
+            if !batch.updates.is_empty() {
+                last_round = Instant::now();
             }
             self.deliver(&mut batch);
             if Instant::now() >= next_ping {

@@ -53,6 +53,11 @@ struct Outbox {
     version: Version,
     /// Updates for the task (queued mode).
     queue: VecDeque<Broadcast>,
+    /// How many of the workers' rounds put updates in `queue` since the task
+    /// last took it: what tells a task that cannot keep up. Counting updates
+    /// would cut off a busy connection for the server's own burst (a worker
+    /// that got to run after several group commits hands them on at once).
+    rounds: usize,
     fault: Option<Fault>,
     /// Whether the task is sending its close frame: the outlet takes no more
     /// updates, but still writes what is pending.
@@ -135,6 +140,7 @@ impl Outbox {
     fn fail(&mut self, fault: Fault) {
         self.fault.get_or_insert(fault);
         self.queue = VecDeque::new();
+        self.rounds = 0;
     }
 }
 
@@ -150,6 +156,7 @@ impl Outlet {
                 direct: false,
                 version: 0,
                 queue: VecDeque::new(),
+                rounds: 0,
                 fault: None,
                 closing: false,
             }),
@@ -169,8 +176,8 @@ impl Outlet {
     /// `updates` as frames back to back, the one with index `i` starting at
     /// `starts[i]`. Direct, the socket gets the part this client has not seen;
     /// queued, the task gets them. `max_pending` bounds how many writes may
-    /// wait for a client that does not read, `max_queue` how many updates may
-    /// wait for its task.
+    /// wait for a client that does not read, `max_queue` how many rounds of
+    /// updates may wait for its task (a round is at most a batch).
     pub(super) fn deliver(
         &self,
         updates: &[Broadcast],
@@ -194,7 +201,8 @@ impl Outlet {
             }
         } else {
             out.queue.extend(updates[first..].iter().cloned());
-            if out.queue.len() > max_queue {
+            out.rounds += 1;
+            if out.rounds > max_queue {
                 out.fail(Fault::TooSlow);
             }
             true
@@ -266,7 +274,9 @@ impl Outlet {
 
     /// Takes the updates queued for the task.
     pub fn take_queue(&self) -> VecDeque<Broadcast> {
-        std::mem::take(&mut self.lock().queue)
+        let mut out = self.lock();
+        out.rounds = 0;
+        std::mem::take(&mut out.queue)
     }
 
     /// Switches to queued mode, so that the task sees every update from now
@@ -362,6 +372,10 @@ impl Outlet {
         out.open = false;
         out.pending = VecDeque::new();
         out.queue = VecDeque::new();
+        out.rounds = 0;
         let _ = SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
     }
 }
+
+#[cfg(test)]
+mod tests;

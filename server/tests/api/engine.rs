@@ -222,6 +222,7 @@ async fn rig() -> Rig {
         replay: 64,
         idle_timeout: std::time::Duration::from_secs(60),
         fanout_workers: 1,
+        fanout_round: std::time::Duration::ZERO,
         budgets: Budgets::UNLIMITED,
         retention_days: 0,
     };

@@ -83,6 +83,7 @@ async fn rig(url: &str) -> (Rig, Model) {
         replay: 64,
         idle_timeout: std::time::Duration::from_secs(60),
         fanout_workers: 1,
+        fanout_round: std::time::Duration::ZERO,
         budgets,
         retention_days: 0,
     };
