@@ -74,7 +74,8 @@ pub struct Config {
 
     /// Milliseconds a fan-out worker lets pass between two rounds of writes:
     /// changes that come sooner go out together in the next round (the first
-    /// after a quiet spell goes at once). 0 writes every change as it comes.
+    /// after a quiet spell goes at once). 0 writes every change as it comes;
+    /// at most 1000.
     #[arg(long, env = "BOOKING_FANOUT_ROUND_MS", default_value_t = D.fanout_round.as_millis() as u64)]
     pub fanout_round_ms: u64,
 
@@ -188,7 +189,8 @@ impl Config {
             max_message_bytes: self.max_message_bytes,
             outgoing_queue: self.outgoing_queue,
             fanout_workers: self.fanout_workers,
-            fanout_round: Duration::from_millis(self.fanout_round_ms),
+            // Longer would hold back pings, joins and shutdown as long.
+            fanout_round: Duration::from_millis(self.fanout_round_ms.min(1000)),
             write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
             max_connections: self.max_connections,
             connections_per_address: self.connections_per_address.max(1),

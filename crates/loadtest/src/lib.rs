@@ -171,11 +171,13 @@ pub async fn run(options: &Options) -> Result<Summary> {
     // run on a thread of their own: among a thousand listeners' tasks woken by
     // each write, a booker's answer would wait its turn, and the figures would
     // measure the load generator's queue instead of the server.
-    let booking_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("bookers")
-        .enable_all()
-        .build()?;
+    let booking_runtime = Background(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bookers")
+            .enable_all()
+            .build()?,
+    ));
     let run_id =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let mut booking_clients = Vec::new();
@@ -251,7 +253,6 @@ pub async fn run(options: &Options) -> Result<Summary> {
     for task in booking_tasks {
         task.await?;
     }
-    booking_runtime.shutdown_background();
     let booker_updates = booker_updates.load(Ordering::Acquire);
 
     let mut fanout = Histogram::<u64>::new(3)?;
@@ -303,6 +304,27 @@ pub async fn run(options: &Options) -> Result<Summary> {
         server_us_per_update: server_cpu.us_per_update,
         loadgen_cpu_secs: own_cpu_before.zip(own_cpu_after).map(|(b, a)| (a - b).total()),
     })
+}
+
+/// A runtime started inside the load generator's own: dropped, it is shut
+/// down without waiting (a runtime may not block its way down inside another,
+/// and an early `?` drops it there too).
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for Background {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 fn protocol_now() -> i64 {

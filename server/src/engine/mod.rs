@@ -95,7 +95,8 @@ struct Engine<S> {
 /// How the engine is set up besides its store and clinic.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
-    /// How many updates a connection may fall behind before it is cut off.
+    /// How many writes, or rounds of updates, a connection may fall behind
+    /// before it is cut off.
     pub queue: usize,
     /// How many published changes are kept for clients that resume.
     pub replay: usize,

@@ -39,7 +39,7 @@ enum Job {
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// How many writes may wait for a client that does not read before it is
-    /// cut off, and how many updates for a busy connection task.
+    /// cut off, and how many rounds of updates for a busy connection task.
     pub queue: usize,
     /// A client silent this long is dropped.
     pub idle_timeout: Duration,
@@ -186,8 +186,11 @@ impl Worker {
                         }
                     }
                     Job::Join(outlet) => {
-                        // It gets only what comes after its joining.
-                        self.deliver(&mut batch);
+                        // It gets only what comes after its joining: the
+                        // changes gathered so far are not for it.
+                        if let Some(last) = batch.updates.last() {
+                            outlet.skip_to(last.version);
+                        }
                         outlet.slot.store(self.outlets.len(), Ordering::Relaxed);
                         if self.stopping {
                             outlet.stop();
@@ -250,12 +253,13 @@ impl Worker {
             return;
         }
         let framed: Bytes = std::mem::take(&mut batch.framed).freeze();
+        // One allocation a round, shared by the tasks it is queued for.
+        let updates: Arc<[Broadcast]> = std::mem::take(&mut batch.updates).into();
         let limits = (self.settings.queue, self.settings.queue);
         for outlet in &self.outlets {
-            outlet.deliver(&batch.updates, &framed, &batch.starts, limits);
+            outlet.deliver(&updates, &framed, &batch.starts, limits);
         }
-        crate::metrics::delivered(batch.updates.len(), self.outlets.len());
-        batch.updates.clear();
+        crate::metrics::delivered(updates.len(), self.outlets.len());
         batch.starts.clear();
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -51,13 +51,12 @@ struct Outbox {
     direct: bool,
     /// The last update's version handed on: written (direct) or queued.
     version: Version,
-    /// Updates for the task (queued mode).
-    queue: VecDeque<Broadcast>,
-    /// How many of the workers' rounds put updates in `queue` since the task
-    /// last took it: what tells a task that cannot keep up. Counting updates
-    /// would cut off a busy connection for the server's own burst (a worker
-    /// that got to run after several group commits hands them on at once).
-    rounds: usize,
+    /// The workers' rounds for the task (queued mode), each shared by every
+    /// connection of the shard. Their number tells a task that cannot keep up:
+    /// counting updates would cut off a busy connection for the server's own
+    /// burst (a worker that got to run after several group commits hands them
+    /// on at once), and the task filters what it has seen by version.
+    queue: VecDeque<Arc<[Broadcast]>>,
     fault: Option<Fault>,
     /// Whether the task is sending its close frame: the outlet takes no more
     /// updates, but still writes what is pending.
@@ -140,7 +139,6 @@ impl Outbox {
     fn fail(&mut self, fault: Fault) {
         self.fault.get_or_insert(fault);
         self.queue = VecDeque::new();
-        self.rounds = 0;
     }
 }
 
@@ -156,7 +154,6 @@ impl Outlet {
                 direct: false,
                 version: 0,
                 queue: VecDeque::new(),
-                rounds: 0,
                 fault: None,
                 closing: false,
             }),
@@ -180,7 +177,7 @@ impl Outlet {
     /// updates may wait for its task (a round is at most a batch).
     pub(super) fn deliver(
         &self,
-        updates: &[Broadcast],
+        updates: &Arc<[Broadcast]>,
         framed: &Bytes,
         starts: &[usize],
         limits: (usize, usize),
@@ -200,9 +197,8 @@ impl Outlet {
                 out.put(&self.stream, framed.slice(starts[first]..)) || out.fault.is_some()
             }
         } else {
-            out.queue.extend(updates[first..].iter().cloned());
-            out.rounds += 1;
-            if out.rounds > max_queue {
+            out.queue.push_back(updates.clone());
+            if out.queue.len() > max_queue {
                 out.fail(Fault::TooSlow);
             }
             true
@@ -272,11 +268,17 @@ impl Outlet {
         }
     }
 
-    /// Takes the updates queued for the task.
-    pub fn take_queue(&self) -> VecDeque<Broadcast> {
+    /// Takes the rounds queued for the task, oldest first; their updates may
+    /// begin with some the task has seen already.
+    pub fn take_queue(&self) -> VecDeque<Arc<[Broadcast]>> {
+        std::mem::take(&mut self.lock().queue)
+    }
+
+    /// Takes no update of version `version` or older: they were published
+    /// before this outlet joined.
+    pub(super) fn skip_to(&self, version: Version) {
         let mut out = self.lock();
-        out.rounds = 0;
-        std::mem::take(&mut out.queue)
+        out.version = out.version.max(version);
     }
 
     /// Switches to queued mode, so that the task sees every update from now
@@ -372,7 +374,6 @@ impl Outlet {
         out.open = false;
         out.pending = VecDeque::new();
         out.queue = VecDeque::new();
-        out.rounds = 0;
         let _ = SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
     }
 }

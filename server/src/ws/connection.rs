@@ -344,7 +344,7 @@ async fn forward(socket: &Socket, conn: &Conn, version: &mut Version) -> bool {
         return socket.outlet.drain(socket.timeout).await;
     }
     let mut gathered = BytesMut::new();
-    for update in queue {
+    for update in queue.iter().flat_map(|round| round.iter().cloned()) {
         if update.version <= *version {
             continue;
         }
