@@ -99,7 +99,7 @@ async fn two_rounds(driver: &Driver, apps: [&App; 2], label: &str) -> Result<()>
     // it is free for everyone.
     anna.open(near).await?;
     anna.choose_day(&day).await?;
-    let second = free_slot_of(&anna, &doctor).await?;
+    let second = free_slot_of(&anna, &doctor, &day).await?;
     let carl = far.book_as_other(&second, patient(2)).await?;
     anna.wait_slot_status(&second, "booked").await?;
     join(&anna, &doctor, "Anna Petrova", "+7 912 345-67-01").await?;
@@ -171,9 +171,14 @@ async fn expect_entry(session: &Session, status: &str, place: Option<u32>) -> Re
     Ok(())
 }
 
-/// A free slot of `doctor` on any day, choosing that day.
-async fn free_slot_of(session: &Session, doctor: &str) -> Result<String> {
+/// A free slot of `doctor` on `from_day` or later, choosing its day.
+async fn free_slot_of(session: &Session, doctor: &str, from_day: &str) -> Result<String> {
     for tab in session.browser.find_all(Locator::Css(".tab")).await? {
+        // The waitlist covers the days from the first slot's on: an earlier
+        // one would be offered to nobody. Day keys are ISO dates.
+        if tab.attr("data-day").await?.context("tab without day")?.as_str() < from_day {
+            continue;
+        }
         tab.click().await?;
         let css = format!("button.slot[data-status='free'][data-slot-id^='{doctor}-']");
         if let Ok(slot) = session.browser.find(Locator::Css(&css)).await {
