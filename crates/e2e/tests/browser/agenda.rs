@@ -206,8 +206,13 @@ async fn an_admin_manages_accounts_and_erases_details_and_a_removed_account_is_l
     ensure!(done.contains("erased"), "the erasure is said: {done}");
     admin.click("#view-agenda").await?;
     pick(&admin, "#agenda-day", &day).await?;
-    let row = admin.text(&format!("#agenda tr[data-code='{code}']")).await?;
-    ensure!(!row.contains("Patient Number 3"), "the name is gone from the agenda: {row}");
+    // The erasure's change may still be on its way and re-draw the row while
+    // it is read: it is read again until it shows the name gone.
+    let row = format!("#agenda tr[data-code='{code}']");
+    eventually("the name is gone from the agenda", || async {
+        Ok(admin.text(&row).await.is_ok_and(|text| !text.contains("Patient Number 3")))
+    })
+    .await?;
     admin.close().await?;
     other.close().await?;
     Ok(())
