@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use protocol::{ClientMessage, Patient, Proof, ServerMessage, SlotId};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-use super::frames::{self, Message, pong};
-use super::{Listener, peek};
+use super::frames;
+use super::{Ended, Listener, Read, peek};
 
 /// A listener that books: its request ids and the updates it counted.
 pub(crate) struct Booker<S> {
@@ -65,33 +65,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Booker<S> {
     /// meanwhile is passed over.
     async fn call(&mut self, message: &ClientMessage, updates: &AtomicU64) -> Result<ServerMessage> {
         let request_id = message.request_id().context("a call needs a request id")?.to_owned();
-        let conn = &mut self.connection;
-        frames::text(&serde_json::to_vec(message)?, &mut conn.out);
-        loop {
-            conn.flush().await?;
-            let mut counted = 0;
-            let mut answer = None;
-            while answer.is_none() {
-                match conn.frames.next()? {
-                    Some(Message::Text(text)) if peek::update(text).is_some() => counted += 1,
-                    Some(Message::Text(text)) => {
+        frames::text(&serde_json::to_vec(message)?, &mut self.connection.out);
+        let mut counted = 0;
+        let mut answer = None;
+        let ended = self
+            .connection
+            .read(None, |read| {
+                match read {
+                    Read::Text(text) if peek::update(text).is_some() => counted += 1,
+                    Read::Text(text) => {
                         let message: ServerMessage = serde_json::from_slice(text)?;
                         if message.request_id() == Some(request_id.as_str()) {
                             answer = Some(message);
+                            return Ok(true);
                         }
                     }
-                    Some(Message::Ping(payload)) => pong(payload, &mut conn.out),
-                    Some(Message::Close) => bail!("the server closed the connection"),
-                    None => break,
+                    Read::Drained => {
+                        updates.fetch_add(counted, Ordering::AcqRel);
+                        counted = 0;
+                    }
                 }
-            }
-            updates.fetch_add(counted, Ordering::AcqRel);
-            if let Some(answer) = answer {
-                return Ok(answer);
-            }
-            if conn.stream.read_buf(conn.frames.read_buffer()).await? == 0 {
-                bail!("the server closed the connection before answering");
-            }
+                Ok(false)
+            })
+            .await?;
+        match (ended, answer) {
+            (Ended::Done, Some(answer)) => Ok(answer),
+            _ => bail!("the server closed the connection before answering"),
         }
     }
 
@@ -99,42 +98,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Booker<S> {
     /// `stop`, or until the connection ends (then `open` loses this one: the
     /// wait for the last updates no longer expects them here).
     pub(crate) async fn count_updates(
-        self,
+        mut self,
         mut stop: watch::Receiver<bool>,
         updates: &AtomicU64,
         open: &AtomicU64,
     ) {
-        let mut conn = self.connection;
-        loop {
-            let mut counted = 0;
-            let mut closed = false;
-            loop {
-                match conn.frames.next() {
-                    Ok(Some(Message::Text(text))) => counted += u64::from(peek::update(text).is_some()),
-                    Ok(Some(Message::Ping(payload))) => pong(payload, &mut conn.out),
-                    Ok(None) => break,
-                    Ok(Some(Message::Close)) | Err(_) => {
-                        closed = true;
-                        break;
+        let mut counted = 0;
+        let ended = self
+            .connection
+            .read(Some(&mut stop), |read| {
+                match read {
+                    Read::Text(text) => counted += u64::from(peek::update(text).is_some()),
+                    Read::Drained => {
+                        updates.fetch_add(counted, Ordering::AcqRel);
+                        counted = 0;
                     }
                 }
-            }
-            updates.fetch_add(counted, Ordering::AcqRel);
-            let read = if closed {
-                Ok(0)
-            } else {
-                tokio::select! {
-                    read = async {
-                        conn.flush().await?;
-                        Ok(conn.stream.read_buf(conn.frames.read_buffer()).await?)
-                    } => read,
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-            };
-            if !matches!(read, Ok::<_, anyhow::Error>(1..)) {
-                open.fetch_sub(1, Ordering::AcqRel);
-                return;
-            }
+                Ok(false)
+            })
+            .await;
+        if !matches!(ended, Ok(Ended::Stopped)) {
+            open.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

@@ -128,6 +128,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Listener<S> {
         Ok(())
     }
 
+    /// Reads as frames come, answering pings, and hands each text message to
+    /// `each`, then `Read::Drained` once what one read brought has been gone
+    /// through (before waiting for more). Reads until `each` has what it
+    /// waited for (it returns `true`), `stop` turns true, or the connection
+    /// ends.
+    pub(super) async fn read(
+        &mut self,
+        mut stop: Option<&mut watch::Receiver<bool>>,
+        mut each: impl FnMut(Read<'_>) -> Result<bool>,
+    ) -> Result<Ended> {
+        loop {
+            let ended = loop {
+                match self.frames.next() {
+                    Ok(Some(Message::Text(text))) => match each(Read::Text(text)) {
+                        Ok(false) => {}
+                        Ok(true) => break Some(Ok(Ended::Done)),
+                        Err(e) => break Some(Err(e)),
+                    },
+                    Ok(Some(Message::Ping(payload))) => pong(payload, &mut self.out),
+                    Ok(Some(Message::Close)) => break Some(Ok(Ended::Closed)),
+                    Ok(None) => break None,
+                    Err(e) => break Some(Err(e)),
+                }
+            };
+            each(Read::Drained)?;
+            if let Some(ended) = ended {
+                return ended;
+            }
+            self.flush().await?;
+            let read = self.stream.read_buf(self.frames.read_buffer());
+            let read = match stop.as_deref_mut() {
+                Some(stop) => tokio::select! {
+                    read = read => read?,
+                    _ = stop.wait_for(|s| *s) => return Ok(Ended::Stopped),
+                },
+                None => read.await?,
+            };
+            if read == 0 {
+                return Ok(Ended::Closed);
+            }
+        }
+    }
+
     /// Listens until `stop` or the connection ends: checks that versions arrive
     /// in order from `version` on, and times each update against its `book`.
     pub(crate) async fn listen(
@@ -138,15 +181,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Listener<S> {
         delivered: Arc<AtomicU64>,
     ) -> ListenerStats {
         let mut stats = ListenerStats { latencies_us: Vec::new(), received: 0, gaps: 0 };
-        loop {
-            // What was read already (with the `initialState`, or just now) first.
-            let now_us = times.now_us();
-            let mut updates = 0;
-            let mut open = true;
-            loop {
-                match self.frames.next() {
-                    Ok(Some(Message::Text(text))) => {
-                        let Some((v, slot)) = peek::update(text) else { continue };
+        // One clock reading for all that one read brought.
+        let mut now_us = times.now_us();
+        let mut updates = 0;
+        let _ = self
+            .read(Some(&mut stop), |read| {
+                match read {
+                    Read::Text(text) => {
+                        let Some((v, slot)) = peek::update(text) else { return Ok(false) };
                         if v != version + 1 {
                             stats.gaps += v.saturating_sub(version + 1);
                         }
@@ -156,31 +198,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Listener<S> {
                             stats.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
                         }
                     }
-                    Ok(Some(Message::Ping(payload))) => pong(payload, &mut self.out),
-                    Ok(None) => break,
-                    Ok(Some(Message::Close)) | Err(_) => {
-                        open = false;
-                        break;
+                    Read::Drained => {
+                        if updates > 0 {
+                            stats.received += updates;
+                            delivered.fetch_add(updates, Ordering::AcqRel);
+                            updates = 0;
+                        }
+                        now_us = times.now_us();
                     }
                 }
-            }
-            if updates > 0 {
-                stats.received += updates;
-                delivered.fetch_add(updates, Ordering::AcqRel);
-            }
-            if !open || self.flush().await.is_err() {
-                break;
-            }
-            tokio::select! {
-                read = self.stream.read_buf(self.frames.read_buffer()) => match read {
-                    Ok(1..) => {}
-                    Ok(0) | Err(_) => break,
-                },
-                _ = stop.wait_for(|s| *s) => break,
-            }
-        }
+                Ok(false)
+            })
+            .await;
         stats
     }
+}
+
+/// What `Listener::read` hands on.
+pub(super) enum Read<'a> {
+    /// A text message.
+    Text(&'a [u8]),
+    /// Everything read so far has been handed on.
+    Drained,
+}
+
+/// Why `Listener::read` returned.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The reader had what it waited for.
+    Done,
+    /// Told to stop.
+    Stopped,
+    /// The server closed the connection.
+    Closed,
 }
 
 #[cfg(test)]
