@@ -181,8 +181,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Listener<S> {
         delivered: Arc<AtomicU64>,
     ) -> ListenerStats {
         let mut stats = ListenerStats { latencies_us: Vec::new(), received: 0, gaps: 0 };
-        // One clock reading for all that one read brought.
-        let mut now_us = times.now_us();
+        // One clock reading for all that one read brought, taken when the
+        // first of it is looked at.
+        let mut now_us = None;
         let mut updates = 0;
         let _ = self
             .read(Some(&mut stop), |read| {
@@ -194,6 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Listener<S> {
                         }
                         version = v;
                         updates += 1;
+                        let now_us = *now_us.get_or_insert_with(|| times.now_us());
                         if let Some(us) = times.since_sent(slot, now_us) {
                             stats.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
                         }
@@ -204,7 +206,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Listener<S> {
                             delivered.fetch_add(updates, Ordering::AcqRel);
                             updates = 0;
                         }
-                        now_us = times.now_us();
+                        now_us = None;
                     }
                 }
                 Ok(false)

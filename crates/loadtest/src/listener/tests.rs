@@ -2,7 +2,7 @@
 //! fragmented `initialState`, updates in and out of order, a `ping`, the close
 //! and the stop signal.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use protocol::{Clinic, DoctorId, Schedule, ServerMessage, Slot, SlotId, SlotStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
@@ -120,6 +120,34 @@ async fn a_listener_joins_the_initial_state_counts_updates_and_answers_a_ping() 
     // Only slot `a` had its `book` sent.
     assert_eq!(stats.latencies_us.len(), 1);
     drop(stop_tx);
+}
+
+#[tokio::test]
+async fn an_update_is_timed_from_its_book_to_its_arrival() {
+    let (client, mut server) = duplex(1 << 20);
+    let handshake = tokio::spawn(Listener::handshake(client, "127.0.0.1:8080", "/ws"));
+    read_request(&mut server).await;
+    server.write_all(&[RESPONSE, &text_frame(&initial_state(1))[..]].concat()).await.unwrap();
+    let mut listener = handshake.await.unwrap().unwrap();
+    listener.initial_version().await.unwrap();
+    let times = send_times(&["a", "b"]);
+    let (stop_tx, stop) = watch::channel(false);
+    let listening = tokio::spawn(listener.listen(1, times.clone(), stop, Arc::new(AtomicU64::new(0))));
+    // The listener waits for its next read meanwhile: the clock is read when
+    // the update comes, not when the last read ended.
+    for (version, slot) in [(2, "a"), (3, "b")] {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        times.mark(usize::from(slot == "b"));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        server.write_all(&update(version, slot)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    stop_tx.send(true).unwrap();
+    let stats = listening.await.unwrap();
+    assert_eq!(stats.latencies_us.len(), 2);
+    for us in stats.latencies_us {
+        assert!((30_000..1_000_000).contains(&us), "{us} µs");
+    }
 }
 
 #[tokio::test]
