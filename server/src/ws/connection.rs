@@ -344,20 +344,20 @@ async fn forward(socket: &Socket, conn: &Conn, version: &mut Version) -> bool {
         return socket.outlet.drain(socket.timeout).await;
     }
     let mut gathered = BytesMut::new();
-    for update in queue.iter().flat_map(|round| round.iter().cloned()) {
+    // The rounds may begin with updates the task has seen: only the rest is
+    // taken out of them.
+    for update in queue.iter().flat_map(|round| round.iter()) {
         if update.version <= *version {
             continue;
         }
         *version = update.version;
-        for frame in frames_of(conn, update) {
+        for frame in frames_of(conn, update.clone()) {
+            let (header, len) = frames::header(frames::TEXT, frame.len());
+            gathered.extend_from_slice(&header[..len]);
             if frame.len() > COPY_UP_TO {
                 // A whole new schedule: what is gathered, then its shared bytes.
-                let (header, len) = frames::header(frames::TEXT, frame.len());
-                gathered.extend_from_slice(&header[..len]);
                 socket.outlet.send_parts([std::mem::take(&mut gathered).freeze(), frame.into()]);
             } else {
-                let (header, len) = frames::header(frames::TEXT, frame.len());
-                gathered.extend_from_slice(&header[..len]);
                 gathered.extend_from_slice(frame.bytes());
             }
         }
