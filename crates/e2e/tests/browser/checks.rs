@@ -78,20 +78,29 @@ async fn a_patient_who_confirms_before_the_robot_check_is_done_is_booked_once_it
     ensure!(matches!(phase.as_deref(), Some("asking" | "solving")), "the check is under way: {phase:?}");
 
     page.confirm().await?;
-    page.wait_for("#robot-check").await?;
-    // Both read in one script, so from the same moment: a fast machine may
-    // finish the check between two separate reads.
-    let seen = page
-        .browser
-        .execute(
-            "const status = document.querySelector('#robot-check'); \
-             return status ? [status.textContent, document.querySelector('#confirm-booking').textContent] : null;",
-            vec![],
-        )
-        .await?;
-    let seen: Option<(String, String)> = serde_json::from_value(seen)?;
-    // The check may already be over by now; then the booking is under way.
-    if let Some((waiting, button)) = seen {
+    // The waiting is shown, or the check was over before the confirmation
+    // and the booking is under way. Status and button are read in one
+    // script, so from the same moment: a fast machine may finish the check
+    // between two separate reads.
+    let seen = std::cell::RefCell::new(None);
+    eventually("the robot check is shown or over", || async {
+        let now = page
+            .browser
+            .execute(
+                "const status = document.querySelector('#robot-check'); \
+                 if (status) return [status.textContent, document.querySelector('#confirm-booking').textContent]; \
+                 const phase = document.querySelector('#booking-dialog').dataset.pow; \
+                 return phase === 'asking' || phase === 'solving' ? null : [];",
+                vec![],
+            )
+            .await?;
+        let now = serde_json::from_value::<Option<Vec<String>>>(now)?;
+        let over = now.is_some();
+        *seen.borrow_mut() = now;
+        Ok(over)
+    })
+    .await?;
+    if let Some([waiting, button]) = seen.into_inner().as_deref() {
         ensure!(waiting.contains("Checking you are not a robot"), "{waiting}");
         ensure!(button.contains("Checking"), "the button says so too: {button}");
     }
