@@ -83,6 +83,12 @@ pub struct Config {
     #[arg(long, env = "BOOKING_WRITE_TIMEOUT_SECS", default_value_t = D.write_timeout.as_secs())]
     pub write_timeout_secs: u64,
 
+    /// Kernel send buffer of each WebSocket connection, in KiB (Linux doubles
+    /// it for its bookkeeping): the most a client that does not read makes
+    /// the kernel hold for it. 0 leaves it to the kernel (up to 4 MiB each).
+    #[arg(long, env = "BOOKING_SEND_BUFFER_KIB", default_value_t = D.send_buffer / 1024)]
+    pub send_buffer_kib: usize,
+
     /// Most WebSocket connections at once; more are refused with HTTP 503.
     #[arg(long, env = "BOOKING_MAX_CONNECTIONS", default_value_t = D.max_connections)]
     pub max_connections: usize,
@@ -192,6 +198,7 @@ impl Config {
             // Longer would hold back pings, joins and shutdown as long.
             fanout_round: Duration::from_millis(self.fanout_round_ms.min(1000)),
             write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
+            send_buffer: self.send_buffer_kib.saturating_mul(1024),
             max_connections: self.max_connections,
             connections_per_address: self.connections_per_address.max(1),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),

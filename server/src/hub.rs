@@ -35,8 +35,10 @@ pub struct Broadcast {
 /// What the log can do for a client that holds some version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replay {
-    /// The `update` frames after that version, in order (none when it is current).
-    Updates(Vec<(Version, Frame)>),
+    /// The first `update` frames after that version, in order (none when it
+    /// is current), and the last version the log holds now: a client brought
+    /// up to date gets the updates up to it, perhaps over several calls.
+    Updates { updates: Vec<(Version, Frame)>, last: Version },
     /// The log does not reach back that far (or the version is unknown here):
     /// the client needs the whole schedule.
     TooOld,
@@ -79,12 +81,13 @@ impl Log {
         }
     }
 
-    fn replay(&self, after: Version) -> Replay {
-        if after < self.floor || after > self.last() {
+    fn replay(&self, after: Version, at_most: usize) -> Replay {
+        let last = self.last();
+        if after < self.floor || after > last {
             return Replay::TooOld;
         }
         let skip = (after - self.floor) as usize;
-        Replay::Updates(self.entries.iter().skip(skip).cloned().collect())
+        Replay::Updates { updates: self.entries.range(skip..).take(at_most).cloned().collect(), last }
     }
 }
 
@@ -223,10 +226,11 @@ impl Hub {
         self.staff.load(Ordering::Acquire) > 0
     }
 
-    /// The updates after `version`, for a client that holds it. Subscribe first:
-    /// what is published meanwhile then arrives twice, and never not at all.
-    pub fn replay(&self, version: Version) -> Replay {
-        self.lock().replay(version)
+    /// The updates after `version`, at most `at_most` of them, for a client
+    /// that holds it. Subscribe first: what is published meanwhile then arrives
+    /// twice, and never not at all.
+    pub fn replay(&self, version: Version, at_most: usize) -> Replay {
+        self.lock().replay(version, at_most)
     }
 
     /// Gathers the changes published until the returned value is dropped, and
@@ -320,7 +324,7 @@ mod tests {
 
     fn versions(replay: Replay) -> Option<Vec<Version>> {
         match replay {
-            Replay::Updates(updates) => Some(updates.into_iter().map(|(v, _)| v).collect()),
+            Replay::Updates { updates, .. } => Some(updates.into_iter().map(|(v, _)| v).collect()),
             Replay::TooOld => None,
         }
     }
@@ -331,11 +335,24 @@ mod tests {
         for v in 11..=15 {
             log.push(v, Frame::from(v.to_string()));
         }
-        assert_eq!(versions(log.replay(15)), Some(vec![]));
-        assert_eq!(versions(log.replay(12)), Some(vec![13, 14, 15]));
-        assert_eq!(versions(log.replay(13)), Some(vec![14, 15]));
-        assert_eq!(versions(log.replay(11)), None, "evicted");
-        assert_eq!(versions(log.replay(16)), None, "a version from elsewhere");
+        assert_eq!(versions(log.replay(15, usize::MAX)), Some(vec![]));
+        assert_eq!(versions(log.replay(12, usize::MAX)), Some(vec![13, 14, 15]));
+        assert_eq!(versions(log.replay(13, usize::MAX)), Some(vec![14, 15]));
+        assert_eq!(versions(log.replay(11, usize::MAX)), None, "evicted");
+        assert_eq!(versions(log.replay(16, usize::MAX)), None, "a version from elsewhere");
+    }
+
+    #[test]
+    fn the_log_replays_a_window_at_a_time_and_says_how_far_it_reaches() {
+        let mut log = log(10);
+        for v in 11..=15 {
+            log.push(v, Frame::from(v.to_string()));
+        }
+        let Replay::Updates { updates, last } = log.replay(11, 2) else { panic!("covered") };
+        assert_eq!((updates.iter().map(|(v, _)| *v).collect::<Vec<_>>(), last), (vec![12, 13], 15));
+        assert_eq!(versions(log.replay(13, 2)), Some(vec![14, 15]));
+        assert_eq!(versions(log.replay(14, 2)), Some(vec![15]));
+        assert_eq!(log.replay(15, 2), Replay::Updates { updates: vec![], last: 15 });
     }
 
     #[test]
@@ -343,18 +360,18 @@ mod tests {
         let mut log = log(10);
         log.push(11, Frame::from("a".to_owned()));
         log.push(13, Frame::from("c".to_owned()));
-        assert_eq!(versions(log.replay(10)), None);
-        assert_eq!(versions(log.replay(12)), Some(vec![13]));
+        assert_eq!(versions(log.replay(10, usize::MAX)), None);
+        assert_eq!(versions(log.replay(12, usize::MAX)), Some(vec![13]));
         log.restart(20);
-        assert_eq!(versions(log.replay(13)), None);
-        assert_eq!(versions(log.replay(20)), Some(vec![]));
+        assert_eq!(versions(log.replay(13, usize::MAX)), None);
+        assert_eq!(versions(log.replay(20, usize::MAX)), Some(vec![]));
     }
 
     #[test]
     fn a_log_of_no_capacity_only_knows_the_current_version() {
         let mut log = log(0);
         log.push(11, Frame::from("a".to_owned()));
-        assert_eq!(versions(log.replay(11)), Some(vec![]));
-        assert_eq!(versions(log.replay(10)), None);
+        assert_eq!(versions(log.replay(11, usize::MAX)), Some(vec![]));
+        assert_eq!(versions(log.replay(10, usize::MAX)), None);
     }
 }

@@ -26,6 +26,11 @@ pub struct Limits {
     pub fanout_round: Duration,
     /// How long one send to a client may take.
     pub write_timeout: Duration,
+    /// The kernel send buffer asked for each WebSocket connection, in bytes
+    /// (Linux doubles it for its bookkeeping); 0 leaves it to the kernel's
+    /// autotuning. It bounds what a client that does not read makes the
+    /// kernel hold for it.
+    pub send_buffer: usize,
     /// Most WebSocket connections at once.
     pub max_connections: usize,
     /// Most WebSocket connections at once from one address (IPv6: one /64).
@@ -83,6 +88,7 @@ impl Limits {
         fanout_workers: 0,
         fanout_round: Duration::from_millis(20),
         write_timeout: Duration::from_secs(10),
+        send_buffer: 64 * 1024,
         max_connections: 10_000,
         connections_per_address: 32,
         idle_timeout: Duration::from_secs(60),

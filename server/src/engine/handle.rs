@@ -187,9 +187,10 @@ impl EngineHandle {
         self.hub.now_ms()
     }
 
-    /// The published changes after `version`, when the hub still has them.
-    pub fn replay(&self, version: Version) -> Replay {
-        self.hub.replay(version)
+    /// The published changes after `version`, at most `at_most` of them, when
+    /// the hub still has them.
+    pub fn replay(&self, version: Version, at_most: usize) -> Replay {
+        self.hub.replay(version, at_most)
     }
 
     /// Marks waitlist entry `entry` as watched by a connection while the value

@@ -20,10 +20,11 @@ use tokio::time::{Interval, MissedTickBehavior};
 
 use super::frames::{self, Decoder, Incoming};
 use super::requests::{Conn, Reply};
+use super::resync::resync;
 use crate::AppState;
 use crate::address::ClientKey;
 use crate::fanout::{Fault, Outlet};
-use crate::hub::{Broadcast, Replay};
+use crate::hub::Broadcast;
 use crate::limits::Bucket;
 use crate::wire::{self, Frame};
 
@@ -41,6 +42,17 @@ const CLOSING: Duration = Duration::from_secs(1);
 const COPY_UP_TO: usize = 16 * 1024;
 /// What one read takes from the socket at most.
 const READ_CHUNK: usize = 4096;
+
+/// Sets the socket up: each update is one write, so nothing is gained by
+/// waiting to fill a packet; and a send buffer of `send_buffer` bytes (0: the
+/// kernel's), so that a client that stops reading makes the kernel hold that
+/// much for it, not the megabytes its autotuning would grow to.
+fn tune(stream: &TcpStream, send_buffer: usize) {
+    let _ = stream.set_nodelay(true);
+    if send_buffer > 0 {
+        let _ = socket2::SockRef::from(stream).set_send_buffer_size(send_buffer);
+    }
+}
 
 /// Why a connection ends.
 enum End {
@@ -111,8 +123,7 @@ pub async fn serve_connection(
     peer: ClientKey,
     resume: Option<Version>,
 ) {
-    // Each update is one write; nothing is gained by waiting to fill a packet.
-    let _ = stream.set_nodelay(true);
+    tune(&stream, state.limits.send_buffer);
     // Joined before the snapshot or the replay is taken: a change committed in
     // between is then both there and in the outlet, and the version check drops
     // the copy.
@@ -138,7 +149,7 @@ pub async fn serve_connection(
     let mut recheck: Option<Interval> = None;
 
     let end = 'conn: {
-        let Some(mut version) = Box::pin(resync(&socket, &state, resume)).await else {
+        let Some(mut version) = Box::pin(resync(&outlet, socket.timeout, &state, resume)).await else {
             break 'conn End::Gone;
         };
         // Anything the client sent with its handshake.
@@ -321,13 +332,15 @@ async fn answer(
                 }
                 socket.send(bytes.freeze()).await
             }
-            Reply::Resync(since) => match Box::pin(resync(socket, state, Some(since))).await {
-                Some(resynced) => {
-                    *version = (*version).max(resynced);
-                    true
+            Reply::Resync(since) => {
+                match Box::pin(resync(&socket.outlet, socket.timeout, state, Some(since))).await {
+                    Some(resynced) => {
+                        *version = (*version).max(resynced);
+                        true
+                    }
+                    None => false,
                 }
-                None => false,
-            },
+            }
         };
         if !sent {
             return Err(End::Gone);
@@ -421,33 +434,6 @@ async fn close(socket: &mut Socket, end: End) {
     .await;
 }
 
-/// Brings a client that holds `since` (or nothing) up to date: `resumed` and the
-/// updates it missed when the hub still has them, otherwise the whole schedule.
-/// Returns the version the client holds afterwards; `None` when the socket failed.
-async fn resync(socket: &Socket, state: &AppState, since: Option<Version>) -> Option<Version> {
-    if let Some(since) = since
-        && let Replay::Updates(missed) = state.engine.replay(since)
-    {
-        crate::metrics::resynced(true);
-        let version = missed.last().map_or(since, |(v, _)| *v);
-        let mut bytes =
-            BytesMut::from(&frames::text(wire::encode(&ServerMessage::Resumed { version }).bytes())[..]);
-        for (_, frame) in missed {
-            let (header, len) = frames::header(frames::TEXT, frame.len());
-            bytes.extend_from_slice(&header[..len]);
-            bytes.extend_from_slice(frame.bytes());
-        }
-        return socket.send(bytes.freeze()).await.then_some(version);
-    }
-    crate::metrics::resynced(false);
-    let snapshot = state.engine.snapshot();
-    let frame = snapshot.frame();
-    // The schedule's bytes are shared by every connection that gets it.
-    let (header, len) = frames::header(frames::TEXT, frame.len());
-    socket.outlet.send_parts([Bytes::copy_from_slice(&header[..len]), frame.into()]);
-    socket.outlet.drain(socket.timeout).await.then(|| snapshot.version())
-}
-
 /// Tells a console that its staff session has ended; `false` when the socket
 /// failed.
 async fn staff_ended(socket: &Socket) -> bool {
@@ -491,5 +477,20 @@ mod tests {
         // used steps are boxed so that it stays small (0.7 KiB in a release build).
         let size = std::mem::size_of_val(&connection);
         assert!(size <= 1280, "the connection's future takes {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn a_connection_asks_the_kernel_for_a_send_buffer_of_the_set_size() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let size = || socket2::SockRef::from(&stream).send_buffer_size().unwrap();
+        let kernels = size();
+        tune(&stream, 0);
+        assert_eq!(size(), kernels, "0 leaves the kernel's own");
+        tune(&stream, 64 * 1024);
+        // Linux reports twice what was asked: its bookkeeping is counted in.
+        assert!((64 * 1024..=128 * 1024).contains(&size()), "{} bytes (the kernel's: {kernels})", size());
+        assert!(stream.nodelay().unwrap());
     }
 }

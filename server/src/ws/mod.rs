@@ -11,6 +11,7 @@
 mod connection;
 mod frames;
 mod requests;
+mod resync;
 
 pub use connection::serve_connection;
 

@@ -82,6 +82,9 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     // Long enough that the stuck peer is cut off for falling behind, never for a
     // send that timed out.
     options.limits.write_timeout = Duration::from_secs(60);
+    // The server's side of the socket gets the smallest send buffer the
+    // kernel allows.
+    options.limits.send_buffer = 1024;
     options.limits.messages_per_sec = 1000;
     let app = spawn_with(options).await;
     // A peer that reads nothing for now, on a socket whose buffers are as
@@ -92,7 +95,6 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let listener = listener.listen(1).unwrap();
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_send_buffer_size(1024).unwrap();
     let server_side = socket.connect(listener.local_addr().unwrap()).await.unwrap();
     let (client_side, _) = listener.accept().await.unwrap();
     let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());

@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use crate::common::*;
+use client::tungstenite::Message;
 use client::{BookingReply, Client, Followed, Follower};
-use protocol::{ServerMessage, SlotId, Version};
+use futures_util::StreamExt;
+use protocol::{ClientMessage, ServerMessage, SlotId, Version};
 
 /// Books `n` free future slots through `booker`; their ids.
 async fn book_some(booker: &mut Client, schedule: &protocol::Schedule, skip: usize, n: usize) -> Vec<SlotId> {
@@ -61,6 +63,124 @@ async fn a_returning_client_gets_resumed_and_exactly_the_updates_it_missed() {
     let expected: Vec<(Version, SlotId)> = (held + 1..).zip(booked).collect();
     assert_eq!(updates(&mut back, 3).await, expected);
     next_is_the_next_change(&mut back, &mut booker, &schedule, 3, held + 3).await;
+}
+
+/// Holds `slot` through `client` and lets it go, `pairs` times: two updates each.
+async fn churn(client: &mut Client, slot: &SlotId, pairs: usize) {
+    for _ in 0..pairs {
+        let request_id = client.request_id();
+        let reply = client.call(ClientMessage::Hold { request_id, slot_id: slot.clone() }).await.unwrap();
+        assert!(matches!(reply, ServerMessage::HoldResult { ok: true, .. }), "{reply:?}");
+        client.send(&ClientMessage::Release { slot_id: slot.clone() }).await.unwrap();
+    }
+}
+
+/// Reads `client`'s messages until the update of `version`.
+async fn until(client: &mut Client, version: Version) {
+    loop {
+        if let ServerMessage::Update { version: v, .. } = recv(client).await
+            && v == version
+        {
+            return;
+        }
+    }
+}
+
+/// Options for a client that makes a few hundred changes in a row.
+fn churning() -> Options {
+    let mut options = Options::default();
+    options.limits.messages_per_sec = 100_000;
+    options
+}
+
+#[tokio::test]
+async fn a_client_far_behind_gets_every_update_it_missed_over_several_writes() {
+    let app = spawn_with(churning()).await;
+    let (away, schedule) = app.connect_with_state().await;
+    let held = schedule.version;
+    drop(away);
+    let (mut churner, _) = app.connect_with_state().await;
+    let slot = free_future_slot(&schedule).id.clone();
+    // More than three of the server's replay windows (64 updates each).
+    churn(&mut churner, &slot, 100).await;
+    until(&mut churner, held + 200).await;
+
+    let mut back = Client::connect_resuming(&app.ws_url(), held).await.unwrap();
+
+    assert_eq!(recv(&mut back).await, ServerMessage::Resumed { version: held + 200 });
+    let versions: Vec<Version> = updates(&mut back, 200).await.into_iter().map(|(v, _)| v).collect();
+    assert_eq!(versions, (held + 1..=held + 200).collect::<Vec<_>>());
+    next_is_the_next_change(&mut back, &mut churner, &schedule, 1, held + 200).await;
+}
+
+#[tokio::test]
+async fn a_slow_reader_whose_replay_the_log_outran_gets_the_whole_schedule_midway() {
+    let mut options = churning();
+    options.limits.replay_log = 100;
+    options.limits.outgoing_queue = 1000;
+    // The stuck reader is never cut off for a write that timed out here.
+    options.limits.write_timeout = Duration::from_secs(60);
+    // The server's side of the socket gets the smallest send buffer the
+    // kernel allows.
+    options.limits.send_buffer = 1024;
+    let app = spawn_with(options).await;
+    let (mut churner, schedule) = app.connect_with_state().await;
+    let held = schedule.version;
+    let slot = free_future_slot(&schedule).id.clone();
+    churn(&mut churner, &slot, 40).await;
+    until(&mut churner, held + 80).await;
+    // A client that comes back 80 updates behind and reads nothing for now, on
+    // a socket whose buffers are as small as the kernel allows: the first
+    // window (64 updates, about 13 KB) does not fit.
+    let listener = tokio::net::TcpSocket::new_v4().unwrap();
+    listener.set_recv_buffer_size(1024).unwrap();
+    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener.listen(1).unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    let server_side = socket.connect(listener.local_addr().unwrap()).await.unwrap();
+    let (client_side, _) = listener.accept().await.unwrap();
+    let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
+    let served = tokio::spawn(server::ws::serve_connection(
+        server_side,
+        Default::default(),
+        app.state(),
+        peer,
+        Some(held),
+    ));
+    // The replay has begun once its first bytes arrive.
+    client_side.readable().await.unwrap();
+    // Meanwhile the log (100 updates) lets go of the rest of what it still needs.
+    churn(&mut churner, &slot, 60).await;
+    until(&mut churner, held + 200).await;
+
+    let mut stuck = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        client_side,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    let mut next = async || match tokio::time::timeout(Duration::from_secs(10), stuck.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<ServerMessage>(&text).unwrap(),
+        other => panic!("expected a message, got {other:?}"),
+    };
+    assert_eq!(next().await, ServerMessage::Resumed { version: held + 80 });
+    let mut version = held;
+    let fresh = loop {
+        match next().await {
+            ServerMessage::Update { version: v, .. } => {
+                assert_eq!(v, version + 1, "in order, without a gap");
+                version = v;
+            }
+            ServerMessage::InitialState(fresh) => break fresh,
+            other => panic!("expected updates, then the schedule: {other:?}"),
+        }
+    };
+    assert!(version >= held + 64 && version < held + 80, "the first windows, not all of them: {version}");
+    assert_eq!(fresh.version, held + 200);
+    churn(&mut churner, &slot, 1).await;
+    assert!(matches!(next().await, ServerMessage::Update { version, .. } if version == held + 201));
+    drop(stuck);
+    tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
 }
 
 #[tokio::test]
