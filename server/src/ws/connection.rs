@@ -114,7 +114,7 @@ impl Socket {
 /// Serves one connection until it closes; `early` is what the client sent
 /// right after its handshake, already read. A client that comes back holding
 /// version `resume` gets `resumed` and only the updates it missed, when the hub
-/// still has them; anybody else gets the whole schedule first. Then every
+/// still has them (see `resync`); anybody else gets the whole schedule first. Then every
 /// change, and an answer to each message the client sends.
 pub async fn serve_connection(
     stream: TcpStream,

@@ -87,19 +87,9 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     options.limits.send_buffer = 1024;
     options.limits.messages_per_sec = 1000;
     let app = spawn_with(options).await;
-    // A peer that reads nothing for now, on a socket whose buffers are as
-    // small as the kernel allows on both ends (on loopback they would otherwise
-    // take megabytes): what the server writes soon stays in the server.
-    let listener = tokio::net::TcpSocket::new_v4().unwrap();
-    listener.set_recv_buffer_size(1024).unwrap();
-    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = listener.listen(1).unwrap();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    let server_side = socket.connect(listener.local_addr().unwrap()).await.unwrap();
-    let (client_side, _) = listener.accept().await.unwrap();
-    let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
-    let served =
-        tokio::spawn(server::ws::serve_connection(server_side, Default::default(), app.state(), peer, None));
+    // A peer that reads nothing for now: what the server writes soon stays in
+    // the server.
+    let (client_side, served) = stuck_peer(&app, None).await;
     let mut stuck = tokio_tungstenite::WebSocketStream::from_raw_socket(
         client_side,
         tokio_tungstenite::tungstenite::protocol::Role::Client,

@@ -132,21 +132,7 @@ async fn a_slow_reader_whose_replay_the_log_outran_gets_the_whole_schedule_midwa
     // A client that comes back 80 updates behind and reads nothing for now, on
     // a socket whose buffers are as small as the kernel allows: the first
     // window (64 updates, about 13 KB) does not fit.
-    let listener = tokio::net::TcpSocket::new_v4().unwrap();
-    listener.set_recv_buffer_size(1024).unwrap();
-    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = listener.listen(1).unwrap();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    let server_side = socket.connect(listener.local_addr().unwrap()).await.unwrap();
-    let (client_side, _) = listener.accept().await.unwrap();
-    let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
-    let served = tokio::spawn(server::ws::serve_connection(
-        server_side,
-        Default::default(),
-        app.state(),
-        peer,
-        Some(held),
-    ));
+    let (client_side, served) = stuck_peer(&app, Some(held)).await;
     // The replay has begun once its first bytes arrive.
     client_side.readable().await.unwrap();
     // Meanwhile the log (100 updates) lets go of the rest of what it still needs.

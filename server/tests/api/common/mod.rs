@@ -400,3 +400,29 @@ pub async fn staff_state(client: &mut Client) -> (protocol::Version, Vec<protoco
         }
     }
 }
+
+/// A connection to `app`, served in this process, whose client reads nothing
+/// for now: its receive buffer is as small as the kernel allows (on loopback
+/// it would otherwise take megabytes), so with a small `limits.send_buffer`
+/// what the server writes soon stays in the server. The client's side of the
+/// socket, and the task serving the connection; `resume` as `lastVersion`.
+pub async fn stuck_peer(
+    app: &TestApp,
+    resume: Option<protocol::Version>,
+) -> (tokio::net::TcpStream, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpSocket::new_v4().unwrap();
+    listener.set_recv_buffer_size(1024).unwrap();
+    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener.listen(1).unwrap();
+    let server_side = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (client_side, _) = listener.accept().await.unwrap();
+    let peer = server::ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
+    let served = tokio::spawn(server::ws::serve_connection(
+        server_side,
+        Default::default(),
+        app.state(),
+        peer,
+        resume,
+    ));
+    (client_side, served)
+}
