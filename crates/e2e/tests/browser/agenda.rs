@@ -128,7 +128,8 @@ async fn the_day_agenda_follows_bookings_made_and_cancelled_elsewhere_live() -> 
         let rows = desk.browser.find_all(Locator::Css("#activity tbody tr")).await?;
         let mut all_booked = !rows.is_empty();
         for row in rows {
-            all_booked &= row.attr("data-action").await?.as_deref() == Some("booked");
+            // A row re-drawn meanwhile is stale: read again on the next try.
+            all_booked &= row.attr("data-action").await.ok().flatten().as_deref() == Some("booked");
         }
         Ok(all_booked)
     })
@@ -196,8 +197,17 @@ async fn an_admin_manages_accounts_and_erases_details_and_a_removed_account_is_l
     // Erasing a patient's details keeps the booking.
     admin.click("#view-agenda").await?;
     pick(&admin, "#agenda-day", &day).await?;
-    let row = admin.wait_for("#agenda tbody tr[data-code]").await?;
-    let code = row.attr("data-code").await?.context("a code")?;
+    // The row may be re-drawn between finding it and reading it (the booking
+    // made above can still be arriving): its code is read in one script.
+    let code = std::cell::RefCell::new(None);
+    eventually("a row's code is read", || async {
+        let read = "return document.querySelector('#agenda tbody tr[data-code]')?.dataset.code ?? null;";
+        let found = admin.browser.execute(read, vec![]).await?;
+        *code.borrow_mut() = found.as_str().map(str::to_owned);
+        Ok(code.borrow().is_some())
+    })
+    .await?;
+    let code = code.into_inner().context("a code")?;
     admin.click("#view-staff").await?;
     admin.wait_for("#erase-code").await?.send_keys(&code).await?;
     admin.click("#erase-open").await?;
