@@ -368,13 +368,21 @@ impl Outlet {
 
     /// Ends the outlet: the worker stops writing to it, and the client is told
     /// that nothing more comes (the socket itself closes once the worker has
-    /// let it go).
+    /// let it go). When bytes still wait here, the client stopped taking them:
+    /// the socket is then reset as it closes, so that the kernel drops at once
+    /// the send buffer it holds for the client, instead of keeping it (and
+    /// retrying) for minutes after the connection is over.
     pub fn shut(&self) {
         let mut out = self.lock();
         out.open = false;
+        let socket = SockRef::from(&self.stream);
+        if out.pending.is_empty() {
+            let _ = socket.shutdown(std::net::Shutdown::Write);
+        } else {
+            let _ = socket.set_linger(Some(Duration::ZERO));
+        }
         out.pending = VecDeque::new();
         out.queue = VecDeque::new();
-        let _ = SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
     }
 }
 

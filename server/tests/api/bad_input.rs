@@ -1,6 +1,7 @@
 //! Bad input never panics and never harms anyone: each kind gets its typed error,
 //! the same connection then books fine, and an oversized message closes only its
-//! own connection with 1009.
+//! own connection with 1009; a client that stops reading is cut off without
+//! delaying the others, and the kernel keeps nothing for it afterwards.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use client::tungstenite::Message;
 use client::{BookingReply, Error};
 use futures_util::StreamExt;
 use protocol::{ErrorCode, ServerMessage};
+use tokio::io::AsyncReadExt;
 
 async fn expect_error(client: &mut client::Client, frame: Message) -> (ErrorCode, Option<String>) {
     client.send_raw(frame).await.unwrap();
@@ -124,4 +126,33 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     assert_eq!(close.map(|frame| u16::from(frame.code)), Some(1013));
     tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
     assert!(updates < 40, "the stuck peer was cut off before receiving everything");
+}
+
+#[tokio::test]
+async fn a_client_cut_off_for_not_reading_is_reset_so_the_kernel_drops_what_it_held_for_it() {
+    let mut options = Options::default();
+    options.limits.write_timeout = Duration::from_millis(300);
+    options.limits.send_buffer = 1024;
+    let app = spawn_with(options).await;
+    // The schedule alone is more than both small buffers together hold: the
+    // send stalls, and the connection ends when its write times out.
+    let (mut client_side, served) = stuck_peer(&app, None).await;
+    tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
+
+    // Only what reached the peer before the end is there; then the reset. A
+    // plain close would have left the rest in the kernel, to be sent and read
+    // up to an orderly end.
+    let mut buffer = vec![0; 64 * 1024];
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match client_side.read(&mut buffer).await {
+                Ok(0) => break None,
+                Ok(_) => {}
+                Err(e) => break Some(e.kind()),
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    assert_eq!(end, Some(std::io::ErrorKind::ConnectionReset));
 }
