@@ -4,7 +4,8 @@
 //! A long replay goes out a window at a time, each written to the socket before
 //! the next is taken from the log: a client that asks for the whole log and
 //! then reads slowly, or not at all, holds one window's bytes in the server
-//! until it is cut off, not a private copy of the log.
+//! until it is cut off, not a private copy of the log. One that reads on, however
+//! slowly, is not taken for idle meanwhile.
 
 use std::time::Duration;
 
@@ -55,6 +56,10 @@ pub(super) async fn resync(
         if !outlet.drain(timeout).await {
             return None;
         }
+        // The task reads nothing while it replays, the client's pongs
+        // included: a client taking window after window of a long replay is
+        // not silent.
+        outlet.heard(state.engine.now_ms());
         if reached >= last {
             return Some(last);
         }

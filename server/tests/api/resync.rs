@@ -93,6 +93,19 @@ fn churning() -> Options {
     options
 }
 
+/// A server started with `options` on which a client has made `pairs` hold
+/// and release pairs on one slot: the server, that client, the version before
+/// the pairs and the slot.
+async fn churned(options: Options, pairs: usize) -> (TestApp, Client, Version, SlotId) {
+    let app = spawn_with(options).await;
+    let (mut churner, schedule) = app.connect_with_state().await;
+    let held = schedule.version;
+    let slot = free_future_slot(&schedule).id.clone();
+    churn(&mut churner, &slot, pairs).await;
+    until(&mut churner, held + 2 * pairs as Version).await;
+    (app, churner, held, slot)
+}
+
 #[tokio::test]
 async fn a_client_far_behind_gets_every_update_it_missed_over_several_writes() {
     let app = spawn_with(churning()).await;
@@ -123,12 +136,7 @@ async fn a_slow_reader_whose_replay_the_log_outran_gets_the_whole_schedule_midwa
     // The server's side of the socket gets the smallest send buffer the
     // kernel allows.
     options.limits.send_buffer = 1024;
-    let app = spawn_with(options).await;
-    let (mut churner, schedule) = app.connect_with_state().await;
-    let held = schedule.version;
-    let slot = free_future_slot(&schedule).id.clone();
-    churn(&mut churner, &slot, 40).await;
-    until(&mut churner, held + 80).await;
+    let (app, mut churner, held, slot) = churned(options, 40).await;
     // A client that comes back 80 updates behind and reads nothing for now, on
     // a socket whose buffers are as small as the kernel allows: the first
     // window (64 updates, about 13 KB) does not fit.
@@ -166,6 +174,51 @@ async fn a_slow_reader_whose_replay_the_log_outran_gets_the_whole_schedule_midwa
     churn(&mut churner, &slot, 1).await;
     assert!(matches!(next().await, ServerMessage::Update { version, .. } if version == held + 201));
     drop(stuck);
+    tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_takes_a_long_replay_slowly_is_not_dropped_as_idle_meanwhile() {
+    let mut options = churning();
+    // Pings every half second; silent for 1.5 s, a client is dropped.
+    options.limits.idle_timeout = Duration::from_millis(1500);
+    options.limits.send_buffer = 1024;
+    let (app, churner, held, slot) = churned(options, 200).await;
+
+    // 400 updates back, taken one every 10 ms through buffers as small as the
+    // kernel allows: the replay lasts about 4 s, and the server reads nothing
+    // from this client (its pongs either) until it is over.
+    let (client_side, served) = stuck_peer(&app, Some(held)).await;
+    let mut slow = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        client_side,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+    let mut next = async || loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        match tokio::time::timeout(Duration::from_secs(10), slow.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => break serde_json::from_str::<ServerMessage>(&text).unwrap(),
+            Ok(Some(Ok(Message::Ping(_)))) => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    };
+    assert_eq!(next().await, ServerMessage::Resumed { version: held + 400 });
+    for expected in held + 1..=held + 400 {
+        match next().await {
+            ServerMessage::Update { version, .. } => assert_eq!(version, expected, "in order, without a gap"),
+            other => panic!("expected update {expected}, got {other:?}"),
+        }
+    }
+    assert!(started.elapsed() > Duration::from_secs(2), "longer than the idle timeout allows a silence");
+    // The churner, which read nothing meanwhile either, was dropped: another
+    // connection makes the next change.
+    drop(churner);
+    let (mut changer, _) = app.connect_with_state().await;
+    churn(&mut changer, &slot, 1).await;
+    assert!(matches!(next().await, ServerMessage::Update { version, .. } if version == held + 401));
+    drop(slow);
     tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
 }
 
