@@ -217,6 +217,16 @@ impl Server {
         let (engine, engine_task) =
             engine::start(store.clone(), Arc::new(settings.clinic), settings.clock, options).await?;
         let listener = TcpListener::bind(settings.listen).await?;
+        match limits.send_buffer_cut() {
+            Ok(None) => {}
+            Ok(Some(granted)) => tracing::warn!(
+                asked_kib = limits.send_buffer / 1024,
+                granted_kib = granted / 1024,
+                "the kernel gives each socket a smaller send buffer than --send-buffer-kib asks; \
+                 raise net.core.wmem_max to allow more"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not check the send buffer the kernel grants"),
+        }
         let stop = watch::Sender::new(false);
         let state = AppState(Arc::new(Shared {
             engine,

@@ -117,6 +117,25 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// What the kernel grants of the send buffer asked for each connection's
+    /// socket, when that is less: Linux caps the request at
+    /// `net.core.wmem_max` without a word. `None` when it grants it all, or
+    /// when the buffer is left to the kernel.
+    pub fn send_buffer_cut(&self) -> std::io::Result<Option<usize>> {
+        if self.send_buffer == 0 {
+            return Ok(None);
+        }
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        socket.set_send_buffer_size(self.send_buffer)?;
+        // Linux reports twice what it was set to (its bookkeeping is counted
+        // in), capped or not.
+        let doubled = if cfg!(target_os = "linux") { 2 } else { 1 };
+        let granted = socket.send_buffer_size()? / doubled;
+        Ok((granted < self.send_buffer).then_some(granted))
+    }
+}
+
 /// A token bucket: `rate` messages a second on average, `2 × rate` at once.
 #[derive(Debug)]
 pub(crate) struct Bucket {
@@ -356,6 +375,15 @@ pub(crate) enum Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_send_buffer_above_what_the_kernel_allows_is_found_out() {
+        let asking = |send_buffer| Limits { send_buffer, ..Limits::DEFAULT }.send_buffer_cut().unwrap();
+        assert_eq!(asking(0), None, "left to the kernel");
+        assert_eq!(asking(Limits::DEFAULT.send_buffer), None, "the default is granted");
+        let granted = asking(1 << 30).expect("a gigabyte is cut");
+        assert!(granted < 1 << 30, "{granted}");
+    }
 
     #[test]
     fn a_bucket_lets_a_burst_through_then_refuses_and_then_gives_up_on_the_sender() {
