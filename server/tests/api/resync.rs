@@ -180,14 +180,16 @@ async fn a_slow_reader_whose_replay_the_log_outran_gets_the_whole_schedule_midwa
 #[tokio::test]
 async fn a_client_that_takes_a_long_replay_slowly_is_not_dropped_as_idle_meanwhile() {
     let mut options = churning();
-    // Pings every half second; silent for 1.5 s, a client is dropped.
+    // Pings every half second; silent for 1.5 s, a client is dropped (2 s
+    // at most, with the sweep's period).
     options.limits.idle_timeout = Duration::from_millis(1500);
     options.limits.send_buffer = 1024;
-    let (app, churner, held, slot) = churned(options, 200).await;
+    let (app, churner, held, slot) = churned(options, 300).await;
 
-    // 400 updates back, taken one every 10 ms through buffers as small as the
-    // kernel allows: the replay lasts about 4 s, and the server reads nothing
-    // from this client (its pongs either) until it is over.
+    // 600 updates back, taken one every 5 ms through buffers as small as the
+    // kernel allows: the replay lasts over 3 s, a window about 0.3 s, and the
+    // server reads nothing from this client (its pongs either) until it is
+    // over.
     let (client_side, served) = stuck_peer(&app, Some(held)).await;
     let mut slow = tokio_tungstenite::WebSocketStream::from_raw_socket(
         client_side,
@@ -197,15 +199,15 @@ async fn a_client_that_takes_a_long_replay_slowly_is_not_dropped_as_idle_meanwhi
     .await;
     let started = tokio::time::Instant::now();
     let mut next = async || loop {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
         match tokio::time::timeout(Duration::from_secs(10), slow.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => break serde_json::from_str::<ServerMessage>(&text).unwrap(),
             Ok(Some(Ok(Message::Ping(_)))) => {}
             other => panic!("expected a message, got {other:?}"),
         }
     };
-    assert_eq!(next().await, ServerMessage::Resumed { version: held + 400 });
-    for expected in held + 1..=held + 400 {
+    assert_eq!(next().await, ServerMessage::Resumed { version: held + 600 });
+    for expected in held + 1..=held + 600 {
         match next().await {
             ServerMessage::Update { version, .. } => assert_eq!(version, expected, "in order, without a gap"),
             other => panic!("expected update {expected}, got {other:?}"),
@@ -213,11 +215,16 @@ async fn a_client_that_takes_a_long_replay_slowly_is_not_dropped_as_idle_meanwhi
     }
     assert!(started.elapsed() > Duration::from_secs(2), "longer than the idle timeout allows a silence");
     // The churner, which read nothing meanwhile either, was dropped: another
-    // connection makes the next change.
+    // connection makes the next change, while this client reads on (and
+    // answers pings).
     drop(churner);
-    let (mut changer, _) = app.connect_with_state().await;
-    churn(&mut changer, &slot, 1).await;
-    assert!(matches!(next().await, ServerMessage::Update { version, .. } if version == held + 401));
+    let change = tokio::spawn(async move {
+        let (mut changer, _) = app.connect_with_state().await;
+        churn(&mut changer, &slot, 1).await;
+        (app, changer)
+    });
+    assert!(matches!(next().await, ServerMessage::Update { version, .. } if version == held + 601));
+    let _still_up = change.await.unwrap();
     drop(slow);
     tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
 }
