@@ -18,12 +18,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use protocol::Version;
+use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::SockRef;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::hub::Broadcast;
+
+/// How often `settle` looks whether the kernel has sent everything.
+const SETTLING: Duration = Duration::from_millis(10);
 
 /// Why an outlet stopped taking updates; the connection ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,6 +365,47 @@ impl Outlet {
         out.open && out.flush(&self.stream).is_ok()
     }
 
+    /// Waits at most `within` until the kernel has sent the client all that
+    /// was written to the socket. When it has not by then (the client takes
+    /// nothing: a zero window), or when bytes still wait here, the socket is
+    /// reset as it closes rather than left to the kernel, which would keep the
+    /// bytes and probe for as long as the client keeps its end open. A
+    /// connection ends with this, however it ends: a client that sends its
+    /// close frame, or half-closes, while its window is shut, leaves nothing
+    /// behind either. (What was sent but not acknowledged is left to the
+    /// kernel: at most the client's last window, retried for a couple of
+    /// minutes.)
+    pub async fn settle(&self, within: Duration) {
+        let socket = SockRef::from(&self.stream);
+        if self.lock().pending.is_empty() {
+            // From now on the socket polls writable only while nothing
+            // written is unsent (and, the kernel adds, a third of its buffer
+            // is free). Where that cannot be asked, nothing can be told.
+            if socket.set_tcp_notsent_lowat(1).is_err() {
+                return;
+            }
+            let deadline = tokio::time::Instant::now() + within;
+            loop {
+                let mut polled = [PollFd::new(&self.stream, PollFlags::OUT)];
+                let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+                match rustix::event::poll(&mut polled, Some(&now)) {
+                    // A socket in error or hung up holds nothing for the client.
+                    Ok(_)
+                        if polled[0]
+                            .revents()
+                            .intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP) =>
+                    {
+                        return;
+                    }
+                    Ok(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(SETTLING).await,
+                    _ => break,
+                }
+            }
+        }
+        // A zero linger makes the close an abort, which never blocks.
+        let _ = socket.set_linger(Some(Duration::ZERO));
+    }
+
     /// The socket, for reading what the client sends.
     pub fn stream(&self) -> &TcpStream {
         &self.stream
@@ -376,10 +421,15 @@ impl Outlet {
         let mut out = self.lock();
         out.open = false;
         let socket = SockRef::from(&self.stream);
-        if out.pending.is_empty() {
-            let _ = socket.shutdown(std::net::Shutdown::Write);
-        } else {
+        // `settle` may have chosen the reset already: then no end of stream is
+        // queued either, which the client could read up to as the kernel
+        // sends on until the worker lets the socket go.
+        let reset =
+            !out.pending.is_empty() || matches!(socket.linger(), Ok(Some(linger)) if linger.is_zero());
+        if reset {
             let _ = socket.set_linger(Some(Duration::ZERO));
+        } else {
+            let _ = socket.shutdown(std::net::Shutdown::Write);
         }
         out.pending = VecDeque::new();
         out.queue = VecDeque::new();

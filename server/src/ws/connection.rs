@@ -250,8 +250,9 @@ pub async fn serve_connection(
         End::Close(code, _) => crate::metrics::Closed::Server(code),
     });
     // Boxed, like every rarely used step, so that an idle connection does not
-    // carry its space.
+    // carry its space. Then what the client did not take is dropped, not kept.
     Box::pin(close(&mut socket, end)).await;
+    Box::pin(outlet.settle(CLOSING)).await;
 }
 
 /// Ends a connection's outlet when dropped.

@@ -10,7 +10,7 @@ use client::tungstenite::Message;
 use client::{BookingReply, Error};
 use futures_util::StreamExt;
 use protocol::{ErrorCode, ServerMessage};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn expect_error(client: &mut client::Client, frame: Message) -> (ErrorCode, Option<String>) {
     client.send_raw(frame).await.unwrap();
@@ -128,6 +128,23 @@ async fn a_client_that_cannot_keep_up_is_disconnected_without_delaying_the_other
     assert!(updates < 40, "the stuck peer was cut off before receiving everything");
 }
 
+/// Reads `stream` to its end: `None` for an orderly one, else the error it
+/// ended with.
+async fn how_it_ends(stream: &mut tokio::net::TcpStream) -> Option<std::io::ErrorKind> {
+    let mut buffer = vec![0; 64 * 1024];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) => break None,
+                Ok(_) => {}
+                Err(e) => break Some(e.kind()),
+            }
+        }
+    })
+    .await
+    .expect("the stream ends")
+}
+
 #[tokio::test]
 async fn a_client_cut_off_for_not_reading_is_reset_so_the_kernel_drops_what_it_held_for_it() {
     let mut options = Options::default();
@@ -142,17 +159,42 @@ async fn a_client_cut_off_for_not_reading_is_reset_so_the_kernel_drops_what_it_h
     // Only what reached the peer before the end is there; then the reset. A
     // plain close would have left the rest in the kernel, to be sent and read
     // up to an orderly end.
-    let mut buffer = vec![0; 64 * 1024];
-    let end = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match client_side.read(&mut buffer).await {
-                Ok(0) => break None,
-                Ok(_) => {}
-                Err(e) => break Some(e.kind()),
-            }
-        }
-    })
-    .await
-    .expect("the stream ends");
-    assert_eq!(end, Some(std::io::ErrorKind::ConnectionReset));
+    assert_eq!(how_it_ends(&mut client_side).await, Some(std::io::ErrorKind::ConnectionReset));
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_without_reading_what_it_was_sent_leaves_nothing_behind() {
+    let mut options = Options::default();
+    options.limits.messages_per_sec = 1000;
+    let app = spawn_with(options).await;
+    let (mut booker, schedule) = app.connect_with_state().await;
+    let slots: Vec<_> = free_future_slots(&schedule).take(200).map(|s| s.id.clone()).collect();
+    for slot in slots {
+        assert!(matches!(booker.book(slot, patient()).await.unwrap(), BookingReply::Booked { .. }));
+    }
+    // Two peers that read nothing come back from before those 200 updates:
+    // their replay (about 40 KB) fills their small receive windows, and the
+    // rest waits unsent in the server's kernel, which has room for it, so
+    // nothing waits in the server itself. Their tasks read what they send
+    // only once the replay is written.
+    let (mut closing, closing_served) = stuck_peer(&app, Some(schedule.version)).await;
+    let (mut half_closing, half_closing_served) = stuck_peer(&app, Some(schedule.version)).await;
+    // And one that has room for everything: it leaves as politely, and gets
+    // an orderly end.
+    let (mut roomy, roomy_served) = served_peer(&app, Some(schedule.version), None).await;
+
+    // One says goodbye with a close frame (code 1000, masked with zeros), the
+    // other shuts its side of the stream.
+    let goodbye = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
+    closing.write_all(&goodbye).await.unwrap();
+    half_closing.shutdown().await.unwrap();
+    roomy.write_all(&goodbye).await.unwrap();
+    for served in [closing_served, half_closing_served, roomy_served] {
+        tokio::time::timeout(Duration::from_secs(10), served).await.expect("its connection ended").unwrap();
+    }
+    // The kernel kept nothing for either: left to it, their updates and a
+    // close would have followed, up to an orderly end.
+    assert_eq!(how_it_ends(&mut closing).await, Some(std::io::ErrorKind::ConnectionReset));
+    assert_eq!(how_it_ends(&mut half_closing).await, Some(std::io::ErrorKind::ConnectionReset));
+    assert_eq!(how_it_ends(&mut roomy).await, None, "the polite reader is not reset");
 }
