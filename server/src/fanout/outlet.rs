@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use protocol::Version;
-use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::SockRef;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
@@ -26,7 +25,8 @@ use tokio::sync::Notify;
 
 use crate::hub::Broadcast;
 
-/// How often `settle` looks whether the kernel has sent everything.
+/// How soon `settle` first looks again whether the kernel has sent
+/// everything; each look after waits twice as long.
 const SETTLING: Duration = Duration::from_millis(10);
 
 /// Why an outlet stopped taking updates; the connection ends.
@@ -376,34 +376,55 @@ impl Outlet {
     /// kernel: at most the client's last window, retried for a couple of
     /// minutes.)
     pub async fn settle(&self, within: Duration) {
-        let socket = SockRef::from(&self.stream);
-        if self.lock().pending.is_empty() {
-            // From now on the socket polls writable only while nothing
-            // written is unsent (and, the kernel adds, a third of its buffer
-            // is free). Where that cannot be asked, nothing can be told.
-            if socket.set_tcp_notsent_lowat(1).is_err() {
-                return;
-            }
-            let deadline = tokio::time::Instant::now() + within;
-            loop {
-                let mut polled = [PollFd::new(&self.stream, PollFlags::OUT)];
-                let now = Timespec { tv_sec: 0, tv_nsec: 0 };
-                match rustix::event::poll(&mut polled, Some(&now)) {
-                    // A socket in error or hung up holds nothing for the client.
-                    Ok(_)
-                        if polled[0]
-                            .revents()
-                            .intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP) =>
-                    {
-                        return;
-                    }
-                    Ok(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(SETTLING).await,
-                    _ => break,
-                }
-            }
+        let waiting = {
+            let mut out = self.lock();
+            // Nothing more is written from here on, the workers' updates and
+            // pings included: what the kernel holds can only shrink.
+            out.open = false;
+            !out.pending.is_empty()
+        };
+        if waiting || !self.all_sent(within).await {
+            // A zero linger makes the close an abort, which never blocks.
+            let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
         }
-        // A zero linger makes the close an abort, which never blocks.
-        let _ = socket.set_linger(Some(Duration::ZERO));
+    }
+
+    /// Whether the kernel sends the client, within `within`, all that was
+    /// written to the socket; looked at after 10, 20, 40… ms.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    async fn all_sent(&self, within: Duration) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        // From now on the socket polls writable only while nothing written
+        // is unsent (and, the kernel adds, a third of its buffer is free).
+        // Where that cannot be asked, nothing can be told.
+        if SockRef::from(&self.stream).set_tcp_notsent_lowat(1).is_err() {
+            return true;
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        let mut pause = SETTLING;
+        loop {
+            let mut polled = [PollFd::new(&self.stream, PollFlags::OUT)];
+            match rustix::event::poll(&mut polled, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })) {
+                // A socket in error or hung up holds nothing for the client.
+                Ok(_) if polled[0].revents().intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP) => {
+                    return true;
+                }
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return false,
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause *= 2;
+        }
+    }
+
+    /// Elsewhere the kernel cannot be asked: the close is left to it.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    async fn all_sent(&self, _within: Duration) -> bool {
+        true
     }
 
     /// The socket, for reading what the client sends.

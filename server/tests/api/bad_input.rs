@@ -181,7 +181,7 @@ async fn a_client_that_leaves_without_reading_what_it_was_sent_leaves_nothing_be
     let (mut half_closing, half_closing_served) = stuck_peer(&app, Some(schedule.version)).await;
     // And one that has room for everything: it leaves as politely, and gets
     // an orderly end.
-    let (mut roomy, roomy_served) = served_peer(&app, Some(schedule.version), None).await;
+    let (mut roomy, roomy_served) = served_peer(&app, Some(schedule.version), 1 << 20).await;
 
     // One says goodbye with a close frame (code 1000, masked with zeros), the
     // other shuts its side of the stream.

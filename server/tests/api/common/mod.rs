@@ -410,20 +410,18 @@ pub async fn stuck_peer(
     app: &TestApp,
     resume: Option<protocol::Version>,
 ) -> (tokio::net::TcpStream, tokio::task::JoinHandle<()>) {
-    served_peer(app, resume, Some(1024)).await
+    served_peer(app, resume, 1024).await
 }
 
-/// The same with the client's receive buffer of `receive_buffer` bytes, or
-/// the kernel's own.
+/// The same with a client's receive buffer of `receive_buffer` bytes (the
+/// kernel makes it at least about 2 KB).
 pub async fn served_peer(
     app: &TestApp,
     resume: Option<protocol::Version>,
-    receive_buffer: Option<u32>,
+    receive_buffer: u32,
 ) -> (tokio::net::TcpStream, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpSocket::new_v4().unwrap();
-    if let Some(size) = receive_buffer {
-        listener.set_recv_buffer_size(size).unwrap();
-    }
+    listener.set_recv_buffer_size(receive_buffer).unwrap();
     listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let listener = listener.listen(1).unwrap();
     let server_side = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
